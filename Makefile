@@ -1,0 +1,47 @@
+# The README's commands: `make run` starts the demo portal, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The test suite runs on PostgreSQL when this server is reachable, and always on SQLite.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/epayment
+# CI sets REQUIRE_POSTGRES=1: an unreachable PostgreSQL then fails the run instead of being skipped.
+REQUIRE_POSTGRES ?= 0
+
+.PHONY: run test lint bench-settle clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+.env:
+	cp .env.example .env
+
+run: $(VENV)/.installed .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Portal: http://127.0.0.1:8000  (staff desk and admin: http://127.0.0.1:8000/admin/)"
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: $(VENV)/.installed .env
+	@if $(PY) -c "import psycopg, sys; psycopg.connect(sys.argv[1].replace('/epayment', '/postgres'), connect_timeout=5).close()" "$(TEST_DATABASE_URL)" 2>/dev/null; then \
+		echo "== Test suite on PostgreSQL ($(TEST_DATABASE_URL))"; \
+		DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS) || exit 1; \
+	elif [ "$(REQUIRE_POSTGRES)" = "1" ]; then \
+		echo "PostgreSQL at $(TEST_DATABASE_URL) is not reachable, and REQUIRE_POSTGRES=1." >&2; exit 1; \
+	else \
+		echo "== PostgreSQL not reachable at $(TEST_DATABASE_URL): its run is SKIPPED"; \
+	fi
+	@echo "== Test suite on SQLite"
+	DATABASE_URL="sqlite:///$(CURDIR)/db.sqlite3" $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench-settle: $(VENV)/.installed .env
+	$(PY) bench/settle.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3* .test-db.sqlite3* staticfiles

@@ -1,0 +1,25 @@
+from django.contrib.auth.backends import ModelBackend
+
+from accounts.models import Patron
+
+
+class CardNumberBackend(ModelBackend):
+    """Patrons log in with their library card number and password.
+
+    Staff keep logging in with their user name through ModelBackend.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if not username or password is None:
+            return None
+        card_number = username.strip().replace(" ", "")
+        try:
+            patron = Patron.objects.select_related("user").get(card_number=card_number)
+        except Patron.DoesNotExist:
+            # Spend the same time as a wrong password so card numbers can't be probed.
+            Patron.user.field.related_model().set_password(password)
+            return None
+        user = patron.user
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

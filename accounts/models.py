@@ -1,0 +1,50 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Patron(models.Model):
+    """A library user who owes fees. Logs in with the card number."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patron"
+    )
+    # The library system's stable id; the card number changes when a card is replaced.
+    user_number = models.CharField(_("user number"), max_length=32, unique=True)
+    card_number = models.CharField(_("card number"), max_length=32, unique=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150)
+    email = models.EmailField(_("email"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("patron")
+        verbose_name_plural = _("patrons")
+        ordering = ["last_name", "first_name", "user_number"]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.user_number})"
+
+    @property
+    def full_name(self):
+        """'Last, First' as library systems list their users."""
+        return ", ".join(part for part in (self.last_name, self.first_name) if part)
+
+
+class StaffDesk(models.Model):
+    """Holds the staff desk's permissions; it has no table of its own."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("use_desk", "Can use the staff desk"),
+            ("cancel_order", "Can cancel payment orders"),
+            ("complete_order", "Can complete and book payment orders"),
+            ("book_late_payment", "Can book a payment that arrived after cancellation"),
+            ("book_counter_entry", "Can book counter payments, credit notes, waivers and refunds"),
+        ]
+        verbose_name = _("staff desk")
+
+    def __str__(self):
+        return str(self._meta.verbose_name)

@@ -1,0 +1,72 @@
+from django.contrib import admin
+
+from fees.models import Allocation, JournalEntry, Loan, Settlement
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The ledger is append-only: corrections are new entries booked by the services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "booked_at",
+        "business_date",
+        "patron",
+        "kind",
+        "amount_cents",
+        "currency",
+        "description",
+        "settled_in",
+        "cleared_in",
+    ]
+    list_filter = ["kind", "fee_type", "business_date", ("settled_in", admin.EmptyFieldListFilter)]
+    search_fields = ["=patron__user_number", "=patron__card_number", "=reference", "description"]
+    list_select_related = ["patron", "settled_in", "cleared_in"]
+    date_hierarchy = "business_date"
+    show_full_result_count = False
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyAdmin):
+    list_display = ["id", "settlement", "credit", "debit", "amount_cents"]
+    list_filter = ["settlement__business_date"]
+    search_fields = ["=credit__patron__user_number", "=credit__patron__card_number"]
+    list_select_related = ["settlement", "credit", "debit"]
+    show_full_result_count = False
+
+
+@admin.register(Settlement)
+class SettlementAdmin(ReadOnlyAdmin):
+    list_display = [
+        "business_date",
+        "started_at",
+        "finished_at",
+        "entries_settled",
+        "allocations_made",
+        "debits_cents",
+        "credits_cents",
+        "allocated_cents",
+    ]
+    list_filter = [("finished_at", admin.EmptyFieldListFilter)]
+    search_fields = ["business_date"]
+    date_hierarchy = "business_date"
+
+
+@admin.register(Loan)
+class LoanAdmin(admin.ModelAdmin):
+    list_display = ["patron", "item", "barcode", "due_date", "daily_fine_cents", "fine_cap_cents"]
+    list_filter = ["due_date"]
+    search_fields = ["=patron__user_number", "=patron__card_number", "item", "=barcode"]
+    list_select_related = ["patron"]
+    raw_id_fields = ["patron"]

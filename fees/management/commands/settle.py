@@ -1,0 +1,44 @@
+import datetime
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from fees.settlement import SettlementError, settlement_run
+
+
+class Command(BaseCommand):
+    help = (
+        "Daily settlement: offset unsettled payments, credit notes and waivers against open "
+        "fees, for everything booked up to the business date (default: today)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--date",
+            type=datetime.date.fromisoformat,
+            default=None,
+            help="Business date to settle, YYYY-MM-DD (default: today).",
+        )
+        parser.add_argument("--batch", type=int, default=None, help="Patrons per transaction.")
+
+    def handle(self, *args, date, batch, **options):
+        business_date = date or timezone.localdate()
+        show_progress = sys.stdout.isatty() and options["verbosity"] > 0
+
+        def progress(done, total):
+            if show_progress:
+                self.stdout.write(f"\rSettling {business_date}: {done}/{total} patrons", ending="")
+                self.stdout.flush()
+
+        try:
+            report = settlement_run(
+                business_date=business_date, batch_patrons=batch, progress=progress
+            )
+        except SettlementError as error:
+            raise CommandError(str(error)) from error
+        if show_progress and report.did_work:
+            self.stdout.write("")
+        self.stdout.write(
+            self.style.SUCCESS(report.summary()) if report.did_work else report.summary()
+        )

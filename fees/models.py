@@ -1,0 +1,220 @@
+"""The fees ledger ("Gebührenjournal").
+
+Entries are append-only: amounts are never changed and rows never deleted; a
+correction is a new entry. Only the daily settlement writes to an entry after
+it is booked, and only to mark it settled (`settled_in`) and fully offset
+(`cleared_in`). A database trigger refuses any other change.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class EntryKind(models.TextChoices):
+    FEE = "fee", _("Fee")
+    PAYMENT = "payment", _("Payment")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    WAIVER = "waiver", _("Waiver")
+    REFUND = "refund", _("Refund")
+    REVERSAL = "reversal", _("Payment reversal")
+
+
+# Positive entries are what the patron owes (debits); negative ones pay for them (credits).
+DEBIT_KINDS = (EntryKind.FEE.value, EntryKind.REFUND.value, EntryKind.REVERSAL.value)
+CREDIT_KINDS = (EntryKind.PAYMENT.value, EntryKind.CREDIT_NOTE.value, EntryKind.WAIVER.value)
+# What a patron can select and pay: fees, and payments reversed after a chargeback.
+PAYABLE_KINDS = (EntryKind.FEE.value, EntryKind.REVERSAL.value)
+
+
+class FeeType(models.TextChoices):
+    OVERDUE = "overdue", _("Overdue fine")
+    LOST_ITEM = "lost_item", _("Lost or damaged item")
+    REMINDER = "reminder", _("Reminder fee")
+    MEMBERSHIP = "membership", _("Membership fee")
+    RESERVATION = "reservation", _("Reservation fee")
+    OTHER = "other", _("Other fee")
+
+
+class Settlement(models.Model):
+    """One daily settlement ("Tagesabschluss") per business date."""
+
+    business_date = models.DateField(_("business date"), unique=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    entries_settled = models.PositiveIntegerField(_("entries settled"), default=0)
+    allocations_made = models.PositiveIntegerField(_("allocations made"), default=0)
+    debits_cents = models.BigIntegerField(_("debits settled (cents)"), default=0)
+    credits_cents = models.BigIntegerField(_("credits settled (cents)"), default=0)
+    allocated_cents = models.BigIntegerField(_("allocated (cents)"), default=0)
+
+    class Meta:
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+        ordering = ["-business_date"]
+
+    def __str__(self):
+        return str(self.business_date)
+
+    @property
+    def is_finished(self):
+        return self.finished_at is not None
+
+
+class JournalEntry(models.Model):
+    patron = models.ForeignKey(
+        "accounts.Patron", on_delete=models.PROTECT, related_name="journal_entries"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=EntryKind.choices)
+    # Signed: positive = the patron owes more. Integer minor units, never a float.
+    amount_cents = models.BigIntegerField(_("amount (cents)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    booked_at = models.DateTimeField(_("booked at"), default=timezone.now)
+    business_date = models.DateField(_("business date"))
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("booked by"),
+    )
+    fee_type = models.CharField(_("fee type"), max_length=16, choices=FeeType.choices, blank=True)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    item = models.CharField(_("item"), max_length=255, blank=True)
+    # How a payment or refund was made ("cash", "card", "online: card", ...).
+    method = models.CharField(_("method"), max_length=64, blank=True)
+    reference = models.CharField(_("reference"), max_length=64, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    # A waiver names the fee it waives; a reversal the payment it reverses.
+    target = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("waived fee / reversed payment"),
+    )
+    # An online payment knows the fees it was made for; the settlement offsets those first.
+    for_fees = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="+", verbose_name=_("paid for")
+    )
+    settled_in = models.ForeignKey(
+        Settlement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settled_entries",
+        verbose_name=_("settled in"),
+    )
+    cleared_in = models.ForeignKey(
+        Settlement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cleared_entries",
+        verbose_name=_("fully offset in"),
+    )
+
+    class Meta:
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
+        ordering = ["booked_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind__in=DEBIT_KINDS, amount_cents__gt=0)
+                    | Q(kind__in=CREDIT_KINDS, amount_cents__lt=0)
+                ),
+                name="journal_sign_matches_kind",
+                violation_error_message=_("The amount's sign does not match the entry kind."),
+            ),
+            models.CheckConstraint(
+                condition=Q(cleared_in__isnull=True) | Q(settled_in__isnull=False),
+                name="journal_cleared_only_when_settled",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patron", "booked_at"], name="journal_patron_booked"),
+            models.Index(fields=["business_date"], name="journal_business_date"),
+            # The settlement's working set: what is not settled yet, and what is still open.
+            models.Index(
+                fields=["patron", "business_date"],
+                condition=Q(settled_in__isnull=True),
+                name="journal_unsettled",
+            ),
+            models.Index(
+                fields=["patron", "booked_at"],
+                condition=Q(cleared_in__isnull=True),
+                name="journal_uncleared",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount_cents / 100:.2f} {self.currency}"
+
+    @property
+    def is_debit(self):
+        return self.kind in DEBIT_KINDS
+
+    @property
+    def is_settled(self):
+        return self.settled_in_id is not None
+
+
+class Allocation(models.Model):
+    """Written by the settlement: this credit paid this much of this debit."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="allocations")
+    credit = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, related_name="allocations_given"
+    )
+    debit = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, related_name="allocations_received"
+    )
+    amount_cents = models.BigIntegerField(_("amount (cents)"))
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="allocation_amount_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["settlement", "credit", "debit"], name="allocation_once_per_settlement"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.credit_id} → {self.debit_id}: {self.amount_cents}"
+
+
+class Loan(models.Model):
+    """An overdue loan still out. Its fine accrues until the item comes back.
+
+    The fine is shown to the patron but never booked here: the library system
+    books the final fee at return.
+    """
+
+    patron = models.ForeignKey("accounts.Patron", on_delete=models.CASCADE, related_name="loans")
+    item = models.CharField(_("item"), max_length=255)
+    barcode = models.CharField(_("barcode"), max_length=64, blank=True)
+    due_date = models.DateField(_("due date"))
+    daily_fine_cents = models.PositiveIntegerField(_("fine per day (cents)"))
+    fine_cap_cents = models.PositiveIntegerField(_("fine cap (cents)"))
+    currency = models.CharField(_("currency"), max_length=3)
+
+    class Meta:
+        verbose_name = _("overdue loan")
+        verbose_name_plural = _("overdue loans")
+        ordering = ["due_date", "id"]
+
+    def __str__(self):
+        return f"{self.item} (due {self.due_date})"
+
+    def accrued_fine_cents(self, on_date):
+        days_overdue = max(0, (on_date - self.due_date).days)
+        return min(self.fine_cap_cents, days_overdue * self.daily_fine_cents)

@@ -1,0 +1,9 @@
+from decimal import Decimal
+
+from django.utils import formats
+
+
+def format_money(amount_cents: int, currency: str) -> str:
+    """'12.50 EUR' in English, '12,50 EUR' in German: the active locale's number format."""
+    amount = formats.number_format(Decimal(amount_cents) / 100, decimal_pos=2, use_l10n=True)
+    return f"{amount} {currency}"

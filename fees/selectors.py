@@ -1,0 +1,95 @@
+"""Reads of the ledger. Balances are always summed from the entries, never stored."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from accounts.models import Patron
+from fees.models import CREDIT_KINDS, PAYABLE_KINDS, Allocation, JournalEntry, Loan
+
+
+def balance_cents(*, patron: Patron) -> int:
+    """The "Kontosaldo": all entries, settled or not. Positive = the patron owes."""
+    total = JournalEntry.objects.filter(patron=patron).aggregate(total=Sum("amount_cents"))
+    return total["total"] or 0
+
+
+def _allocated(side: str):
+    sums = (
+        Allocation.objects.filter(**{side: OuterRef("pk")})
+        .values(side)
+        .annotate(total=Sum("amount_cents"))
+        .values("total")
+    )
+    return Coalesce(Subquery(sums), 0)
+
+
+def open_fees(*, patron: Patron) -> QuerySet[JournalEntry]:
+    """Fees (and reversed payments) not yet fully offset, oldest first, with `open_cents`.
+
+    Offsetting happens only in the daily settlement, so a fee paid today still shows here.
+    """
+    return (
+        JournalEntry.objects.filter(patron=patron, kind__in=PAYABLE_KINDS, cleared_in__isnull=True)
+        .select_related("target")
+        .annotate(open_cents=F("amount_cents") - _allocated("debit"))
+        .order_by("booked_at", "id")
+    )
+
+
+def open_cents_of(*, fee: JournalEntry) -> int:
+    """What is left of one fee after allocations and waivers booked but not yet settled."""
+    allocated = fee.allocations_received.aggregate(total=Sum("amount_cents"))["total"] or 0
+    pending_waivers = (
+        JournalEntry.objects.filter(target=fee, kind="waiver", settled_in__isnull=True).aggregate(
+            total=Sum("amount_cents")
+        )["total"]
+        or 0
+    )
+    return fee.amount_cents - allocated + pending_waivers
+
+
+def patron_credit_cents(*, patron: Patron) -> int:
+    """The "Guthaben": credit a settlement could not use, carried forward to later ones."""
+    remaining = (
+        JournalEntry.objects.filter(
+            patron=patron,
+            kind__in=CREDIT_KINDS,
+            settled_in__isnull=False,
+            cleared_in__isnull=True,
+        )
+        .annotate(remaining=-F("amount_cents") - _allocated("credit"))
+        .aggregate(total=Sum("remaining"))
+    )
+    return remaining["total"] or 0
+
+
+def payable_cents(*, patron: Patron, reserved_cents: int = 0) -> int:
+    """The most a patron may pay online: the balance less what open orders already cover."""
+    return max(0, balance_cents(patron=patron) - reserved_cents)
+
+
+@dataclass(frozen=True)
+class AccruingFine:
+    loan: Loan
+    fine_cents: int
+
+
+def accruing_fines(*, patron: Patron, on_date: datetime.date) -> list[AccruingFine]:
+    """Fines of overdue loans still out: shown, never payable, not in the balance."""
+    return [
+        AccruingFine(loan=loan, fine_cents=loan.accrued_fine_cents(on_date))
+        for loan in Loan.objects.filter(patron=patron, due_date__lt=on_date)
+    ]
+
+
+def recent_entries(*, patron: Patron, limit: int = 10) -> QuerySet[JournalEntry]:
+    """Latest payments, credits, refunds and reversals, settled or not, newest first."""
+    return (
+        JournalEntry.objects.filter(patron=patron)
+        .exclude(kind="fee")
+        .select_related("target")
+        .order_by("-booked_at", "-id")[:limit]
+    )

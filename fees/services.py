@@ -1,0 +1,289 @@
+"""Writes to the ledger. Each booking is one transaction with the patron's row locked.
+
+Callers pass amounts as positive whole cents; the entry kind decides the sign
+stored in the journal. Bad input raises ValidationError before anything is written.
+"""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Patron
+from fees.models import (
+    DEBIT_KINDS,
+    PAYABLE_KINDS,
+    EntryKind,
+    FeeType,
+    JournalEntry,
+)
+from fees.money import format_money
+from fees.selectors import balance_cents, open_cents_of
+
+
+def _lock_patron(patron: Patron | int) -> Patron:
+    patron_id = patron.pk if isinstance(patron, Patron) else patron
+    locked = Patron.objects.select_for_update().filter(pk=patron_id).first()
+    if locked is None:
+        raise ValidationError(_("Unknown patron."), code="unknown_patron")
+    return locked
+
+
+def _check_amount(amount_cents) -> None:
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
+        raise ValidationError(_("The amount must be a whole number of cents."), code="invalid")
+    if amount_cents <= 0:
+        raise ValidationError(_("The amount must be greater than zero."), code="not_positive")
+
+
+def _check_currency(currency: str | None) -> str:
+    currency = currency or settings.LIBRARY_CURRENCY
+    if currency != settings.LIBRARY_CURRENCY:
+        raise ValidationError(
+            _("Only amounts in %(currency)s can be booked.")
+            % {"currency": settings.LIBRARY_CURRENCY},
+            code="wrong_currency",
+        )
+    return currency
+
+
+def _fees_of(patron: Patron, fees: Iterable[JournalEntry]) -> list[JournalEntry]:
+    fees = list(fees)
+    ids = {fee.pk for fee in fees}
+    found = set(
+        JournalEntry.objects.filter(pk__in=ids, patron=patron, kind__in=PAYABLE_KINDS).values_list(
+            "pk", flat=True
+        )
+    )
+    if found != ids:
+        raise ValidationError(
+            _("A selected fee does not belong to this patron."), code="foreign_fee"
+        )
+    return fees
+
+
+def _book(*, patron: Patron, kind: str, amount_cents: int, currency: str, **fields) -> JournalEntry:
+    now = timezone.now()
+    sign = 1 if kind in DEBIT_KINDS else -1
+    return JournalEntry.objects.create(
+        patron=patron,
+        kind=kind,
+        amount_cents=sign * amount_cents,
+        currency=currency,
+        booked_at=now,
+        business_date=timezone.localdate(now),
+        **fields,
+    )
+
+
+@transaction.atomic
+def fee_book(
+    *,
+    patron: Patron | int,
+    amount_cents: int,
+    description: str,
+    fee_type: str = FeeType.OTHER,
+    item: str = "",
+    currency: str | None = None,
+    booked_by: AbstractBaseUser | None = None,
+    note: str = "",
+) -> JournalEntry:
+    _check_amount(amount_cents)
+    currency = _check_currency(currency)
+    if fee_type not in FeeType.values:
+        raise ValidationError(_("Unknown fee type."), code="invalid_fee_type")
+    if not description.strip():
+        raise ValidationError(_("A fee needs a description."), code="required")
+    patron = _lock_patron(patron)
+    return _book(
+        patron=patron,
+        kind=EntryKind.FEE,
+        amount_cents=amount_cents,
+        currency=currency,
+        fee_type=fee_type,
+        description=description.strip(),
+        item=item,
+        booked_by=booked_by,
+        note=note,
+    )
+
+
+@transaction.atomic
+def payment_book(
+    *,
+    patron: Patron | int,
+    amount_cents: int,
+    for_fees: Iterable[JournalEntry] = (),
+    method: str = "",
+    reference: str = "",
+    currency: str | None = None,
+    booked_by: AbstractBaseUser | None = None,
+    note: str = "",
+) -> JournalEntry:
+    """Money received from the patron. It may exceed the balance: the rest becomes credit."""
+    _check_amount(amount_cents)
+    currency = _check_currency(currency)
+    patron = _lock_patron(patron)
+    fees = _fees_of(patron, for_fees)
+    entry = _book(
+        patron=patron,
+        kind=EntryKind.PAYMENT,
+        amount_cents=amount_cents,
+        currency=currency,
+        method=method,
+        reference=reference,
+        booked_by=booked_by,
+        note=note,
+    )
+    entry.for_fees.set(fees)
+    return entry
+
+
+@transaction.atomic
+def credit_note_book(
+    *,
+    patron: Patron | int,
+    amount_cents: int,
+    note: str,
+    for_fees: Iterable[JournalEntry] = (),
+    currency: str | None = None,
+    booked_by: AbstractBaseUser | None = None,
+) -> JournalEntry:
+    """A "Gutschrift": the library credits the patron without money changing hands."""
+    _check_amount(amount_cents)
+    currency = _check_currency(currency)
+    if not note.strip():
+        raise ValidationError(_("A credit note needs a reason."), code="required")
+    patron = _lock_patron(patron)
+    fees = _fees_of(patron, for_fees)
+    entry = _book(
+        patron=patron,
+        kind=EntryKind.CREDIT_NOTE,
+        amount_cents=amount_cents,
+        currency=currency,
+        booked_by=booked_by,
+        note=note,
+    )
+    entry.for_fees.set(fees)
+    return entry
+
+
+@transaction.atomic
+def waiver_book(
+    *,
+    fee: JournalEntry,
+    note: str,
+    amount_cents: int | None = None,
+    booked_by: AbstractBaseUser | None = None,
+) -> JournalEntry:
+    """Waive all of a fee's open amount, or part of it."""
+    patron = _lock_patron(fee.patron_id)
+    fee = JournalEntry.objects.filter(pk=fee.pk, patron=patron, kind=EntryKind.FEE).first()
+    if fee is None:
+        raise ValidationError(_("Only a fee can be waived."), code="not_a_fee")
+    if not note.strip():
+        raise ValidationError(_("A waiver needs a reason."), code="required")
+    open_cents = open_cents_of(fee=fee)
+    if amount_cents is None:
+        amount_cents = open_cents
+    if open_cents <= 0:
+        raise ValidationError(_("This fee has nothing left to waive."), code="nothing_open")
+    _check_amount(amount_cents)
+    if amount_cents > open_cents:
+        raise ValidationError(
+            _("At most %(open)s of this fee is open and can be waived.")
+            % {"open": format_money(open_cents, fee.currency)},
+            code="exceeds_open",
+        )
+    return _book(
+        patron=patron,
+        kind=EntryKind.WAIVER,
+        amount_cents=amount_cents,
+        currency=fee.currency,
+        target=fee,
+        booked_by=booked_by,
+        note=note,
+    )
+
+
+@transaction.atomic
+def refund_book(
+    *,
+    patron: Patron | int,
+    amount_cents: int,
+    method: str = "",
+    currency: str | None = None,
+    booked_by: AbstractBaseUser | None = None,
+    note: str = "",
+) -> JournalEntry:
+    """Money paid back to the patron; it can only come out of the patron's credit."""
+    _check_amount(amount_cents)
+    currency = _check_currency(currency)
+    patron = _lock_patron(patron)
+    credit_cents = -balance_cents(patron=patron)
+    if amount_cents > credit_cents:
+        raise ValidationError(
+            _("Only the patron's credit of %(credit)s can be refunded.")
+            % {"credit": format_money(max(0, credit_cents), currency)},
+            code="exceeds_credit",
+        )
+    return _book(
+        patron=patron,
+        kind=EntryKind.REFUND,
+        amount_cents=amount_cents,
+        currency=currency,
+        method=method,
+        booked_by=booked_by,
+        note=note,
+    )
+
+
+@transaction.atomic
+def reversal_book(
+    *,
+    payment: JournalEntry,
+    amount_cents: int | None = None,
+    reference: str = "",
+    booked_by: AbstractBaseUser | None = None,
+    note: str = "",
+) -> JournalEntry:
+    """A payment taken back after it was booked (a chargeback): the amount is owed again."""
+    patron = _lock_patron(payment.patron_id)
+    payment = JournalEntry.objects.filter(
+        pk=payment.pk, patron=patron, kind=EntryKind.PAYMENT
+    ).first()
+    if payment is None:
+        raise ValidationError(_("Only a payment can be reversed."), code="not_a_payment")
+    already = (
+        JournalEntry.objects.filter(target=payment, kind=EntryKind.REVERSAL).aggregate(
+            total=Sum("amount_cents")
+        )["total"]
+        or 0
+    )
+    reversible = -payment.amount_cents - already
+    if amount_cents is None:
+        amount_cents = reversible
+    if reversible <= 0:
+        raise ValidationError(_("This payment has already been reversed."), code="already_reversed")
+    _check_amount(amount_cents)
+    if amount_cents > reversible:
+        raise ValidationError(
+            _("At most %(amount)s of this payment can be reversed.")
+            % {"amount": format_money(reversible, payment.currency)},
+            code="exceeds_payment",
+        )
+    return _book(
+        patron=patron,
+        kind=EntryKind.REVERSAL,
+        amount_cents=amount_cents,
+        currency=payment.currency,
+        target=payment,
+        reference=reference,
+        booked_by=booked_by,
+        note=note,
+    )

@@ -1,0 +1,133 @@
+"""Demo data covering each case of the specification. Safe to run again."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Patron
+from accounts.services import patron_create
+from fees import services
+from fees.models import EntryKind, FeeType, JournalEntry, Loan
+from fees.settlement import SettlementError, settlement_run
+
+PATRON_PASSWORD = "demo-patron"
+STAFF_PASSWORD = "demo-staff"
+ADMIN_PASSWORD = "demo-admin"
+
+PATRONS = [
+    # card number, user number, last name, first name, what the demo shows
+    ("1000000001", "U-1001", "Berger", "Anna", "open fees only"),
+    ("1000000002", "U-1002", "Schulz", "Jonas", "paid part at the desk today, not yet settled"),
+    ("1000000003", "U-1003", "Keller", "Mia", "credit left over from an earlier payment"),
+    ("1000000004", "U-1004", "Wagner", "Paul", "overdue loans with accruing fines"),
+    ("1000000005", "U-1005", "Fischer", "Lena", "nothing owed"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo patrons, fees, loans and desk staff, and print their logins."
+
+    def handle(self, *args, **options):
+        created = self._create_everything()
+        self.stdout.write("" if created else "Demo data was already there.")
+        self.stdout.write(
+            self.style.MIGRATE_HEADING("Demo logins (portal: card number + password)")
+        )
+        for card, _user_number, last, first, case in PATRONS:
+            self.stdout.write(f"  {card} / {PATRON_PASSWORD}  {first} {last}: {case}")
+        self.stdout.write(self.style.MIGRATE_HEADING("Staff (user name + password)"))
+        self.stdout.write(f"  desk1 / {STAFF_PASSWORD}, desk2 / {STAFF_PASSWORD}  desk staff")
+        self.stdout.write(f"  admin / {ADMIN_PASSWORD}  administrator (/admin/)")
+
+    @transaction.atomic
+    def _create_everything(self) -> bool:
+        if Patron.objects.filter(user_number=PATRONS[0][1]).exists():
+            return False
+        patrons = {
+            user_number: patron_create(
+                user_number=user_number,
+                card_number=card,
+                last_name=last,
+                first_name=first,
+                email=f"{first.lower()}.{last.lower()}@example.org",
+                password=PATRON_PASSWORD,
+            )
+            for card, user_number, last, first, _ in PATRONS
+        }
+        self._create_staff()
+
+        today = timezone.localdate()
+        last_month = today - datetime.timedelta(days=30)
+        # History: booked on earlier days and settled, as a running library would have.
+        anna, jonas, mia, paul, lena = (patrons[p[1]] for p in PATRONS)
+        self._past_fee(anna, last_month, 250, FeeType.OVERDUE, "Overdue fine", "The Hobbit")
+        self._past_fee(anna, last_month, 2500, FeeType.LOST_ITEM, "Replacement", "Atlas of Europe")
+        self._past_fee(anna, last_month, 150, FeeType.REMINDER, "Second reminder")
+        self._past_fee(jonas, last_month, 500, FeeType.OVERDUE, "Overdue fine", "Dune")
+        self._past_fee(jonas, last_month, 1200, FeeType.LOST_ITEM, "Damaged cover", "Momo")
+        self._past_fee(jonas, last_month, 300, FeeType.RESERVATION, "Reservation fee")
+        self._past_fee(mia, last_month, 1500, FeeType.MEMBERSHIP, "Annual membership")
+        self._past_entry(mia, last_month, EntryKind.PAYMENT, -2000, method="cash")
+        self._past_fee(lena, last_month, 400, FeeType.OVERDUE, "Overdue fine", "Emil")
+        self._past_entry(lena, last_month, EntryKind.PAYMENT, -400, method="card")
+        try:
+            settlement_run(business_date=today - datetime.timedelta(days=1))
+        except SettlementError as error:
+            self.stderr.write(f"History left unsettled: {error}")
+
+        # Today: Jonas paid the 12.00 fee at the counter; the settlement has not run yet.
+        desk = get_user_model().objects.get(username="desk1")
+        services.payment_book(
+            patron=jonas, amount_cents=1200, method="cash", booked_by=desk, note="Paid at the desk"
+        )
+        services.fee_book(
+            patron=paul, amount_cents=200, fee_type=FeeType.REMINDER, description="First reminder"
+        )
+        for item, days_overdue in (("Die unendliche Geschichte", 12), ("Faust I", 40)):
+            Loan.objects.create(
+                patron=paul,
+                item=item,
+                due_date=today - datetime.timedelta(days=days_overdue),
+                daily_fine_cents=50,
+                fine_cap_cents=1000,
+                currency=settings.LIBRARY_CURRENCY,
+            )
+        return True
+
+    def _past_entry(self, patron, date, kind, amount_cents, **fields):
+        booked_at = timezone.make_aware(datetime.datetime.combine(date, datetime.time(11, 0)))
+        return JournalEntry.objects.create(
+            patron=patron,
+            kind=kind,
+            amount_cents=amount_cents,
+            currency=settings.LIBRARY_CURRENCY,
+            booked_at=booked_at,
+            business_date=date,
+            **fields,
+        )
+
+    def _past_fee(self, patron, date, amount_cents, fee_type, description, item=""):
+        return self._past_entry(
+            patron,
+            date,
+            EntryKind.FEE,
+            amount_cents,
+            fee_type=fee_type,
+            description=description,
+            item=item,
+        )
+
+    def _create_staff(self):
+        User = get_user_model()
+        group = Group.objects.get(name="Desk staff")
+        for username, first, last in (("desk1", "Sven", "Hoffmann"), ("desk2", "Ida", "Brandt")):
+            user = User.objects.create_user(
+                username=username, password=STAFF_PASSWORD, first_name=first, last_name=last
+            )
+            user.groups.add(group)
+        User.objects.create_superuser(username="admin", password=ADMIN_PASSWORD, email="")

@@ -1,0 +1,18 @@
+import pytest
+from django.db import connection
+
+
+def pytest_collection_modifyitems(config, items):
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _library_settings(settings):
+    settings.LIBRARY_CURRENCY = "EUR"
+    settings.TIME_ZONE = "Europe/Berlin"
+    settings.LANGUAGE_CODE = "en"

@@ -1,0 +1,86 @@
+import datetime
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from accounts.models import Patron
+from fees.models import EntryKind, FeeType, JournalEntry, Loan
+
+PASSWORD = "correct horse battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password(PASSWORD)
+
+
+class DeskStaffFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"desk{n}")
+    is_staff = True
+
+    @factory.post_generation
+    def desk_group(obj, create, extracted, **kwargs):
+        if create:
+            obj.groups.add(Group.objects.get(name="Desk staff"))
+
+
+class PatronFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patron
+
+    user = factory.SubFactory(UserFactory, username=factory.Sequence(lambda n: f"patron{n}"))
+    user_number = factory.Sequence(lambda n: f"U{n:06d}")
+    card_number = factory.Sequence(lambda n: f"20{n:08d}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Faker("email")
+
+
+def _booked_at(entry):
+    return timezone.make_aware(datetime.datetime.combine(entry.business_date, datetime.time(10)))
+
+
+class JournalEntryFactory(factory.django.DjangoModelFactory):
+    """Rows written directly, for history on earlier business dates.
+
+    Tests of the booking rules use the services instead.
+    """
+
+    class Meta:
+        model = JournalEntry
+
+    patron = factory.SubFactory(PatronFactory)
+    currency = "EUR"
+    business_date = factory.LazyFunction(timezone.localdate)
+    booked_at = factory.LazyAttribute(_booked_at)
+
+
+class FeeFactory(JournalEntryFactory):
+    kind = EntryKind.FEE
+    amount_cents = 500
+    fee_type = FeeType.OVERDUE
+    description = factory.Sequence(lambda n: f"Overdue fine {n}")
+
+
+class PaymentFactory(JournalEntryFactory):
+    kind = EntryKind.PAYMENT
+    amount_cents = -500
+    method = "cash"
+
+
+class LoanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Loan
+
+    patron = factory.SubFactory(PatronFactory)
+    item = factory.Sequence(lambda n: f"Book {n}")
+    due_date = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=5))
+    daily_fine_cents = 50
+    fine_cap_cents = 1000
+    currency = "EUR"
