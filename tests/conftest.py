@@ -16,3 +16,5 @@ def _library_settings(settings):
     settings.LIBRARY_CURRENCY = "EUR"
     settings.TIME_ZONE = "Europe/Berlin"
     settings.LANGUAGE_CODE = "en"
+    # The real hasher costs ~0.3 s per password; tests don't test its strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
