@@ -1,0 +1,108 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from tests.factories import PASSWORD, DeskStaffFactory, PatronFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def log_in(client, username, password=PASSWORD):
+    return client.post(reverse("accounts:login"), {"username": username, "password": password})
+
+
+def test_patron_logs_in_with_card_number_and_lands_on_the_account(client):
+    patron = PatronFactory(card_number="1234567890")
+
+    response = log_in(client, "1234567890")
+
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:home")
+    assert int(client.session["_auth_user_id"]) == patron.user_id
+    assert client.get(response.url).url == reverse("payments:account")
+
+
+def test_card_number_with_spaces_is_accepted(client):
+    PatronFactory(card_number="1234567890")
+
+    response = log_in(client, " 12345 67890 ")
+
+    assert response.status_code == 302
+
+
+def test_wrong_password_is_refused_with_a_message(client):
+    PatronFactory(card_number="1234567890")
+
+    response = log_in(client, "1234567890", "wrong")
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert "card number or password is not right" in response.content.decode()
+
+
+def test_unknown_card_number_is_refused(client):
+    response = log_in(client, "0000000000")
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_deactivated_patron_cannot_log_in(client):
+    patron = PatronFactory(card_number="1234567890")
+    patron.user.is_active = False
+    patron.user.save()
+
+    log_in(client, "1234567890")
+
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_log_in_with_their_user_name(client):
+    staff = DeskStaffFactory(username="desk7")
+
+    log_in(client, "desk7")
+
+    assert int(client.session["_auth_user_id"]) == staff.pk
+
+
+def test_login_form_requires_csrf_token():
+    from django.test import Client
+
+    PatronFactory(card_number="1234567890")
+    client = Client(enforce_csrf_checks=True)
+
+    response = log_in(client, "1234567890")
+
+    assert response.status_code == 403
+
+
+def test_logout_is_a_post(client):
+    patron = PatronFactory()
+    client.force_login(patron.user)
+
+    assert client.get(reverse("accounts:logout")).status_code == 405
+    client.post(reverse("accounts:logout"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_desk_staff_group_holds_the_desk_permissions():
+    group = Group.objects.get(name="Desk staff")
+
+    codenames = set(group.permissions.values_list("codename", flat=True))
+
+    assert codenames == {
+        "use_desk",
+        "cancel_order",
+        "complete_order",
+        "book_late_payment",
+        "book_counter_entry",
+    }
+
+
+def test_desk_staff_have_the_desk_permissions_and_patrons_do_not():
+    staff = DeskStaffFactory()
+    patron = PatronFactory()
+
+    assert staff.has_perm("accounts.use_desk")
+    assert staff.has_perm("accounts.book_counter_entry")
+    assert not patron.user.has_perm("accounts.use_desk")

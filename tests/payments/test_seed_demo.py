@@ -1,0 +1,70 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import Patron
+from fees import selectors
+from fees.models import JournalEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def patron(user_number):
+    return Patron.objects.get(user_number=user_number)
+
+
+@pytest.fixture
+def seeded():
+    call_command("seed_demo", stdout=StringIO())
+
+
+def test_open_fees_only_patron(seeded):
+    anna = patron("U-1001")
+
+    assert selectors.balance_cents(patron=anna) == 2900
+    assert len(selectors.open_fees(patron=anna)) == 3
+
+
+def test_counter_payment_today_makes_the_full_selection_overbook(seeded):
+    jonas = patron("U-1002")
+    open_total = sum(fee.open_cents for fee in selectors.open_fees(patron=jonas))
+
+    assert selectors.balance_cents(patron=jonas) == 800
+    assert open_total == 2000
+    assert JournalEntry.objects.filter(
+        patron=jonas, kind="payment", business_date=timezone.localdate(), settled_in=None
+    ).exists()
+
+
+def test_credit_patron(seeded):
+    assert selectors.patron_credit_cents(patron=patron("U-1003")) == 500
+
+
+def test_accruing_fines_patron(seeded):
+    fines = selectors.accruing_fines(patron=patron("U-1004"), on_date=timezone.localdate())
+
+    assert [fine.fine_cents for fine in fines] == [1000, 600]
+
+
+def test_nothing_owed_patron(seeded):
+    lena = patron("U-1005")
+
+    assert selectors.balance_cents(patron=lena) == 0
+    assert not selectors.open_fees(patron=lena).exists()
+
+
+def test_demo_staff_can_use_the_desk(seeded):
+    from django.contrib.auth import get_user_model
+
+    for name in ("desk1", "desk2"):
+        assert get_user_model().objects.get(username=name).has_perm("accounts.use_desk")
+
+
+def test_running_it_again_changes_nothing(seeded):
+    before = (Patron.objects.count(), JournalEntry.objects.count())
+
+    call_command("seed_demo", stdout=StringIO())
+
+    assert (Patron.objects.count(), JournalEntry.objects.count()) == before

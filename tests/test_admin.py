@@ -1,0 +1,47 @@
+import pytest
+from django.urls import reverse
+
+from tests.factories import FeeFactory, LoanFactory, PatronFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_with_data(admin_client):
+    patron = PatronFactory(user_number="U-777", card_number="5550001")
+    FeeFactory(patron=patron, description="Lost atlas")
+    LoanFactory(patron=patron, item="Faust I")
+    return admin_client
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [("accounts/patron", "U-777"), ("fees/journalentry", "Lost atlas"), ("fees/loan", "Faust I")],
+)
+@pytest.mark.parametrize("query", ["U-777", "5550001"])
+def test_admin_finds_rows_by_user_and_card_number(admin_client_with_data, model, expected, query):
+    response = admin_client_with_data.get(f"/admin/{model}/", {"q": query})
+
+    assert response.status_code == 200
+    assert expected in response.content.decode()
+
+
+@pytest.mark.parametrize("model", ["settlement", "allocation"])
+def test_admin_lists_settlement_rows(admin_client, model):
+    assert admin_client.get(reverse(f"admin:fees_{model}_changelist")).status_code == 200
+
+
+def test_journal_cannot_be_added_changed_or_deleted_in_the_admin(admin_client):
+    fee = FeeFactory()
+
+    assert admin_client.get(reverse("admin:fees_journalentry_add")).status_code == 403
+    response = admin_client.post(
+        reverse("admin:fees_journalentry_change", args=[fee.pk]), {"amount_cents": 1}
+    )
+    assert response.status_code == 403
+    assert (
+        admin_client.get(reverse("admin:fees_journalentry_delete", args=[fee.pk])).status_code
+        == 403
+    )
+    fee.refresh_from_db()
+    assert fee.amount_cents == 500
