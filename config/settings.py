@@ -154,3 +154,21 @@ LIBRARY_LOGO_URL = env.str("LIBRARY_LOGO_URL", default="")
 LIBRARY_CURRENCY = env.str("LIBRARY_CURRENCY", default="EUR")
 # Patrons handled per transaction by the daily settlement.
 SETTLEMENT_BATCH_PATRONS = env.int("SETTLEMENT_BATCH_PATRONS", default=2000)
+
+# --- Payments -------------------------------------------------------------------------
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Only for tests and stripe-mock: where the Stripe API is reached.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20)
+# Stripe when keys are configured; otherwise the simulated provider (test mode only).
+PAYMENT_PROVIDER = env.str(
+    "PAYMENT_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "simulated"
+)
+PAYMENT_MODE = env.str("PAYMENT_MODE", default="test")
+# A checkout not finished within this time expires at the provider (Stripe's minimum is 30).
+CHECKOUT_EXPIRY_MINUTES = env.int("CHECKOUT_EXPIRY_MINUTES", default=30)
+# `reconcile` asks the provider about orders still open after this many minutes.
+RECONCILE_AFTER_MINUTES = env.int("RECONCILE_AFTER_MINUTES", default=15)
+# Webhook signatures older (or further in the future) than this are refused.
+WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)

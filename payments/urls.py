@@ -1,8 +1,18 @@
 from django.urls import path
 
-from payments import views
+from payments import views, views_simulated
 
 app_name = "payments"
 urlpatterns = [
     path("account/", views.account, name="account"),
+    path("pay/", views.pay, name="pay"),
+    path("orders/", views.orders, name="orders"),
+    path("orders/<str:reference>/", views.order, name="order"),
+    path("orders/<str:reference>/receipt/", views.receipt, name="receipt"),
+    path("webhooks/<slug:provider_name>/", views.webhook, name="webhook"),
+    path(
+        "simulated-provider/<str:transaction_id>/",
+        views_simulated.simulated_checkout,
+        name="simulated_checkout",
+    ),
 ]

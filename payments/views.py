@@ -1,28 +1,118 @@
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from accounts.models import Patron
-from fees import selectors
+from payments import selectors, services
+from payments.forms import FeeSelectionForm
+from payments.models import OrderStatus, PaymentOrder
+from payments.providers.base import ProviderError
+
+
+def _patron(request) -> Patron:
+    return get_object_or_404(Patron, user=request.user)
+
+
+def _own_order(request, reference) -> PaymentOrder:
+    return get_object_or_404(
+        PaymentOrder.objects.select_related("payment_entry"),
+        reference=reference,
+        patron=_patron(request),
+    )
+
+
+def _account_page(request, patron, *, selected=(), error=None, status=200):
+    overview = selectors.account_overview(patron=patron, on_date=timezone.localdate())
+    context = {"patron": patron, "account": overview, "selected": set(selected), "error": error}
+    return render(request, "payments/account.html", context, status=status)
 
 
 @login_required
 def account(request):
-    patron = get_object_or_404(Patron, user=request.user)
-    today = timezone.localdate()
-    fines = selectors.accruing_fines(patron=patron, on_date=today)
+    return _account_page(request, _patron(request))
+
+
+@login_required
+@require_POST
+def pay(request):
+    patron = _patron(request)
+    form = FeeSelectionForm(request.POST)
+    if not form.is_valid():
+        return _account_page(request, patron, error=form.errors["fee"][0], status=400)
+    fee_ids = form.cleaned_data["fee"]
+    try:
+        order = services.order_create(patron=patron, fee_ids=fee_ids)
+    except services.UnknownFee as error:
+        raise Http404 from error
+    except ValidationError as error:
+        return _account_page(request, patron, selected=fee_ids, error=error.messages[0])
+    order_url = request.build_absolute_uri(reverse("payments:order", args=[order.reference]))
+    try:
+        redirect_url = services.order_start(order=order, return_url=order_url, cancel_url=order_url)
+    except ProviderError:
+        return _account_page(
+            request,
+            patron,
+            selected=fee_ids,
+            error=_(
+                "The payment service cannot be reached right now. Nothing has been charged; "
+                "please try again in a few minutes."
+            ),
+            status=503,
+        )
+    return redirect(redirect_url)
+
+
+@login_required
+def orders(request):
+    patron = _patron(request)
+    page = Paginator(selectors.patron_orders(patron=patron), 20).get_page(request.GET.get("page"))
+    return render(request, "payments/orders.html", {"patron": patron, "page": page})
+
+
+@login_required
+def order(request, reference):
+    order = _own_order(request, reference)
+    if order.is_open:
+        try:
+            order = services.order_refresh(order=order)
+        except ProviderError:
+            pass  # the page says "still processing" and looks again shortly
     return render(
         request,
-        "payments/account.html",
+        "payments/order.html",
         {
-            "patron": patron,
-            "balance_cents": selectors.balance_cents(patron=patron),
-            "credit_cents": selectors.patron_credit_cents(patron=patron),
-            "open_fees": selectors.open_fees(patron=patron),
-            "accruing_fines": fines,
-            "accruing_total_cents": sum(fine.fine_cents for fine in fines),
-            "recent_entries": selectors.recent_entries(patron=patron),
-            "currency": settings.LIBRARY_CURRENCY,
+            "order": order,
+            "events": order.events.all(),
+            "fees": order.order_fees.select_related("fee"),
         },
     )
+
+
+@login_required
+def receipt(request, reference):
+    order = _own_order(request, reference)
+    if order.payment_entry is None or order.status not in (OrderStatus.PAID, OrderStatus.UNDERPAID):
+        raise Http404
+    fees = order.order_fees.select_related("fee")
+    return render(request, "payments/receipt.html", {"order": order, "fees": fees})
+
+
+@csrf_exempt  # signed by the provider instead; the only view without CSRF
+@require_POST
+def webhook(request, provider_name):
+    status = services.webhook_receive(
+        provider_name=provider_name, body=request.body, headers=request.headers
+    )
+    if status == 404:
+        raise Http404
+    if status == 400:
+        return HttpResponseBadRequest("invalid signature")
+    return HttpResponse("ok")

@@ -1,0 +1,22 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class FeeIdsField(forms.Field):
+    """The ids of checked fees; the page renders the checkboxes in its fee table."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": _("Please select the fees you want to pay."),
+        "invalid": _("The selection could not be read. Please reload the page and try again."),
+    }
+
+    def to_python(self, value):
+        values = value or []
+        if not all(isinstance(v, str) and v.isdigit() and len(v) < 19 for v in values):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return sorted({int(v) for v in values})
+
+
+class FeeSelectionForm(forms.Form):
+    fee = FeeIdsField()

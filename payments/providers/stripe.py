@@ -1,0 +1,183 @@
+"""Stripe Checkout: a hosted payment page; card data never touches the portal.
+
+Every call to Stripe goes through the small methods here, so tests fake
+Stripe at the HTTP layer beneath stripe-python and this code runs for real.
+"""
+
+import logging
+import time
+
+import stripe
+from django.conf import settings
+
+from payments.models import UNKNOWN_METHOD, Mode, OrderStatus, PaymentOrder
+from payments.providers.base import Checkout, InvalidSignature, ProviderError, ProviderUpdate
+
+logger = logging.getLogger(__name__)
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(
+        self,
+        *,
+        secret_key: str,
+        webhook_secret: str,
+        mode: str,
+        api_base: str = "",
+        timeout_seconds: float = 20,
+        expiry_minutes: int = 30,
+        tolerance_seconds: int = 300,
+    ):
+        self.mode = mode
+        self.webhook_secret = webhook_secret
+        self.expiry_seconds = max(30, expiry_minutes) * 60  # Stripe refuses less than 30 minutes
+        self.tolerance = tolerance_seconds
+        self.client = stripe.StripeClient(
+            secret_key,
+            http_client=stripe.RequestsClient(timeout=timeout_seconds),
+            base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=1,
+        )
+
+    @classmethod
+    def from_settings(cls):
+        return cls(
+            secret_key=settings.STRIPE_SECRET_KEY,
+            webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+            mode=Mode.LIVE if settings.PAYMENT_MODE == Mode.LIVE else Mode.TEST,
+            api_base=settings.STRIPE_API_BASE,
+            timeout_seconds=settings.STRIPE_TIMEOUT_SECONDS,
+            expiry_minutes=settings.CHECKOUT_EXPIRY_MINUTES,
+            tolerance_seconds=settings.WEBHOOK_TOLERANCE_SECONDS,
+        )
+
+    def start_checkout(self, order: PaymentOrder, *, return_url: str, cancel_url: str) -> Checkout:
+        params = {
+            "mode": "payment",
+            "client_reference_id": order.reference,
+            "metadata": {"order_reference": order.reference},
+            "payment_intent_data": {
+                "description": f"{settings.LIBRARY_NAME} {order.reference}",
+                "metadata": {"order_reference": order.reference},
+            },
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": order.currency.lower(),
+                        "unit_amount": order.amount_cents,
+                        "product_data": {"name": f"{settings.LIBRARY_NAME}: {order.reference}"},
+                    },
+                }
+            ],
+            "success_url": f"{return_url}?session_id={{CHECKOUT_SESSION_ID}}",
+            "cancel_url": cancel_url,
+            "expires_at": int(time.time()) + self.expiry_seconds,
+        }
+        if order.patron.email:
+            params["customer_email"] = order.patron.email
+        try:
+            session = self.client.v1.checkout.sessions.create(
+                params, {"idempotency_key": f"epayment-order-{order.reference}"}
+            )
+        except stripe.StripeError as error:
+            raise ProviderError(error.user_message or str(error)) from error
+        return Checkout(transaction_id=session.id, redirect_url=session.url)
+
+    def parse_webhook(self, body: bytes, headers) -> list[ProviderUpdate]:
+        header = headers.get("Stripe-Signature", "")
+        try:
+            event = stripe.Webhook.construct_event(
+                body, header, self.webhook_secret, tolerance=self.tolerance
+            )
+        except (ValueError, stripe.SignatureVerificationError) as error:
+            raise InvalidSignature(str(error)) from error
+        # stripe-python only refuses old timestamps; a signature from the future is as suspect.
+        timestamp = int(dict(item.split("=", 1) for item in header.split(",") if "=" in item)["t"])
+        if timestamp > time.time() + self.tolerance:
+            raise InvalidSignature("timestamp in the future")
+        handler = EVENT_HANDLERS.get(event.type)
+        if handler is None:
+            return []
+        update = handler(event.data.object, event.id)
+        return [update] if update else []
+
+    def fetch(self, order: PaymentOrder) -> ProviderUpdate | None:
+        if not order.provider_transaction_id:
+            return None
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(
+                order.provider_transaction_id, {"expand": ["payment_intent.payment_method"]}
+            )
+        except stripe.StripeError as error:
+            raise ProviderError(error.user_message or str(error)) from error
+        if session.status == "expired":
+            return _session_update(session, "", OrderStatus.FAILED)
+        if session.status == "complete" and session.payment_status == "paid":
+            return _session_update(session, "", OrderStatus.PAID)
+        return None
+
+    def expire(self, order: PaymentOrder) -> None:
+        if not order.provider_transaction_id:
+            return
+        try:
+            self.client.v1.checkout.sessions.expire(order.provider_transaction_id)
+        except stripe.StripeError as error:
+            # Already complete or expired: the webhook tells the rest.
+            logger.info("Could not expire %s: %s", order.provider_transaction_id, error)
+
+
+def _payment_method(session) -> str:
+    intent = session.get("payment_intent")
+    if isinstance(intent, dict):
+        method = intent.get("payment_method")
+        if isinstance(method, dict) and method.get("type"):
+            return method["type"]
+    types = session.get("payment_method_types") or []
+    return types[0] if len(types) == 1 else UNKNOWN_METHOD
+
+
+def _session_update(session, event_id: str, status: str) -> ProviderUpdate:
+    paid = status == OrderStatus.PAID
+    intent = session.get("payment_intent")
+    return ProviderUpdate(
+        status=status,
+        transaction_id=session["id"],
+        order_reference=session.get("client_reference_id")
+        or (session.get("metadata") or {}).get("order_reference", ""),
+        event_id=event_id,
+        amount_cents=session.get("amount_total") if paid else None,
+        currency=(session.get("currency") or "").upper() if paid else "",
+        payment_method=_payment_method(session),
+        extra={"payment_id": intent if isinstance(intent, str) else (intent or {}).get("id", "")},
+    )
+
+
+def _completed(session, event_id):
+    if session.get("payment_status") == "paid":
+        return _session_update(session, event_id, OrderStatus.PAID)
+    # Paid by a delayed method (e.g. SEPA debit): the result follows as async_payment_*.
+    return _session_update(session, event_id, OrderStatus.CREATED_AT_PROVIDER)
+
+
+def _dispute(dispute, event_id):
+    intent = dispute.get("payment_intent")
+    return ProviderUpdate(
+        status=OrderStatus.CANCELATION,
+        event_id=event_id,
+        note=f"Chargeback {dispute.get('id')}: {dispute.get('reason') or 'no reason given'}",
+        extra={"payment_id": intent if isinstance(intent, str) else ""},
+    )
+
+
+EVENT_HANDLERS = {
+    "checkout.session.completed": _completed,
+    "checkout.session.async_payment_succeeded": lambda s, e: _session_update(
+        s, e, OrderStatus.PAID
+    ),
+    "checkout.session.async_payment_failed": lambda s, e: _session_update(s, e, OrderStatus.FAILED),
+    "checkout.session.expired": lambda s, e: _session_update(s, e, OrderStatus.FAILED),
+    "charge.dispute.created": _dispute,
+}

@@ -1,0 +1,332 @@
+"""Payment orders: creating them, starting them at the provider, and moving them.
+
+`payment_order_transition` is the one way an order changes status. It locks
+the order row and then the patron's row (always in that order), checks the
+move against the status table, writes the event and books the journal entry
+at most once. Webhooks, the return page, reconcile, the staff desk and the API
+all call it.
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Patron
+from fees import selectors as ledger
+from fees import services as ledger_services
+from fees.models import JournalEntry
+from fees.money import format_money
+from payments.models import (
+    OPEN_STATUSES,
+    UNKNOWN_METHOD,
+    EventSource,
+    OrderFee,
+    OrderStatus,
+    PaymentEvent,
+    PaymentOrder,
+)
+from payments.providers import get_provider
+from payments.providers.base import InvalidSignature, ProviderError, ProviderUpdate
+from payments.receipts import send_receipt
+from payments.reference import new_reference
+from payments.selectors import fees_awaiting_settlement, reserved_cents
+
+logger = logging.getLogger(__name__)
+
+S = OrderStatus
+# Which status may follow which. Anything else is stale or out of order and is ignored.
+ALLOWED_MOVES = {
+    S.CREATED: {S.CREATED_AT_PROVIDER, S.PAID, S.UNDERPAID, S.FAILED, S.CANCELLED_BY_BIB},
+    S.CREATED_AT_PROVIDER: {S.PAID, S.UNDERPAID, S.FAILED, S.CANCELLED_BY_BIB},
+    # Money that arrives after all is recorded: booked after a failure, flagged after a cancel.
+    S.FAILED: {S.PAID, S.UNDERPAID},
+    S.CANCELLED_BY_BIB: {S.PAID, S.UNDERPAID},
+    S.PAID: {S.CANCELATION},
+    S.UNDERPAID: {S.CANCELATION},
+    S.CANCELATION: set(),
+}
+
+
+class UnknownFee(Exception):
+    """A fee id that is not one of the patron's open fees (or not a fee at all)."""
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    order: PaymentOrder
+    changed: bool
+    event: PaymentEvent | None = None
+    booked: JournalEntry | None = None
+
+
+def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
+    """Reserve the selected fees in a new order, if the balance allows paying them."""
+    fee_ids = set(fee_ids)
+    provider = get_provider()
+    with transaction.atomic():
+        patron = Patron.objects.select_for_update().get(pk=patron.pk)
+        fees = list(ledger.open_fees(patron=patron).filter(pk__in=fee_ids))
+        if len(fees) != len(fee_ids):
+            raise UnknownFee
+        if not fees:
+            raise ValidationError(_("Please select the fees you want to pay."), code="empty")
+        if OrderFee.objects.filter(fee__in=fees, reserved=True).exists():
+            raise ValidationError(
+                _(
+                    "A selected fee is already in a payment that has not finished yet. "
+                    "Finish or leave that payment first; it ends by itself after a while."
+                ),
+                code="reserved",
+            )
+        if fees_awaiting_settlement(patron=patron) & fee_ids:
+            raise ValidationError(
+                _("A selected fee has been paid already and is being processed."),
+                code="already_paid",
+            )
+        amount = sum(fee.open_cents for fee in fees)
+        payable = ledger.payable_cents(patron=patron, reserved_cents=reserved_cents(patron=patron))
+        if amount > payable:
+            raise ValidationError(
+                _(
+                    "Only fees up to your balance of %(payable)s can be paid. Please deselect "
+                    "some fees so that the total is at most %(payable)s."
+                )
+                % {"payable": format_money(payable, settings.LIBRARY_CURRENCY)},
+                code="exceeds_payable",
+                params={"payable_cents": payable},
+            )
+        order = _insert_order(patron, fees, amount, provider)
+        PaymentEvent.objects.create(order=order, status=S.CREATED, source=EventSource.PORTAL)
+    return order
+
+
+def _insert_order(patron, fees, amount, provider) -> PaymentOrder:
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                order = PaymentOrder.objects.create(
+                    reference=new_reference(),
+                    patron=patron,
+                    amount_cents=amount,
+                    currency=settings.LIBRARY_CURRENCY,
+                    provider=provider.name,
+                    mode=provider.mode,
+                )
+        except IntegrityError:
+            continue  # a reference already taken: draw another
+        try:
+            with transaction.atomic():
+                OrderFee.objects.bulk_create(
+                    OrderFee(order=order, fee=fee, amount_cents=fee.open_cents) for fee in fees
+                )
+        except IntegrityError as error:
+            raise ValidationError(
+                _("A selected fee is already in a payment that has not finished yet."),
+                code="reserved",
+            ) from error
+        return order
+    raise RuntimeError("could not draw an unused reference number")
+
+
+def order_start(*, order: PaymentOrder, return_url: str, cancel_url: str) -> str:
+    """Open the checkout at the provider; return where to send the patron.
+
+    When the provider cannot be reached the order ends Failed (its fees are
+    free again) and ProviderError is raised for the caller to explain.
+    """
+    provider = get_provider(order.provider)
+    try:
+        checkout = provider.start_checkout(order, return_url=return_url, cancel_url=cancel_url)
+    except ProviderError as error:
+        logger.warning("Checkout for %s failed at %s: %s", order.reference, order.provider, error)
+        payment_order_transition(
+            order=order,
+            status=S.FAILED,
+            source=EventSource.SYSTEM,
+            note=f"The provider could not be reached: {error}",
+        )
+        raise
+    payment_order_transition(
+        order=order,
+        status=S.CREATED_AT_PROVIDER,
+        source=EventSource.PROVIDER,
+        transaction_id=checkout.transaction_id,
+    )
+    return checkout.redirect_url
+
+
+def payment_order_transition(
+    *,
+    order: PaymentOrder,
+    status: str,
+    source: str,
+    staff_user=None,
+    amount_cents: int | None = None,
+    currency: str = "",
+    payment_method: str = "",
+    provider_event_id: str = "",
+    transaction_id: str = "",
+    payment_id: str = "",
+    note: str = "",
+) -> TransitionResult:
+    """Move an order to `status` if the status table allows it; book what that means."""
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+        patron = Patron.objects.select_for_update().get(pk=order.patron_id)
+        _remember_provider_ids(order, transaction_id, payment_id)
+        if (
+            provider_event_id
+            and PaymentEvent.objects.filter(provider_event_id=provider_event_id).exists()
+        ):
+            return TransitionResult(order=order, changed=False)
+        if status not in ALLOWED_MOVES[order.status]:
+            return TransitionResult(order=order, changed=False)
+
+        previous = order.status
+        received = None
+        if status in (S.PAID, S.UNDERPAID):
+            received = order.amount_cents if amount_cents is None else amount_cents
+            if currency and currency.upper() != order.currency:
+                note = (
+                    f"{note} Received {received} {currency.upper()}, ordered in {order.currency}."
+                )
+                status, received = S.UNDERPAID, None
+            elif received < order.amount_cents:
+                status = S.UNDERPAID
+        method = payment_method or UNKNOWN_METHOD
+        event = PaymentEvent.objects.create(
+            order=order,
+            status=status,
+            source=source,
+            staff_user=staff_user,
+            payment_method=method,
+            provider_event_id=provider_event_id,
+            amount_cents=received,
+            note=note.strip(),
+        )
+        order.status = status
+        order.updated_at = event.at
+        if payment_method:
+            order.payment_method = payment_method
+
+        booked = None
+        if received and previous != S.CANCELLED_BY_BIB and order.payment_entry_id is None:
+            booked = ledger_services.payment_book(
+                patron=patron,
+                amount_cents=received,
+                for_fees=order.fees.all(),
+                method=f"online: {method}",
+                reference=order.reference,
+                booked_by=staff_user,
+                note=note.strip(),
+            )
+            order.payment_entry = booked
+            transaction.on_commit(lambda: send_receipt(order_id=order.pk))
+        elif status == S.CANCELATION and order.payment_entry_id:
+            booked = ledger_services.reversal_book(
+                payment=order.payment_entry,
+                reference=provider_event_id,
+                booked_by=staff_user,
+                note=note.strip(),
+            )
+        if status not in OPEN_STATUSES:
+            order.order_fees.filter(reserved=True).update(reserved=False)
+        order.save()
+    return TransitionResult(order=order, changed=True, event=event, booked=booked)
+
+
+def _remember_provider_ids(order: PaymentOrder, transaction_id: str, payment_id: str) -> None:
+    changed = []
+    if transaction_id and not order.provider_transaction_id:
+        order.provider_transaction_id = transaction_id
+        changed.append("provider_transaction_id")
+    if payment_id and not order.provider_payment_id:
+        order.provider_payment_id = payment_id
+        changed.append("provider_payment_id")
+    if changed:
+        order.save(update_fields=changed)
+
+
+def provider_update_apply(*, provider_name: str, update: ProviderUpdate) -> TransitionResult | None:
+    """Apply news from a provider; None when it concerns no order of ours."""
+    orders = PaymentOrder.objects.filter(provider=provider_name)
+    order = None
+    if update.transaction_id:
+        order = orders.filter(provider_transaction_id=update.transaction_id).first()
+    if order is None and update.extra.get("payment_id"):
+        order = orders.filter(provider_payment_id=update.extra["payment_id"]).first()
+    if order is None and update.order_reference:
+        order = orders.filter(reference=update.order_reference).first()
+    if order is None:
+        logger.warning(
+            "%s sent news about an unknown payment (transaction %r, reference %r, event %r)",
+            provider_name,
+            update.transaction_id,
+            update.order_reference,
+            update.event_id,
+        )
+        return None
+    return payment_order_transition(
+        order=order,
+        status=update.status,
+        source=EventSource.PROVIDER,
+        amount_cents=update.amount_cents,
+        currency=update.currency,
+        payment_method=update.payment_method,
+        provider_event_id=update.event_id,
+        transaction_id=update.transaction_id,
+        payment_id=update.extra.get("payment_id", ""),
+        note=update.note,
+    )
+
+
+def order_refresh(*, order: PaymentOrder) -> PaymentOrder:
+    """Ask the provider about an open order and record what it says.
+
+    Used by the return page and the reconcile job. The provider is asked with
+    the transaction id the portal stored, never with anything from a URL.
+    """
+    if not order.is_open:
+        return order
+    update = get_provider(order.provider).fetch(order)
+    if update is None:
+        return order
+    result = provider_update_apply(provider_name=order.provider, update=update)
+    return result.order if result else order
+
+
+def order_expire_if_stale(*, order: PaymentOrder, now=None) -> bool:
+    """End an order that never reached the provider and can no longer be paid."""
+    now = now or timezone.now()
+    age = now - order.created_at
+    if order.provider_transaction_id or age.total_seconds() < settings.CHECKOUT_EXPIRY_MINUTES * 60:
+        return False
+    result = payment_order_transition(
+        order=order,
+        status=S.FAILED,
+        source=EventSource.SYSTEM,
+        note="The checkout never reached the provider and has expired.",
+    )
+    return result.changed
+
+
+def webhook_receive(*, provider_name: str, body: bytes, headers) -> int:
+    """Verify and apply a provider's webhook delivery; the HTTP status to answer."""
+    try:
+        provider = get_provider(provider_name)
+    except ImproperlyConfigured:
+        return 404
+    try:
+        updates = provider.parse_webhook(body, headers)
+    except InvalidSignature as error:
+        logger.warning("Refused a %s webhook: %s", provider_name, error)
+        return 400
+    for update in updates:
+        provider_update_apply(provider_name=provider_name, update=update)
+    return 200
