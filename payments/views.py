@@ -1,3 +1,5 @@
+from contextlib import suppress
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -81,10 +83,9 @@ def orders(request):
 def order(request, reference):
     order = _own_order(request, reference)
     if order.is_open:
-        try:
+        # Unreachable provider: the page says "still processing" and looks again shortly.
+        with suppress(ProviderError):
             order = services.order_refresh(order=order)
-        except ProviderError:
-            pass  # the page says "still processing" and looks again shortly
     return render(
         request,
         "payments/order.html",
