@@ -101,7 +101,7 @@ class StripeProvider:
         handler = EVENT_HANDLERS.get(event.type)
         if handler is None:
             return []
-        update = handler(event.data.object, event.id)
+        update = handler(event.data.object.to_dict(), event.id)
         return [update] if update else []
 
     def fetch(self, order: PaymentOrder) -> ProviderUpdate | None:
@@ -113,9 +113,10 @@ class StripeProvider:
             )
         except stripe.StripeError as error:
             raise ProviderError(error.user_message or str(error)) from error
-        if session.status == "expired":
+        session = session.to_dict()
+        if session["status"] == "expired":
             return _session_update(session, "", OrderStatus.FAILED)
-        if session.status == "complete" and session.payment_status == "paid":
+        if session["status"] == "complete" and session["payment_status"] == "paid":
             return _session_update(session, "", OrderStatus.PAID)
         return None
 

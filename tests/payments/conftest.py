@@ -32,3 +32,20 @@ def fees(patron):
 def patron_client(client, patron):
     client.force_login(patron.user)
     return client
+
+
+WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    from tests.payments.fake_stripe import FakeStripe
+
+    fake = FakeStripe()
+    settings.PAYMENT_PROVIDER = "stripe"
+    settings.STRIPE_SECRET_KEY = "sk_test_51Fake"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = fake.url
+    settings.STRIPE_TIMEOUT_SECONDS = 1
+    yield fake
+    fake.stop()
