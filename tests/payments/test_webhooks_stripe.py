@@ -217,13 +217,15 @@ def test_same_event_delivered_again_books_once(client, order, session, fake_stri
     assert order.events.filter(status="Paid").count() == 1
 
 
+PAID = {"status": "complete", "payment_status": "paid"}
+UNPAID = {"status": "complete", "payment_status": "unpaid"}
 SESSION_EVENTS = {
-    "completed-paid": ("checkout.session.completed", {"status": "complete", "payment_status": "paid"}),
-    "completed-unpaid": ("checkout.session.completed", {"status": "complete", "payment_status": "unpaid"}),
-    "async-succeeded": ("checkout.session.async_payment_succeeded", {"status": "complete", "payment_status": "paid"}),
-    "async-failed": ("checkout.session.async_payment_failed", {"status": "complete", "payment_status": "unpaid"}),
+    "completed-paid": ("checkout.session.completed", PAID),
+    "completed-unpaid": ("checkout.session.completed", UNPAID),
+    "async-succeeded": ("checkout.session.async_payment_succeeded", PAID),
+    "async-failed": ("checkout.session.async_payment_failed", UNPAID),
     "expired": ("checkout.session.expired", {"status": "expired", "payment_status": "unpaid"}),
-}  # fmt: skip
+}
 
 
 def expected_end(names):
