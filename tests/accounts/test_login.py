@@ -106,3 +106,26 @@ def test_desk_staff_have_the_desk_permissions_and_patrons_do_not():
     assert staff.has_perm("accounts.use_desk")
     assert staff.has_perm("accounts.book_counter_entry")
     assert not patron.user.has_perm("accounts.use_desk")
+
+
+def test_login_is_paused_after_five_wrong_passwords(client, settings):
+    PatronFactory(card_number="1234567890")
+    for _ in range(5):
+        log_in(client, "1234567890", "wrong")
+
+    response = log_in(client, "1234567890")
+
+    assert response.status_code == 429
+    assert "Too many login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_other_card_numbers_can_still_log_in_during_a_pause(client):
+    PatronFactory(card_number="1234567890")
+    other = PatronFactory(card_number="5555555555")
+    for _ in range(5):
+        log_in(client, "1234567890", "wrong")
+
+    log_in(client, "5555555555")
+
+    assert int(client.session["_auth_user_id"]) == other.user_id
