@@ -76,3 +76,21 @@ def test_staff_user_has_no_patron_account(client):
     client.force_login(DeskStaffFactory())
 
     assert client.get(URL).status_code == 404
+
+
+def test_account_page_query_count_does_not_grow_with_fees(client, patron):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(patron.user)
+
+    def queries_with(fee_count):
+        for _ in range(fee_count):
+            FeeFactory(patron=patron, amount_cents=100)
+            LoanFactory(patron=patron)
+        services.payment_book(patron=patron, amount_cents=50)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(URL).status_code == 200
+        return len(captured.captured_queries)
+
+    assert queries_with(2) == queries_with(30)
