@@ -26,9 +26,32 @@ def test_admin_finds_rows_by_user_and_card_number(admin_client_with_data, model,
     assert expected in response.content.decode()
 
 
-@pytest.mark.parametrize("model", ["settlement", "allocation"])
-def test_admin_lists_settlement_rows(admin_client, model):
-    assert admin_client.get(reverse(f"admin:fees_{model}_changelist")).status_code == 200
+@pytest.mark.parametrize(
+    "model",
+    [
+        "fees_settlement",
+        "fees_allocation",
+        "payments_paymentorder",
+        "payments_paymentevent",
+        "payments_simulatedcheckout",
+    ],
+)
+def test_admin_lists_each_model(admin_client, model):
+    assert admin_client.get(reverse(f"admin:{model}_changelist")).status_code == 200
+
+
+def test_admin_finds_payment_orders_by_reference_card_and_user_number(admin_client):
+    from payments import services
+
+    patron = PatronFactory(user_number="U-888", card_number="5550888")
+    fee = FeeFactory(patron=patron, amount_cents=500)
+    order = services.order_create(patron=patron, fee_ids=[fee.pk])
+    url = reverse("admin:payments_paymentorder_changelist")
+
+    for query in (order.reference, "U-888", "5550888"):
+        assert order.reference in admin_client.get(url, {"q": query}).content.decode()
+    detail = admin_client.get(reverse("admin:payments_paymentorder_change", args=[order.pk]))
+    assert detail.status_code == 200
 
 
 def test_journal_cannot_be_added_changed_or_deleted_in_the_admin(admin_client):
