@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/epayment
 # CI sets REQUIRE_POSTGRES=1: an unreachable PostgreSQL then fails the run instead of being skipped.
 REQUIRE_POSTGRES ?= 0
 
-.PHONY: run test lint bench-settle clean
+.PHONY: run test lint bench-settle bench-account clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ lint: $(VENV)/.installed
 
 bench-settle: $(VENV)/.installed .env
 	$(PY) bench/settle.py
+
+bench-account: $(VENV)/.installed .env
+	$(PY) bench/account.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .test-db.sqlite3* staticfiles
