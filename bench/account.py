@@ -197,13 +197,16 @@ def main():
     recreate_database()
     load(args.patrons, args.entries, history)
     report = settlement_run(business_date=history)
-    print(f"Loaded {JournalEntry.objects.count():,} entries for {args.patrons:,} patrons "
-          f"and settled them in {time.perf_counter() - start:.1f} s: {report.summary()}")  # fmt: skip
+    loaded = JournalEntry.objects.count()
+    seconds = time.perf_counter() - start
+    print(f"Loaded {loaded:,} entries for {args.patrons:,} patrons and settled them in "
+          f"{seconds:.1f} s: {report.summary()}")  # fmt: skip
 
     page = account_page(args.samples)
+    fewest, most = page["open_fees_range"]
     print(f"Account page: {page['requests']} requests, median {page['median_ms']:.1f} ms, "
           f"p95 {page['p95_ms']:.1f} ms, SQL queries per request {page['queries']} "
-          f"(open fees per patron {page['open_fees_range'][0]}–{page['open_fees_range'][1]})")  # fmt: skip
+          f"(open fees per patron {fewest} to {most})")  # fmt: skip
 
     hooks = webhooks(args.webhooks)
     print(f"Webhooks: {hooks['deliveries']} checkout.session.completed deliveries in "
