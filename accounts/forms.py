@@ -13,6 +13,7 @@ class CardNumberLoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _(
-            "The card number or password is not right. Both are case-sensitive; please try again."
+            "The card number (or staff user name) or the password is not right. "
+            "Passwords are case-sensitive; please try again."
         ),
     }

@@ -5,6 +5,7 @@ development run on SQLite; production sets DEBUG=off, SECRET_KEY, ALLOWED_HOSTS
 and DATABASE_URL (PostgreSQL).
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -81,8 +82,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"}
     )
     # A file, not Django's shared in-memory database, so that tests with real
-    # threads get SQLite's normal file locking.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # threads get SQLite's normal file locking; one per test run.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -94,8 +94,9 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
         if amount > payable:
             raise ValidationError(
                 _(
-                    "Only fees up to your balance of %(payable)s can be paid. Please deselect "
-                    "some fees so that the total is at most %(payable)s."
+                    "Only fees up to your balance can be paid: at most %(payable)s right now "
+                    "(your balance less payments still in progress). Please deselect some fees "
+                    "and try again."
                 )
                 % {"payable": format_money(payable, settings.LIBRARY_CURRENCY)},
                 code="exceeds_payable",

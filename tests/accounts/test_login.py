@@ -37,7 +37,7 @@ def test_wrong_password_is_refused_with_a_message(client):
 
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
-    assert "card number or password is not right" in response.content.decode()
+    assert "or the password is not right" in response.content.decode()
 
 
 def test_unknown_card_number_is_refused(client):

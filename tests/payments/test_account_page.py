@@ -94,3 +94,17 @@ def test_account_page_query_count_does_not_grow_with_fees(client, patron):
         return len(captured.captured_queries)
 
     assert queries_with(2) == queries_with(30)
+
+
+def test_account_page_speaks_german(client, patron):
+    FeeFactory(patron=patron, amount_cents=1250, description="Overdue fine")
+    client.force_login(patron.user)
+    client.post(reverse("set_language"), {"language": "de"})
+
+    page = client.get(URL).content.decode()
+
+    assert '<html lang="de">' in page
+    assert "Offene Gebühren" in page
+    assert "Kontostand" in page
+    assert "Ausgewählte Gebühren bezahlen" in page
+    assert "English" in page  # the switch back, named in its own language

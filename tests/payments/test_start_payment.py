@@ -27,7 +27,7 @@ def test_counter_payment_today_refuses_the_full_selection_and_states_the_maximum
     response = pay(patron_client, *(fee.pk for fee in fees))
 
     page = response.content.decode()
-    assert "Only fees up to your balance of 8.00 EUR can be paid" in page
+    assert "Only fees up to your balance can be paid: at most 8.00 EUR right now" in page
     assert not PaymentOrder.objects.exists()
     assert not SimulatedCheckout.objects.exists()
     for fee in fees:  # the selection is kept for the patron to deselect
@@ -49,7 +49,7 @@ def test_zero_balance_makes_nothing_payable(patron_client, patron, fees):
 
     response = pay(patron_client, fees[0].pk)
 
-    assert "balance of 0.00 EUR" in response.content.decode()
+    assert "at most 0.00 EUR right now" in response.content.decode()
     assert not PaymentOrder.objects.exists()
 
 
@@ -60,7 +60,7 @@ def test_open_orders_count_against_what_is_payable(patron_client, patron, fees):
     response = pay(patron_client, fees[2].pk)  # 3.00: fits exactly
 
     assert response.status_code == 302
-    assert "balance of 0.00 EUR" in pay(patron_client, fees[1].pk).content.decode()
+    assert "at most 0.00 EUR right now" in pay(patron_client, fees[1].pk).content.decode()
 
 
 def test_second_tab_cannot_pay_a_fee_already_in_an_open_order(patron_client, fees):
