@@ -41,6 +41,13 @@ def _check_amount(amount_cents) -> None:
         raise ValidationError(_("The amount must be greater than zero."), code="not_positive")
 
 
+def _portion(amount_cents: int | None, *, of: int) -> int:
+    """A checked part of what is left of a fee or payment; all of it when not given."""
+    amount_cents = of if amount_cents is None else amount_cents
+    _check_amount(amount_cents)
+    return amount_cents
+
+
 def _check_currency(currency: str | None) -> str:
     currency = currency or settings.LIBRARY_CURRENCY
     if currency != settings.LIBRARY_CURRENCY:
@@ -189,11 +196,9 @@ def waiver_book(
     if not note.strip():
         raise ValidationError(_("A waiver needs a reason."), code="required")
     open_cents = open_cents_of(fee=fee)
-    if amount_cents is None:
-        amount_cents = open_cents
     if open_cents <= 0:
         raise ValidationError(_("This fee has nothing left to waive."), code="nothing_open")
-    _check_amount(amount_cents)
+    amount_cents = _portion(amount_cents, of=open_cents)
     if amount_cents > open_cents:
         raise ValidationError(
             _("At most %(open)s of this fee is open and can be waived.")
@@ -266,11 +271,9 @@ def reversal_book(
         or 0
     )
     reversible = -payment.amount_cents - already
-    if amount_cents is None:
-        amount_cents = reversible
     if reversible <= 0:
         raise ValidationError(_("This payment has already been reversed."), code="already_reversed")
-    _check_amount(amount_cents)
+    amount_cents = _portion(amount_cents, of=reversible)
     if amount_cents > reversible:
         raise ValidationError(
             _("At most %(amount)s of this payment can be reversed.")

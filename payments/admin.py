@@ -4,26 +4,25 @@ from fees.admin import ReadOnlyAdmin
 from payments.models import OrderFee, PaymentEvent, PaymentOrder, SimulatedCheckout
 
 
-class OrderFeeInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+class OrderFeeInline(ReadOnlyInline):
     model = OrderFee
     fields = ["fee", "amount_cents", "reserved"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class PaymentEventInline(admin.TabularInline):
+class PaymentEventInline(ReadOnlyInline):
     model = PaymentEvent
     fields = ["at", "status", "source", "staff_user", "payment_method", "provider_event_id", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PaymentOrder)
