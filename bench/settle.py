@@ -56,7 +56,13 @@ from psycopg import sql  # noqa: E402
 from fees.settlement import WRITE_CHUNK, settlement_run  # noqa: E402
 
 HISTORY_DAYS = 730
-JOURNAL_COLUMNS = ["id", "patron_id", "kind", "amount_cents", "currency", "booked_at", "business_date", "fee_type", "description", "item", "method", "reference", "note", "target_id", "settled_in_id", "cleared_in_id"]
+# fmt: off
+JOURNAL_COLUMNS = [
+    "id", "patron_id", "kind", "amount_cents", "currency", "booked_at", "business_date",
+    "fee_type", "description", "item", "method", "reference", "note", "target_id",
+    "settled_in_id", "cleared_in_id",
+]
+# fmt: on
 FEE_TYPES = {
     # fee_type: (description, low cents, high cents)
     "overdue": ("Overdue fine", 50, 1500),
@@ -68,9 +74,23 @@ FEE_TYPES = {
 FEE_TYPE_WEIGHTS = [70, 15, 4, 6, 5]
 FIRST_NAMES = ["Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hannes", "Ida", "Jonas"]
 LAST_NAMES = [
-    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
-    "Schulz", "Hoffmann", "Schäfer", "Koch", "Bauer", "Richter", "Klein", "Wolf",
-]  # fmt: skip
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Schäfer",
+    "Koch",
+    "Bauer",
+    "Richter",
+    "Klein",
+    "Wolf",
+]
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -136,6 +156,8 @@ def reset_peak_rss():
 
 
 def bench_database_name():
+    if connection.vendor != "postgresql":
+        sys.exit("The settlement benchmark needs PostgreSQL; set DATABASE_URL=postgres://...")
     name = connection.settings_dict["NAME"]
     if "bench" not in name:
         sys.exit(
@@ -183,8 +205,12 @@ def using_database(name):
         connection.settings_dict["NAME"] = original
 
 
-LOADED_TABLES = ("accounts_patron", "fees_journalentry", "fees_allocation",
-                 "fees_journalentry_for_fees")  # fmt: skip
+LOADED_TABLES = (
+    "accounts_patron",
+    "fees_journalentry",
+    "fees_allocation",
+    "fees_journalentry_for_fees",
+)
 
 
 @contextlib.contextmanager
@@ -243,8 +269,12 @@ def check_foreign_keys(conn):
         query = sql.SQL(
             "SELECT count(*) FROM {t} AS x WHERE x.{c} IS NOT NULL AND NOT EXISTS "
             "(SELECT FROM {rt} AS r WHERE r.{rc} = x.{c})"
-        ).format(t=sql.Identifier(table), c=sql.Identifier(column),
-                 rt=sql.Identifier(ref_table), rc=sql.Identifier(ref_column))  # fmt: skip
+        ).format(
+            t=sql.Identifier(table),
+            c=sql.Identifier(column),
+            rt=sql.Identifier(ref_table),
+            rc=sql.Identifier(ref_column),
+        )
         (orphans,) = conn.execute(query).fetchone()
         if orphans:
             raise RuntimeError(f"the generated data breaks foreign key {name}: {orphans} rows")
@@ -347,15 +377,60 @@ def random_fee(rng):
 
 def fee_row(entry_id, patron, amount, fee_type, description, when, day, settled=None, cleared=None):
     item = f"Item {entry_id % 99991}" if fee_type in ("overdue", "lost_item") else ""
-    return (entry_id, patron, "fee", amount, settings.LIBRARY_CURRENCY, when, day, fee_type,
-            description, item, "", "", "", None, settled, cleared)  # fmt: skip
+    return (
+        entry_id,
+        patron,
+        "fee",
+        amount,
+        settings.LIBRARY_CURRENCY,
+        when,
+        day,
+        fee_type,
+        description,
+        item,
+        "",
+        "",
+        "",
+        None,
+        settled,
+        cleared,
+    )
 
 
-def credit_row(entry_id, patron, kind, amount, when, day, *, method="", reference="", note="",
-               target=None, settled=None, cleared=None):  # fmt: skip
+def credit_row(
+    entry_id,
+    patron,
+    kind,
+    amount,
+    when,
+    day,
+    *,
+    method="",
+    reference="",
+    note="",
+    target=None,
+    settled=None,
+    cleared=None,
+):
     assert amount > 0
-    return (entry_id, patron, kind, -amount, settings.LIBRARY_CURRENCY, when, day, "", "", "",
-            method, reference, note, target, settled, cleared)  # fmt: skip
+    return (
+        entry_id,
+        patron,
+        kind,
+        -amount,
+        settings.LIBRARY_CURRENCY,
+        when,
+        day,
+        "",
+        "",
+        "",
+        method,
+        reference,
+        note,
+        target,
+        settled,
+        cleared,
+    )
 
 
 def load_history(conn, rng, ds, *, patrons, history, history_date, tz):
@@ -385,9 +460,18 @@ def load_history(conn, rng, ds, *, patrons, history, history_date, tz):
             for _ in range(rng.randint(1, 3)):
                 fee_type, description, amount = random_fee(rng)
                 day = some_day()
-                rows.append(fee_row(next_id, patron, amount, fee_type, description,
-                                    local_dt(day, rng.randrange(8 * 3600, 20 * 3600), tz), day,
-                                    settled=settlement))  # fmt: skip
+                rows.append(
+                    fee_row(
+                        next_id,
+                        patron,
+                        amount,
+                        fee_type,
+                        description,
+                        local_dt(day, rng.randrange(8 * 3600, 20 * 3600), tz),
+                        day,
+                        settled=settlement,
+                    )
+                )
                 ds.old_open_fees[patron].append(OpenFee(next_id, amount, amount))
                 next_id += 1
         # 2 %: an old fee paid in part (payment cleared, fee open).
@@ -397,11 +481,24 @@ def load_history(conn, rng, ds, *, patrons, history, history_date, tz):
             paid = rng.randint(1, amount - 100)
             day = some_day()
             when = local_dt(day, rng.randrange(8 * 3600, 18 * 3600), tz)
-            rows.append(fee_row(next_id, patron, amount, fee_type, description, when, day,
-                                settled=settlement))  # fmt: skip
-            rows.append(credit_row(next_id + 1, patron, "payment", paid,
-                                   when + datetime.timedelta(minutes=30), day, method="cash",
-                                   settled=settlement, cleared=settlement))  # fmt: skip
+            rows.append(
+                fee_row(
+                    next_id, patron, amount, fee_type, description, when, day, settled=settlement
+                )
+            )
+            rows.append(
+                credit_row(
+                    next_id + 1,
+                    patron,
+                    "payment",
+                    paid,
+                    when + datetime.timedelta(minutes=30),
+                    day,
+                    method="cash",
+                    settled=settlement,
+                    cleared=settlement,
+                )
+            )
             allocations.append((settlement, next_id + 1, next_id, paid))
             ds.old_open_fees[patron].append(OpenFee(next_id, amount - paid, amount - paid))
             next_id += 2
@@ -411,11 +508,31 @@ def load_history(conn, rng, ds, *, patrons, history, history_date, tz):
             extra = rng.randint(1, 2000)
             day = some_day()
             when = local_dt(day, rng.randrange(8 * 3600, 18 * 3600), tz)
-            rows.append(fee_row(next_id, patron, amount, fee_type, description, when, day,
-                                settled=settlement, cleared=settlement))  # fmt: skip
-            rows.append(credit_row(next_id + 1, patron, "payment", amount + extra,
-                                   when + datetime.timedelta(minutes=30), day, method="card",
-                                   settled=settlement))  # fmt: skip
+            rows.append(
+                fee_row(
+                    next_id,
+                    patron,
+                    amount,
+                    fee_type,
+                    description,
+                    when,
+                    day,
+                    settled=settlement,
+                    cleared=settlement,
+                )
+            )
+            rows.append(
+                credit_row(
+                    next_id + 1,
+                    patron,
+                    "payment",
+                    amount + extra,
+                    when + datetime.timedelta(minutes=30),
+                    day,
+                    method="card",
+                    settled=settlement,
+                )
+            )
             allocations.append((settlement, next_id + 1, next_id, amount))
             next_id += 2
 
@@ -435,9 +552,9 @@ def load_history(conn, rng, ds, *, patrons, history, history_date, tz):
                    least(%(last_day)s::date, fee_day + (random() * random() * 60)::int) AS pay_day,
                    interval '8 hours' + random() * interval '10 hours' AS fee_time,
                    random() * interval '2 hours' AS pay_delay,
-                   (array['overdue','overdue','overdue','overdue','overdue','overdue',
-                          'overdue','reminder','reminder','membership'])[1 + floor(random() * 10)::int]
-                       AS fee_type,
+                   (array['overdue', 'overdue', 'overdue', 'overdue', 'overdue', 'overdue',
+                          'overdue', 'reminder', 'reminder', 'membership']
+                   )[1 + floor(random() * 10)::int] AS fee_type,
                    random() AS r
             FROM generate_series(0, %(pairs)s - 1) AS k,
                  LATERAL (SELECT %(last_day)s::date - (random() * %(days)s)::int AS fee_day) AS d
@@ -546,9 +663,18 @@ def load_day(conn, rng, ds, *, patrons, entries, day, tz, old_open_fees):
                     for f in chosen:
                         f.payable = 0
                         for_fees.append((next_id, f.id))
-                    rows.append(credit_row(next_id, patron, "payment", amount, when, day,
-                                           method="online: card",
-                                           reference=f"ORD-{next_id}"))  # fmt: skip
+                    rows.append(
+                        credit_row(
+                            next_id,
+                            patron,
+                            "payment",
+                            amount,
+                            when,
+                            day,
+                            method="online: card",
+                            reference=f"ORD-{next_id}",
+                        )
+                    )
                     kinds["payment (online, for fees)"] += 1
                 else:
                     # At the counter: often the whole balance, sometimes a round sum.
@@ -558,25 +684,54 @@ def load_day(conn, rng, ds, *, patrons, entries, day, tz, old_open_fees):
                     )
                     for f in payable:
                         f.payable = 0
-                    rows.append(credit_row(next_id, patron, "payment", amount, when, day,
-                                           method=rng.choice(("cash", "card"))))  # fmt: skip
+                    rows.append(
+                        credit_row(
+                            next_id,
+                            patron,
+                            "payment",
+                            amount,
+                            when,
+                            day,
+                            method=rng.choice(("cash", "card")),
+                        )
+                    )
                     kinds["payment (counter)"] += 1
             elif r < 0.99:
-                rows.append(credit_row(next_id, patron, "credit_note", rng.randint(100, 1000),
-                                       when, day, note="Goodwill"))  # fmt: skip
+                rows.append(
+                    credit_row(
+                        next_id,
+                        patron,
+                        "credit_note",
+                        rng.randint(100, 1000),
+                        when,
+                        day,
+                        note="Goodwill",
+                    )
+                )
                 kinds["credit_note"] += 1
             else:
                 fee = rng.choice(waivable)
                 amount = fee.waivable if rng.random() < 0.5 else max(1, fee.waivable // 2)
                 fee.waivable -= amount
                 fee.payable = max(0, fee.payable - amount)
-                rows.append(credit_row(next_id, patron, "waiver", amount, when, day,
-                                       note="Waived at the desk", target=fee.id))  # fmt: skip
+                rows.append(
+                    credit_row(
+                        next_id,
+                        patron,
+                        "waiver",
+                        amount,
+                        when,
+                        day,
+                        note="Waived at the desk",
+                        target=fee.id,
+                    )
+                )
                 kinds["waiver"] += 1
             next_id += 1
     copy_rows(conn, "fees_journalentry", JOURNAL_COLUMNS, rows)
-    copy_rows(conn, "fees_journalentry_for_fees", ["from_journalentry_id", "to_journalentry_id"],
-              for_fees)  # fmt: skip
+    copy_rows(
+        conn, "fees_journalentry_for_fees", ["from_journalentry_id", "to_journalentry_id"], for_fees
+    )
     ds.next_id = next_id
     return kinds, len(for_fees), len(counts)
 
@@ -606,6 +761,12 @@ QUERY_LABELS = [
     ("mark settled", r'^UPDATE "fees_journalentry" SET "settled_in_id"'),
     ("mark cleared", r'^UPDATE "fees_journalentry" SET "cleared_in_id"'),
 ]
+
+
+def chunked_writes(run):
+    """Statements whose number follows the rows written (WRITE_CHUNK rows each)."""
+    labels = Counter(label_of(q["sql"]) for q in run.queries)
+    return labels["insert allocations"] + labels["mark cleared"]
 
 
 def label_of(statement):
@@ -695,20 +856,26 @@ def measure(label, business_date, *, batch, trace_memory=False, profile=False):
 
 
 def print_run(result, brief=False):
-    say(f"\n== {result.label}: settlement_run(business_date={result.business_date}, "
-        f"batch_patrons={result.batch}) ==")  # fmt: skip
+    say(
+        f"\n== {result.label}: settlement_run(business_date={result.business_date}, "
+        f"batch_patrons={result.batch}) =="
+    )
     say(f"  {result.summary}")
     if brief:
         say(f"  wall time (traced)   {result.wall:8.2f} s")
         say(f"  Python peak (tracemalloc) {mib(result.python_peak):7.1f} MiB")
         say(f"  max RSS (traced run) {result.rss_peak_kib / 1024:8.1f} MiB")
         say(f"  SQL queries          {len(result.queries):8d}")
+        sql_text = sum(len(q["sql"] or "") for q in result.queries)
+        say(f"  (of the peak, {mib(sql_text):.1f} MiB is SQL text held by the query capture)")
         return
     n_batches = len(result.batch_times)
     say(f"  wall time            {result.wall:8.2f} s")
     statements = [q for q in result.queries if not TRANSACTION_CONTROL.match(q["sql"])]
-    say(f"  SQL queries          {len(result.queries):8d}  ({len(statements)} statements + "
-        f"{len(result.queries) - len(statements)} BEGIN/COMMIT/SAVEPOINT/RELEASE)")  # fmt: skip
+    say(
+        f"  SQL queries          {len(result.queries):8d}  ({len(statements)} statements + "
+        f"{len(result.queries) - len(statements)} BEGIN/COMMIT/SAVEPOINT/RELEASE)"
+    )
     say(
         f"  SQL time             {result.sql_seconds:8.2f} s  (incl. COMMITs, as Django times them)"
     )
@@ -716,8 +883,10 @@ def print_run(result, brief=False):
     if result.python_peak is not None:
         say(f"  Python peak (tracemalloc) {mib(result.python_peak):7.1f} MiB")
     rss_scope = "during the run" if result.rss_peak_since_reset else "process lifetime"
-    say(f"  max RSS ({rss_scope}) {result.rss_peak_kib / 1024:7.1f} MiB "
-        f"(RSS before the run {(result.rss_before_kib or 0) / 1024:.1f} MiB)")  # fmt: skip
+    say(
+        f"  max RSS ({rss_scope}) {result.rss_peak_kib / 1024:7.1f} MiB "
+        f"(RSS before the run {(result.rss_before_kib or 0) / 1024:.1f} MiB)"
+    )
     say(f"  patron batches       {n_batches:8d}")
     say(f"  entries settled      {result.entries_settled:8d}")
     say(f"  allocations made     {result.allocations_made:8d}")
@@ -735,8 +904,6 @@ def print_run(result, brief=False):
     say(f"  {'query':<28} {'count':>6} {'total s':>8} {'max s':>7}")
     for name, (count, total, longest) in sorted(by_label.items(), key=lambda kv: -kv[1][1]):
         say(f"  {name:<28} {count:>6} {total:>8.2f} {longest:>7.3f}")
-    sql_text = sum(len(q["sql"] or "") for q in result.queries)
-    say(f"  (captured SQL text: {mib(sql_text):.1f} MiB, counted in the tracemalloc peak)")
     if result.profile:
         say("\n  cProfile, top 30 by cumulative time:")
         say(result.profile)
@@ -817,8 +984,10 @@ def verify(business_date):
         for description, query in CHECKS:
             (bad,) = conn.execute(query, {"date": business_date}).fetchone()
             ok = ok and bad == 0
-            say(f"  {'OK  ' if bad == 0 else 'FAIL'} {description}"
-                + ("" if bad == 0 else f" ({bad} offending rows)"))  # fmt: skip
+            say(
+                f"  {'OK  ' if bad == 0 else 'FAIL'} {description}"
+                + ("" if bad == 0 else f" ({bad} offending rows)")
+            )
     return ok
 
 
@@ -842,21 +1011,37 @@ def ledger_counts():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--patrons", type=int, default=20_000, help="patrons (default 20000)")
-    parser.add_argument("--history", type=int, default=1_000_000,
-                        help="settled history entries (default 1000000)")  # fmt: skip
-    parser.add_argument("--entries", type=int, default=100_000,
-                        help="unsettled entries on the benchmark day (default 100000)")  # fmt: skip
-    parser.add_argument("--batch", type=int, default=settings.SETTLEMENT_BATCH_PATRONS,
-                        help="batch_patrons for settlement_run (default "
-                        f"{settings.SETTLEMENT_BATCH_PATRONS}, from settings)")  # fmt: skip
-    parser.add_argument("--compare-entries", type=int, default=None,
-                        help="entries on the second, smaller day (default: one per patron; "
-                        "0 skips it)")  # fmt: skip
+    parser.add_argument(
+        "--history", type=int, default=1_000_000, help="settled history entries (default 1000000)"
+    )
+    parser.add_argument(
+        "--entries",
+        type=int,
+        default=100_000,
+        help="unsettled entries on the benchmark day (default 100000)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=settings.SETTLEMENT_BATCH_PATRONS,
+        help="batch_patrons for settlement_run (default "
+        f"{settings.SETTLEMENT_BATCH_PATRONS}, from settings)",
+    )
+    parser.add_argument(
+        "--compare-entries",
+        type=int,
+        default=None,
+        help="entries on the second, smaller day (default: one per patron; 0 skips it)",
+    )
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--no-tracemalloc", action="store_true",
-                        help="do not trace Python memory (tracing slows Python code down)")  # fmt: skip
-    parser.add_argument("--profile", action="store_true",
-                        help="run the main settlement under cProfile and print the top calls")  # fmt: skip
+    parser.add_argument(
+        "--no-tracemalloc",
+        action="store_true",
+        help="skip the second, traced run on a copy of the database",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the timed run with cProfile (slows it down)"
+    )
     args = parser.parse_args()
     compare_entries = args.patrons if args.compare_entries is None else args.compare_entries
     if min(args.patrons, args.entries, args.batch) < 1 or args.history < 0:
@@ -870,11 +1055,15 @@ def main():
     total_start = time.perf_counter()
 
     name = bench_database_name()
-    say(f"Settlement benchmark on {name}@{connection.settings_dict.get('HOST') or 'local'} "
+    say(
+        f"Settlement benchmark on {name}@{connection.settings_dict.get('HOST') or 'local'} "
         f"(PostgreSQL), {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-        f"Django {django.get_version()}")  # fmt: skip
-    say(f"Sizes: {args.patrons} patrons, {args.history} history entries, {args.entries} "
-        f"entries on {bench_date}, batch_patrons={args.batch}, seed={args.seed}")  # fmt: skip
+        f"Django {django.get_version()}"
+    )
+    say(
+        f"Sizes: {args.patrons} patrons, {args.history} history entries, {args.entries} "
+        f"entries on {bench_date}, batch_patrons={args.batch}, seed={args.seed}"
+    )
 
     say("\nSetting up:")
     with step("drop, create and migrate the database"):
@@ -887,25 +1076,42 @@ def main():
             with step(f"{args.patrons} patrons"):
                 load_patrons(conn, args.patrons)
             with step(f"history up to {history_date} (one finished settlement)"):
-                history_rows = load_history(conn, rng, ds, patrons=args.patrons,
-                                            history=args.history, history_date=history_date,
-                                            tz=tz)  # fmt: skip
+                history_rows = load_history(
+                    conn,
+                    rng,
+                    ds,
+                    patrons=args.patrons,
+                    history=args.history,
+                    history_date=history_date,
+                    tz=tz,
+                )
             with step(f"{args.entries} unsettled entries on {bench_date}"):
-                kinds, n_for_fees, n_patrons_day = load_day(
-                    conn, rng, ds, patrons=args.patrons, entries=args.entries, day=bench_date,
-                    tz=tz, old_open_fees=ds.old_open_fees)  # fmt: skip
+                kinds, _, n_patrons_day = load_day(
+                    conn,
+                    rng,
+                    ds,
+                    patrons=args.patrons,
+                    entries=args.entries,
+                    day=bench_date,
+                    tz=tz,
+                    old_open_fees=ds.old_open_fees,
+                )
             reset_sequences(conn)
         with step("commit"):
             conn.commit()
     with step("VACUUM ANALYZE, CHECKPOINT"):
         vacuum_analyze()
     patrons, entries, unsettled, open_settled, allocations, paid_for, size = ledger_counts()
-    say(f"Ledger: {patrons} patrons, {entries} journal entries ({history_rows} history, "
+    say(
+        f"Ledger: {patrons} patrons, {entries} journal entries ({history_rows} history, "
         f"{open_settled} of them settled but still open), {allocations} allocations, "
-        f"database {size}")  # fmt: skip
-    say(f"Day {bench_date}: {unsettled} unsettled entries of {n_patrons_day} patrons: "
+        f"database {size}"
+    )
+    say(
+        f"Day {bench_date}: {unsettled} unsettled entries of {n_patrons_day} patrons: "
         + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-        + f"; {paid_for} paid-for links")  # fmt: skip
+        + f"; {paid_for} paid-for links"
+    )
 
     trace = not args.no_tracemalloc
     memory_db = f"{name}_mem"
@@ -914,6 +1120,7 @@ def main():
         # copy of the database is settled again with tracing on, for the memory figure.
         with step(f"copy the database to {memory_db} for the memory run"):
             recreate_database(memory_db, template=name)
+            os.sync()  # write the copy out now, not while the timed run is going
 
     main_run = measure("Benchmark day", bench_date, batch=args.batch, profile=args.profile)
     print_run(main_run)
@@ -923,8 +1130,12 @@ def main():
     memory_run = None
     if trace:
         with using_database(memory_db):
-            memory_run = measure("Memory run (same day, copy of the database, tracemalloc on)",
-                                 bench_date, batch=args.batch, trace_memory=True)  # fmt: skip
+            memory_run = measure(
+                "Memory run (same day, copy of the database, tracemalloc on)",
+                bench_date,
+                batch=args.batch,
+                trace_memory=True,
+            )
             print_run(memory_run, brief=True)
             say("\nChecks:")
             all_ok = verify(bench_date) and all_ok
@@ -932,12 +1143,22 @@ def main():
 
     compare_run = None
     if compare_entries:
-        say(f"\nSecond day {today}: {compare_entries} entries for the same {args.patrons} "
-            "patrons (same patron batches, fewer entries per patron):")  # fmt: skip
+        say(
+            f"\nSecond day {today}: {compare_entries} entries for the same {args.patrons} "
+            "patrons (same patron batches, fewer entries per patron):"
+        )
         with raw_connect() as conn:
             with step(f"{compare_entries} unsettled entries on {today}"):
-                load_day(conn, rng, ds, patrons=args.patrons, entries=compare_entries, day=today,
-                         tz=tz, old_open_fees={})  # fmt: skip
+                load_day(
+                    conn,
+                    rng,
+                    ds,
+                    patrons=args.patrons,
+                    entries=compare_entries,
+                    day=today,
+                    tz=tz,
+                    old_open_fees={},
+                )
             reset_sequences(conn)
             conn.commit()
         with step("VACUUM ANALYZE, CHECKPOINT"):
@@ -948,33 +1169,47 @@ def main():
         all_ok = verify(today) and all_ok
 
     say("\n== Summary ==")
-    say(f"  {'run':<14} {'entries':>8} {'batches':>7} {'wall s':>7} {'SQL s':>6} "
-        f"{'queries':>7} {'stmts':>5} {'chunked writes':>14} {'allocations':>11}")  # fmt: skip
+    say(
+        f"  {'run':<14} {'entries':>8} {'batches':>7} {'wall s':>7} {'SQL s':>6} "
+        f"{'queries':>7} {'stmts':>5} {'chunked writes':>14} {'allocations':>11}"
+    )
     for run in (main_run, compare_run):
         if run is None:
             continue
-        labels = Counter(label_of(q["sql"]) for q in run.queries)
         statements = sum(1 for q in run.queries if not TRANSACTION_CONTROL.match(q["sql"]))
-        chunked = labels["insert allocations"] + labels["mark cleared"]
-        say(f"  {run.label:<14} {run.entries_settled:>8} {len(run.batch_times):>7} "
+        chunked = chunked_writes(run)
+        say(
+            f"  {run.label:<14} {run.entries_settled:>8} {len(run.batch_times):>7} "
             f"{run.wall:>7.2f} {run.sql_seconds:>6.2f} {len(run.queries):>7} {statements:>5} "
-            f"{chunked:>14} {run.allocations_made:>11}")  # fmt: skip
+            f"{chunked:>14} {run.allocations_made:>11}"
+        )
     if memory_run:
-        say(f"  Python peak (tracemalloc, benchmark day): {mib(memory_run.python_peak):.1f} MiB "
-            f"(wall time with tracing {memory_run.wall:.2f} s)")  # fmt: skip
-    say(f"  max RSS during the benchmark-day run: {main_run.rss_peak_kib / 1024:.1f} MiB"
-        + ("" if main_run.rss_peak_since_reset else " (process lifetime)"))  # fmt: skip
+        say(
+            f"  Python peak (tracemalloc, benchmark day): {mib(memory_run.python_peak):.1f} MiB "
+            f"(wall time with tracing {memory_run.wall:.2f} s)"
+        )
+    say(
+        f"  max RSS during the benchmark-day run: {main_run.rss_peak_kib / 1024:.1f} MiB"
+        + ("" if main_run.rss_peak_since_reset else " (process lifetime)")
+        + (f"; {memory_run.rss_peak_kib / 1024:.1f} MiB traced" if memory_run else "")
+    )
     if compare_run:
-        fixed = [len(r.queries) - Counter(label_of(q["sql"]) for q in r.queries)["insert allocations"]
-                 - Counter(label_of(q["sql"]) for q in r.queries)["mark cleared"]
-                 for r in (main_run, compare_run)]  # fmt: skip
-        same = fixed[0] == fixed[1]
-        say(f"  queries apart from the {WRITE_CHUNK}-row write chunks: {fixed[0]} vs {fixed[1]} "
-            f"for {main_run.entries_settled} vs {compare_run.entries_settled} entries -> "
-            + ("independent of the number of entries" if same else "DIFFERENT"))  # fmt: skip
+        fixed = [len(r.queries) - chunked_writes(r) for r in (main_run, compare_run)]
+        if len(main_run.batch_times) != len(compare_run.batch_times):
+            verdict = "not comparable: the two days have different numbers of patron batches"
+        elif fixed[0] == fixed[1]:
+            verdict = "independent of the number of entries"
+        else:
+            verdict = "DIFFERENT for the same batches"
+        say(
+            f"  queries apart from the {WRITE_CHUNK}-row write chunks: {fixed[0]} vs {fixed[1]} "
+            f"for {main_run.entries_settled} vs {compare_run.entries_settled} entries -> {verdict}"
+        )
 
-    say(f"\nResult: {'OK' if all_ok else 'FAIL'}  (whole benchmark "
-        f"{time.perf_counter() - total_start:.0f} s)")  # fmt: skip
+    say(
+        f"\nResult: {'OK' if all_ok else 'FAIL'}  (whole benchmark "
+        f"{time.perf_counter() - total_start:.0f} s)"
+    )
     return 0 if all_ok else 1
 
 

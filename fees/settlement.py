@@ -14,6 +14,7 @@ same date carries on where the last committed batch ended.
 """
 
 import datetime
+import itertools
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -22,11 +23,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import Patron
-from fees.models import CREDIT_KINDS, Allocation, EntryKind, JournalEntry, Settlement
+from fees.models import CREDIT_KINDS, DEBIT_KINDS, Allocation, EntryKind, JournalEntry, Settlement
 
 WRITE_CHUNK = 5000
 _LOCK_KEY = zlib.crc32(b"fees.settlement")
@@ -66,7 +67,11 @@ def settlement_run(
     batch_patrons: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> SettlementReport:
-    """Settle everything booked up to and including `business_date`."""
+    """Settle everything booked up to and including `business_date`.
+
+    Settling a day that is still going on (today) is allowed; what is booked
+    for it after its patrons' batch has run waits for the next settlement.
+    """
     batch_patrons = batch_patrons or settings.SETTLEMENT_BATCH_PATRONS
     if business_date > timezone.localdate():
         raise SettlementError(f"{business_date} is in the future; it cannot be settled yet.")
@@ -150,6 +155,7 @@ class _Item:
     id: int
     patron_id: int
     kind: str
+    amount: int
     open_cents: int
     target_id: int | None
     settled: bool
@@ -167,16 +173,15 @@ def _settle_batch(settlement: Settlement, patron_ids: list[int]) -> None:
         .values_list("pk", "patron_id", "kind", "amount_cents", "target_id", "settled_in_id")
     )
     items = [
-        _Item(pk, patron_id, kind, abs(amount), target_id, settled_in_id is not None)
+        _Item(pk, patron_id, kind, abs(amount), abs(amount), target_id, settled_in_id is not None)
         for pk, patron_id, kind, amount, target_id, settled_in_id in rows
     ]
     by_id = {item.id: item for item in items}
-    # Only entries settled before can have allocations; the joins keep to this batch's open rows.
+    # Only entries settled before can have allocations.
+    settled_before = [item.id for item in items if item.settled]
     for side in ("debit", "credit"):
         already = (
-            Allocation.objects.filter(
-                **{f"{side}__patron_id__in": patron_ids, f"{side}__cleared_in__isnull": True}
-            )
+            Allocation.objects.filter(**{f"{side}_id__in": settled_before})
             .values(side)
             .annotate(total=Sum("amount_cents"))
             .values_list(side, "total")
@@ -199,14 +204,26 @@ def _settle_batch(settlement: Settlement, patron_ids: list[int]) -> None:
         allocations.extend(_offset(settlement, patron_items, paid_for))
 
     Allocation.objects.bulk_create(allocations, batch_size=WRITE_CHUNK)
+    # Each row is written once: new entries offset in full get both marks together.
+    new = [item for item in items if not item.settled]
+    _mark([i.id for i in new if i.open_cents == 0], settled_in=settlement, cleared_in=settlement)
     JournalEntry.objects.filter(
         patron_id__in=patron_ids, settled_in__isnull=True, business_date__lte=business_date
     ).update(settled_in=settlement)
-    cleared = [item.id for item in items if item.open_cents == 0]
-    for start in range(0, len(cleared), WRITE_CHUNK):
-        JournalEntry.objects.filter(pk__in=cleared[start : start + WRITE_CHUNK]).update(
-            cleared_in=settlement
-        )
+    _mark([i.id for i in items if i.settled and i.open_cents == 0], cleared_in=settlement)
+    # Counted in the batch's own transaction, so the totals survive a crash and a rerun.
+    Settlement.objects.filter(pk=settlement.pk).update(
+        entries_settled=F("entries_settled") + len(new),
+        debits_cents=F("debits_cents") + sum(i.amount for i in new if i.kind in DEBIT_KINDS),
+        credits_cents=F("credits_cents") + sum(i.amount for i in new if i.kind in CREDIT_KINDS),
+        allocations_made=F("allocations_made") + len(allocations),
+        allocated_cents=F("allocated_cents") + sum(a.amount_cents for a in allocations),
+    )
+
+
+def _mark(entry_ids: list[int], **marks) -> None:
+    for start in range(0, len(entry_ids), WRITE_CHUNK):
+        JournalEntry.objects.filter(pk__in=entry_ids[start : start + WRITE_CHUNK]).update(**marks)
 
 
 def _offset(
@@ -221,14 +238,17 @@ def _offset(
         key=lambda item: item.kind != EntryKind.WAIVER,
     )
     allocations = []
+    first_open = 0  # debits before it are paid in full: the oldest-first pass starts here
     for credit in credits:
         targets = (
             [credit.target_id] if credit.kind == EntryKind.WAIVER else paid_for.get(credit.id, [])
         )
         preferred = [debit_by_id[i] for i in targets if i in debit_by_id]
+        while first_open < len(debits) and debits[first_open].open_cents == 0:
+            first_open += 1
         # A preferred debit met again in the oldest-first pass has nothing left (or the
         # credit has run out), so no pair is allocated twice.
-        for debit in preferred + debits:
+        for debit in itertools.chain(preferred, debits[first_open:]):
             if credit.open_cents == 0:
                 break
             cents = min(credit.open_cents, debit.open_cents)
@@ -248,16 +268,5 @@ def _offset(
 
 
 def _finish(settlement: Settlement) -> None:
-    entries = JournalEntry.objects.filter(settled_in=settlement).aggregate(
-        count=Count("pk"),
-        debits=Sum("amount_cents", filter=Q(amount_cents__gt=0)),
-        credits=Sum("amount_cents", filter=Q(amount_cents__lt=0)),
-    )
-    allocations = settlement.allocations.aggregate(count=Count("pk"), total=Sum("amount_cents"))
-    settlement.entries_settled = entries["count"]
-    settlement.debits_cents = entries["debits"] or 0
-    settlement.credits_cents = -(entries["credits"] or 0)
-    settlement.allocations_made = allocations["count"]
-    settlement.allocated_cents = allocations["total"] or 0
-    settlement.finished_at = timezone.now()
-    settlement.save()
+    Settlement.objects.filter(pk=settlement.pk).update(finished_at=timezone.now())
+    settlement.refresh_from_db()

@@ -54,8 +54,8 @@ class Migration(migrations.Migration):
                 ('for_fees', models.ManyToManyField(blank=True, related_name='+', to='fees.journalentry', verbose_name='paid for')),
                 ('patron', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='journal_entries', to='accounts.patron')),
                 ('target', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='fees.journalentry', verbose_name='waived fee / reversed payment')),
-                ('cleared_in', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cleared_entries', to='fees.settlement', verbose_name='fully offset in')),
-                ('settled_in', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settled_entries', to='fees.settlement', verbose_name='settled in')),
+                ('cleared_in', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cleared_entries', to='fees.settlement', verbose_name='fully offset in')),
+                ('settled_in', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settled_entries', to='fees.settlement', verbose_name='settled in')),
             ],
             options={
                 'verbose_name': 'journal entry',
@@ -110,6 +110,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='journalentry',
             index=models.Index(condition=models.Q(('cleared_in__isnull', True)), fields=['patron', 'booked_at'], name='journal_uncleared'),
+        ),
+        migrations.AddIndex(
+            model_name='journalentry',
+            index=models.Index(condition=models.Q(('settled_in__isnull', False)), fields=['settled_in'], name='journal_settled_in'),
         ),
         migrations.AddConstraint(
             model_name='journalentry',

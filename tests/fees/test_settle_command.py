@@ -30,10 +30,10 @@ def test_it_settles_the_given_date_and_prints_a_summary():
     assert "1 allocations made (3.00 EUR offset)" in output
 
 
-def test_it_settles_today_by_default():
+def test_it_settles_yesterday_the_last_complete_day_by_default():
     settle()
 
-    assert Settlement.objects.get().business_date == timezone.localdate()
+    assert Settlement.objects.get().business_date == YESTERDAY
 
 
 def test_a_second_run_says_the_date_is_already_settled():

@@ -10,7 +10,8 @@ from fees.settlement import SettlementError, settlement_run
 class Command(BaseCommand):
     help = (
         "Daily settlement: offset unsettled payments, credit notes and waivers against open "
-        "fees, for everything booked up to the business date (default: today)."
+        "fees, for everything booked up to the business date (default: yesterday, the last "
+        "complete business day)."
     )
 
     def add_arguments(self, parser):
@@ -18,12 +19,12 @@ class Command(BaseCommand):
             "--date",
             type=datetime.date.fromisoformat,
             default=None,
-            help="Business date to settle, YYYY-MM-DD (default: today).",
+            help="Business date to settle, YYYY-MM-DD (default: yesterday).",
         )
         parser.add_argument("--batch", type=int, default=None, help="Patrons per transaction.")
 
     def handle(self, *args, date, batch, **options):
-        business_date = date or timezone.localdate()
+        business_date = date or timezone.localdate() - datetime.timedelta(days=1)
         show_progress = sys.stdout.isatty() and options["verbosity"] > 0
 
         def progress(done, total):
