@@ -16,4 +16,6 @@ def home(request):
     """Patrons go to their account; staff to their tools."""
     if hasattr(request.user, "patron"):
         return redirect("payments:account")
+    if request.user.has_perm("accounts.use_desk"):
+        return redirect("staffdesk:home")
     return redirect("admin:index")

@@ -23,6 +23,7 @@ Figures and method: bench/README.md.
 """
 
 import argparse
+import datetime
 import json
 import os
 import statistics
@@ -191,7 +192,7 @@ def main():
     setup_test_environment()  # test client context, in-memory e-mail
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PAYMENT_PROVIDER = "stripe"
-    history = timezone.localdate() - timezone.timedelta(days=2)
+    history = timezone.localdate() - datetime.timedelta(days=2)
 
     start = time.perf_counter()
     recreate_database()

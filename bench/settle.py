@@ -748,8 +748,6 @@ QUERY_LABELS = [
     ),
     ("next patron batch", r'^SELECT DISTINCT "fees_journalentry"."patron_id"'),
     ("lock patrons", r"FOR UPDATE"),
-    ("finish: entry totals", r'^SELECT COUNT\("fees_journalentry"."id"\)'),
-    ("finish: allocation totals", r'^SELECT COUNT\("fees_allocation"."id"\)'),
     ("allocated to open debits", r'^SELECT "fees_allocation"."debit_id" AS "debit", SUM'),
     ("allocated to open credits", r'^SELECT "fees_allocation"."credit_id" AS "credit", SUM'),
     ("paid-for fees", r'FROM "fees_journalentry_for_fees"'),
@@ -758,6 +756,10 @@ QUERY_LABELS = [
         r'^SELECT "fees_journalentry"."id" AS "pk", "fees_journalentry"."patron_id"',
     ),
     ("insert allocations", r'^INSERT INTO "fees_allocation"'),
+    (
+        "mark settled+cleared",
+        r'^UPDATE "fees_journalentry" SET "settled_in_id" = \S+, "cleared_in_id"',
+    ),
     ("mark settled", r'^UPDATE "fees_journalentry" SET "settled_in_id"'),
     ("mark cleared", r'^UPDATE "fees_journalentry" SET "cleared_in_id"'),
 ]
@@ -766,7 +768,7 @@ QUERY_LABELS = [
 def chunked_writes(run):
     """Statements whose number follows the rows written (WRITE_CHUNK rows each)."""
     labels = Counter(label_of(q["sql"]) for q in run.queries)
-    return labels["insert allocations"] + labels["mark cleared"]
+    return labels["insert allocations"] + labels["mark settled+cleared"] + labels["mark cleared"]
 
 
 def label_of(statement):

@@ -182,5 +182,7 @@ PAYMENT_MODE = env.str("PAYMENT_MODE", default="test")
 CHECKOUT_EXPIRY_MINUTES = env.int("CHECKOUT_EXPIRY_MINUTES", default=30)
 # `reconcile` asks the provider about orders still open after this many minutes.
 RECONCILE_AFTER_MINUTES = env.int("RECONCILE_AFTER_MINUTES", default=15)
+# Staff may "complete and book" an order without a Paid message after this many days.
+COMPLETE_AFTER_DAYS = env.int("COMPLETE_AFTER_DAYS", default=9)
 # Webhook signatures older (or further in the future) than this are refused.
 WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)

@@ -3,12 +3,12 @@
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from accounts.models import Patron
 from fees import selectors as ledger
 from fees.models import JournalEntry
-from payments.models import OPEN_STATUSES, OrderFee, PaymentOrder
+from payments.models import OPEN_STATUSES, OrderFee, OrderStatus, PaymentOrder
 
 
 def reserved_cents(*, patron: Patron) -> int:
@@ -79,3 +79,21 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
         recent_entries=list(ledger.recent_entries(patron=patron)),
         open_orders=open_orders,
     )
+
+
+def needs_attention(*, now) -> dict[str, Q]:
+    """The order states staff must look at, each as a filter."""
+    S = OrderStatus
+    return {
+        "underpaid": Q(status=S.UNDERPAID),
+        "chargeback": Q(status=S.CANCELATION),
+        "paid_after_cancel": Q(status=S.PAID, payment_entry__isnull=True),
+        "stuck": Q(status__in=OPEN_STATUSES, created_at__lt=now - datetime.timedelta(days=1)),
+    }
+
+
+def needs_attention_q(*, now) -> Q:
+    combined = Q()
+    for condition in needs_attention(now=now).values():
+        combined |= condition
+    return combined

@@ -7,6 +7,7 @@ at most once. Webhooks, the return page, reconcile, the staff desk and the API
 all call it.
 """
 
+import datetime
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -217,18 +218,10 @@ def payment_order_transition(
             order.payment_method = payment_method
 
         booked = None
-        if received and previous != S.CANCELLED_BY_BIB and order.payment_entry_id is None:
-            booked = ledger_services.payment_book(
-                patron=patron,
-                amount_cents=received,
-                for_fees=order.fees.all(),
-                method=f"online: {method}",
-                reference=order.reference,
-                booked_by=staff_user,
-                note=note.strip(),
-            )
-            order.payment_entry = booked
-            transaction.on_commit(lambda: send_receipt(order_id=order.pk))
+        # After a cancel by the library only staff book a payment (SPEC: book manually).
+        books = previous != S.CANCELLED_BY_BIB or source == EventSource.STAFF
+        if received and books and order.payment_entry_id is None:
+            booked = _book_payment(order, patron, received, method, staff_user, note)
         elif status == S.CANCELATION and order.payment_entry_id:
             booked = ledger_services.reversal_book(
                 payment=order.payment_entry,
@@ -240,6 +233,21 @@ def payment_order_transition(
             order.order_fees.filter(reserved=True).update(reserved=False)
         order.save()
     return TransitionResult(order=order, changed=True, event=event, booked=booked)
+
+
+def _book_payment(order, patron, amount_cents, method, staff_user, note) -> JournalEntry:
+    entry = ledger_services.payment_book(
+        patron=patron,
+        amount_cents=amount_cents,
+        for_fees=order.fees.all(),
+        method=f"online: {method}",
+        reference=order.reference,
+        booked_by=staff_user,
+        note=note.strip(),
+    )
+    order.payment_entry = entry
+    transaction.on_commit(lambda: send_receipt(order_id=order.pk))
+    return entry
 
 
 def _remember_provider_ids(order: PaymentOrder, transaction_id: str, payment_id: str) -> None:
@@ -331,3 +339,129 @@ def webhook_receive(*, provider_name: str, body: bytes, headers) -> int:
     for update in updates:
         provider_update_apply(provider_name=provider_name, update=update)
     return 200
+
+
+# --- What staff may do with an order ----------------------------------------------------
+
+
+class ActionRefused(ValidationError):
+    """A staff action that the order's state or age does not allow (yet)."""
+
+
+@dataclass(frozen=True)
+class Availability:
+    allowed: bool
+    reason: str = ""
+
+
+def _has_paid_message(order: PaymentOrder) -> bool:
+    return order.events.filter(status__in=[S.PAID, S.UNDERPAID]).exists()
+
+
+def completable_from(order: PaymentOrder):
+    return order.created_at + datetime.timedelta(days=settings.COMPLETE_AFTER_DAYS)
+
+
+def cancel_availability(order: PaymentOrder) -> Availability:
+    if order.is_open:
+        return Availability(True)
+    return Availability(
+        False, _("Only orders still Created or CreatedAtProvider can be cancelled.")
+    )
+
+
+def complete_availability(order: PaymentOrder, *, now=None) -> Availability:
+    now = now or timezone.now()
+    if order.status in (S.PAID, S.UNDERPAID, S.CANCELATION) or _has_paid_message(order):
+        return Availability(False, _("A Paid message has arrived for this order."))
+    start = completable_from(order)
+    if now < start:
+        return Availability(
+            False,
+            _("Can be completed from %(date)s.")
+            % {"date": timezone.localtime(start).strftime("%Y-%m-%d %H:%M")},
+        )
+    return Availability(True)
+
+
+def book_late_availability(order: PaymentOrder) -> Availability:
+    if order.paid_after_cancellation:
+        return Availability(True)
+    return Availability(
+        False,
+        _("Only a payment that arrived after the library cancelled the order is booked here."),
+    )
+
+
+def requery_availability(order: PaymentOrder) -> Availability:
+    if order.is_open:
+        return Availability(True)
+    return Availability(False, _("The order has ended; the provider has nothing more to say."))
+
+
+def _locked(order: PaymentOrder) -> PaymentOrder:
+    return PaymentOrder.objects.select_for_update().get(pk=order.pk)
+
+
+def refuse_unless(availability: Availability) -> None:
+    if not availability.allowed:
+        raise ActionRefused(availability.reason, code="not_allowed")
+
+
+def order_cancel(*, order: PaymentOrder, staff_user, reason: str = "") -> TransitionResult:
+    """CancelledByBib: nothing is booked and nothing is refunded at the provider.
+
+    An open checkout is expired at the provider so the patron cannot finish it.
+    """
+    with transaction.atomic():
+        order = _locked(order)
+        refuse_unless(cancel_availability(order))
+        result = payment_order_transition(
+            order=order,
+            status=S.CANCELLED_BY_BIB,
+            source=EventSource.STAFF,
+            staff_user=staff_user,
+            note=reason,
+        )
+    transaction.on_commit(lambda: _expire_at_provider(result.order))
+    return result
+
+
+def _expire_at_provider(order: PaymentOrder) -> None:
+    try:
+        get_provider(order.provider).expire(order)
+    except (ProviderError, ImproperlyConfigured) as error:
+        logger.warning("Could not expire %s at %s: %s", order.reference, order.provider, error)
+
+
+def order_complete(*, order: PaymentOrder, staff_user, reason: str = "") -> TransitionResult:
+    """Complete and book: a Paid event and a payment, both with the staff member's ID."""
+    with transaction.atomic():
+        order = _locked(order)
+        refuse_unless(complete_availability(order))
+        return payment_order_transition(
+            order=order,
+            status=S.PAID,
+            source=EventSource.STAFF,
+            staff_user=staff_user,
+            amount_cents=order.amount_cents,
+            payment_method=order.payment_method,
+            note=reason,
+        )
+
+
+def order_book_late_payment(*, order: PaymentOrder, staff_user, reason: str = "") -> JournalEntry:
+    """Book the payment the provider reported after the library had cancelled the order."""
+    with transaction.atomic():
+        order = _locked(order)
+        refuse_unless(book_late_availability(order))
+        patron = Patron.objects.select_for_update().get(pk=order.patron_id)
+        received = (
+            order.events.filter(status=S.PAID, source__in=[EventSource.PROVIDER, EventSource.API])
+            .values_list("amount_cents", flat=True)
+            .last()
+        ) or order.amount_cents
+        entry = _book_payment(order, patron, received, order.payment_method, staff_user, reason)
+        order.updated_at = timezone.now()
+        order.save(update_fields=["payment_entry", "updated_at"])
+        return entry

@@ -2,7 +2,7 @@ import datetime
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from accounts.models import Patron
@@ -26,8 +26,16 @@ class DeskStaffFactory(UserFactory):
 
     @factory.post_generation
     def desk_group(obj, create, extracted, **kwargs):
-        if create:
-            obj.groups.add(Group.objects.get(name="Desk staff"))
+        if not create:
+            return
+        group, made = Group.objects.get_or_create(name="Desk staff")
+        if made:  # a transactional test flushed the group its data migration made
+            group.permissions.set(
+                Permission.objects.filter(
+                    content_type__app_label="accounts", content_type__model="staffdesk"
+                )
+            )
+        obj.groups.add(group)
 
 
 class PatronFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,77 @@
+"""CSV exports for the accounts department. Amounts in the ledger's own integer cents."""
+
+from collections.abc import Iterator
+
+from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
+
+from fees.models import Allocation, JournalEntry, Settlement
+from payments.models import PaymentOrder
+
+ORDER_COLUMNS = [
+    "reference", "created_at", "last_changed", "status", "amount_cents", "currency",
+    "provider", "mode", "payment_method", "payment_entry_id", "user_number", "card_number",
+    "patron_name",
+]  # fmt: skip
+
+
+def _time(value) -> str:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+
+
+def order_rows(orders: QuerySet[PaymentOrder]) -> Iterator[list]:
+    yield ORDER_COLUMNS
+    for order in orders.iterator(chunk_size=2000):
+        yield [
+            order.reference, _time(order.created_at), _time(order.updated_at), order.status,
+            order.amount_cents, order.currency, order.provider, order.mode, order.payment_method,
+            order.payment_entry_id or "", order.patron.user_number, order.patron.card_number,
+            order.patron.full_name,
+        ]  # fmt: skip
+
+
+ENTRY_COLUMNS = [
+    "record", "entry_id", "booked_at", "business_date", "user_number", "kind", "amount_cents",
+    "currency", "method", "reference", "booked_by", "description",
+]  # fmt: skip
+ALLOCATION_COLUMNS = ["record", "credit_entry_id", "debit_entry_id", "amount_cents"]
+
+
+def settlement_rows(settlement: Settlement) -> Iterator[list]:
+    """A business day's settlement: the entries it settled, its allocations, its totals."""
+    yield ENTRY_COLUMNS
+    entries = (
+        JournalEntry.objects.filter(settled_in=settlement)
+        .select_related("patron", "booked_by")
+        .order_by("booked_at", "pk")
+    )
+    for entry in entries.iterator(chunk_size=2000):
+        yield [
+            "entry", entry.pk, _time(entry.booked_at), entry.business_date.isoformat(),
+            entry.patron.user_number, entry.kind, entry.amount_cents, entry.currency,
+            entry.method, entry.reference,
+            entry.booked_by.get_username() if entry.booked_by else "", entry.description,
+        ]  # fmt: skip
+    yield ALLOCATION_COLUMNS
+    allocations = Allocation.objects.filter(settlement=settlement).order_by("pk")
+    for allocation in allocations.iterator(chunk_size=5000):
+        yield ["allocation", allocation.credit_id, allocation.debit_id, allocation.amount_cents]
+    yield ["record", "business_date", "kind", "count", "amount_cents"]
+    by_kind = (
+        JournalEntry.objects.filter(settled_in=settlement)
+        .values("kind")
+        .annotate(total=Sum("amount_cents"), count=Count("pk"))
+        .order_by("kind")
+    )
+    for row in by_kind:
+        yield [
+            "total",
+            settlement.business_date.isoformat(),
+            row["kind"],
+            row["count"],
+            row["total"],
+        ]
+    yield [
+        "total", settlement.business_date.isoformat(), "allocated",
+        settlement.allocations_made, settlement.allocated_cents,
+    ]  # fmt: skip

@@ -1,0 +1,117 @@
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from fees.models import JournalEntry
+from payments.models import Mode, OrderStatus
+from staffdesk.models import StaffAction
+
+
+class OrderFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Reference, card or user number"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"type": "search", "autofocus": True}),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("any")), *OrderStatus.choices]
+    )
+    mode = forms.ChoiceField(
+        label=_("Mode"), required=False, choices=[("", _("any")), *Mode.choices]
+    )
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    attention = forms.BooleanField(label=_("Needs attention"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned
+
+    def search_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "query": data["q"],
+            "status": data["status"],
+            "mode": data["mode"],
+            "date_from": data["date_from"],
+            "date_to": data["date_to"],
+            "attention": data["attention"],
+        }
+
+
+class SubmissionForm(forms.Form):
+    """Carries a one-time token so a double submit has one effect."""
+
+    submission = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+
+class OrderActionForm(SubmissionForm):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Recorded with your name in the order's history."),
+    )
+
+
+class RequeryForm(SubmissionForm):
+    pass
+
+
+Kind = StaffAction.Kind
+COUNTER_KINDS = [
+    (Kind.COUNTER_PAYMENT, _("Payment at the desk")),
+    (Kind.CREDIT_NOTE, _("Credit note")),
+    (Kind.WAIVER, _("Waive a fee")),
+    (Kind.REFUND, _("Refund of credit")),
+]
+METHODS = [("cash", _("Cash")), ("card", _("Card")), ("transfer", _("Bank transfer"))]
+
+
+class CounterBookingForm(SubmissionForm):
+    kind = forms.ChoiceField(label=_("Booking"), choices=COUNTER_KINDS)
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=9,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        localize=True,
+        required=False,
+        help_text=_("For a waiver, leave empty to waive all that is open."),
+    )
+    fee = forms.ModelChoiceField(
+        label=_("Fee (for a waiver)"), queryset=JournalEntry.objects.none(), required=False
+    )
+    method = forms.ChoiceField(label=_("Paid by"), choices=METHODS, required=False)
+    note = forms.CharField(label=_("Note"), max_length=500)
+
+    def __init__(self, *args, open_fees=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["fee"].queryset = JournalEntry.objects.filter(pk__in=[f.pk for f in open_fees])
+        self.fields["fee"].label_from_instance = lambda fee: f"{fee.description} ({fee.pk})"
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, amount = cleaned.get("kind"), cleaned.get("amount")
+        if kind == Kind.WAIVER and not cleaned.get("fee"):
+            self.add_error("fee", _("Choose the fee to waive."))
+        if kind != Kind.WAIVER and amount is None:
+            self.add_error("amount", _("Enter the amount."))
+        if kind in (Kind.COUNTER_PAYMENT, Kind.REFUND) and not cleaned.get("method"):
+            self.add_error("method", _("Say how the money was paid."))
+        return cleaned
+
+    @property
+    def amount_cents(self) -> int | None:
+        amount = self.cleaned_data.get("amount")
+        return None if amount is None else int(amount * 100)

@@ -1,0 +1,60 @@
+"""The desk's audit trail: who did what, when, and why."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class StaffAction(models.Model):
+    class Kind(models.TextChoices):
+        CANCEL_ORDER = "cancel_order", _("Cancelled the order")
+        COMPLETE_ORDER = "complete_order", _("Completed and booked the order")
+        BOOK_LATE_PAYMENT = "book_late_payment", _("Booked a payment received after cancellation")
+        REQUERY = "requery", _("Asked the provider again")
+        COUNTER_PAYMENT = "counter_payment", _("Booked a counter payment")
+        CREDIT_NOTE = "credit_note", _("Booked a credit note")
+        WAIVER = "waiver", _("Waived a fee")
+        REFUND = "refund", _("Booked a refund")
+
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    kind = models.CharField(_("action"), max_length=32, choices=Kind.choices)
+    patron = models.ForeignKey(
+        "accounts.Patron", on_delete=models.PROTECT, related_name="+", verbose_name=_("patron")
+    )
+    order = models.ForeignKey(
+        "payments.PaymentOrder",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff_actions",
+        verbose_name=_("payment order"),
+    )
+    journal_entry = models.ForeignKey(
+        "fees.JournalEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("journal entry"),
+    )
+    status_before = models.CharField(_("status before"), max_length=20, blank=True)
+    status_after = models.CharField(_("status after"), max_length=20, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    # The form's one-time token: a second submit of the same form does nothing.
+    submission = models.UUIDField(unique=True, null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("staff action")
+        verbose_name_plural = _("staff actions")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["patron", "at"], name="staffaction_patron_at")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.staff_user_id} at {self.at:%Y-%m-%d %H:%M}"

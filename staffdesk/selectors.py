@@ -1,0 +1,119 @@
+"""Reads for the desk: order searches, the start page's figures, a patron's ledger."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import Patron
+from fees import selectors as ledger
+from fees.models import Allocation, EntryKind, JournalEntry
+from payments.models import PaymentOrder
+from payments.reference import normalize_reference
+from payments.selectors import needs_attention, needs_attention_q
+from staffdesk.models import StaffAction
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def order_search(
+    *,
+    query: str = "",
+    status: str = "",
+    mode: str = "",
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    attention: bool = False,
+    now: datetime.datetime | None = None,
+) -> QuerySet[PaymentOrder]:
+    """Orders newest first. `query` is a reference (whole or its start), card or user number."""
+    orders = PaymentOrder.objects.select_related("patron")
+    if query := query.strip():
+        # Patrons first, so that each side of the OR can use its own index.
+        patron_ids = list(
+            Patron.objects.filter(Q(card_number=query) | Q(user_number=query)).values_list(
+                "pk", flat=True
+            )[:50]
+        )
+        prefix = query.upper() if query.upper().startswith("EP") else f"EP-{query.upper()}"
+        orders = orders.filter(
+            Q(reference=normalize_reference(query))
+            | Q(reference__startswith=prefix)
+            | Q(patron_id__in=patron_ids)
+        )
+    if status:
+        orders = orders.filter(status=status)
+    if mode:
+        orders = orders.filter(mode=mode)
+    if date_from:
+        orders = orders.filter(created_at__gte=_day_start(date_from))
+    if date_to:
+        orders = orders.filter(created_at__lt=_day_start(date_to + datetime.timedelta(days=1)))
+    if attention:
+        orders = orders.filter(needs_attention_q(now=now or timezone.now()))
+    return orders.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class DeskFigures:
+    attention: dict[str, int]
+    online_today_count: int
+    online_today_cents: int
+
+
+def desk_figures(*, now: datetime.datetime | None = None) -> DeskFigures:
+    now = now or timezone.now()
+    counts = PaymentOrder.objects.aggregate(
+        **{name: Count("pk", filter=q) for name, q in needs_attention(now=now).items()}
+    )
+    today = JournalEntry.objects.filter(
+        kind=EntryKind.PAYMENT,
+        business_date=timezone.localdate(now),
+        payment_order__isnull=False,
+    ).aggregate(count=Count("pk"), total=Sum("amount_cents"))
+    return DeskFigures(
+        attention=counts,
+        online_today_count=today["count"],
+        online_today_cents=-(today["total"] or 0),
+    )
+
+
+@dataclass
+class PatronLedger:
+    patron: Patron
+    balance_cents: int
+    credit_cents: int
+    open_fees: list[JournalEntry]
+    accruing_fines: list[ledger.AccruingFine]
+    entries: list[JournalEntry]
+    orders: list[PaymentOrder]
+    actions: list[StaffAction]
+
+
+def patron_ledger(*, patron: Patron, on_date: datetime.date, limit: int = 200) -> PatronLedger:
+    """The patron's journal (newest first, with what offset what), for the desk."""
+    allocations = Allocation.objects.select_related("settlement")
+    entries = list(
+        JournalEntry.objects.filter(patron=patron)
+        .select_related("booked_by", "settled_in", "target")
+        .prefetch_related(
+            Prefetch("allocations_received", queryset=allocations),
+            Prefetch("allocations_given", queryset=allocations),
+        )
+        .order_by("-booked_at", "-id")[:limit]
+    )
+    return PatronLedger(
+        patron=patron,
+        balance_cents=ledger.balance_cents(patron=patron),
+        credit_cents=ledger.patron_credit_cents(patron=patron),
+        open_fees=list(ledger.open_fees(patron=patron)),
+        accruing_fines=ledger.accruing_fines(patron=patron, on_date=on_date),
+        entries=entries,
+        orders=list(PaymentOrder.objects.filter(patron=patron).order_by("-created_at")[:50]),
+        actions=list(
+            StaffAction.objects.filter(patron=patron).select_related("staff_user", "order")[:50]
+        ),
+    )

@@ -1,0 +1,128 @@
+"""Desk actions: each runs the domain service and writes its audit row in one transaction.
+
+A form's one-time `submission` token makes a double submit do nothing the
+second time: the first action's row is returned instead.
+"""
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import Patron
+from fees import services as ledger
+from fees.models import JournalEntry
+from payments import services as orders
+from payments.models import PaymentOrder
+from staffdesk.models import StaffAction
+
+Kind = StaffAction.Kind
+
+
+def _earlier(submission: uuid.UUID | None) -> StaffAction | None:
+    return StaffAction.objects.filter(submission=submission).first() if submission else None
+
+
+def desk_order_action(
+    *, kind: str, order: PaymentOrder, staff_user, reason: str, submission=None
+) -> StaffAction:
+    """Cancel, complete and book, or book a late payment, and audit it."""
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+        if done := _earlier(submission):
+            return done
+        before = order.status
+        entry = None
+        if kind == Kind.CANCEL_ORDER:
+            orders.order_cancel(order=order, staff_user=staff_user, reason=reason)
+        elif kind == Kind.COMPLETE_ORDER:
+            entry = orders.order_complete(order=order, staff_user=staff_user, reason=reason).booked
+        elif kind == Kind.BOOK_LATE_PAYMENT:
+            entry = orders.order_book_late_payment(
+                order=order, staff_user=staff_user, reason=reason
+            )
+        else:
+            raise ValueError(f"not an order action: {kind}")
+        order.refresh_from_db()
+        return StaffAction.objects.create(
+            staff_user=staff_user,
+            kind=kind,
+            patron_id=order.patron_id,
+            order=order,
+            journal_entry=entry,
+            status_before=before,
+            status_after=order.status,
+            reason=reason,
+            submission=submission,
+        )
+
+
+def desk_order_requery(*, order: PaymentOrder, staff_user, submission=None) -> StaffAction:
+    """Ask the provider again (outside any transaction: it is a network call)."""
+    if done := _earlier(submission):
+        return done
+    orders.refuse_unless(orders.requery_availability(order))
+    before = order.status
+    order = orders.order_refresh(order=order)
+    try:
+        with transaction.atomic():
+            return StaffAction.objects.create(
+                staff_user=staff_user,
+                kind=Kind.REQUERY,
+                patron_id=order.patron_id,
+                order=order,
+                status_before=before,
+                status_after=order.status,
+                submission=submission,
+            )
+    except IntegrityError:  # the same form submitted twice at once; asking again is harmless
+        return _earlier(submission)
+
+
+def desk_counter_booking(
+    *,
+    patron: Patron,
+    kind: str,
+    amount_cents: int | None,
+    staff_user,
+    note: str,
+    method: str = "",
+    fee: JournalEntry | None = None,
+    submission=None,
+) -> StaffAction:
+    """A payment, credit note, waiver or refund booked at the counter, through the ledger."""
+    with transaction.atomic():
+        patron = Patron.objects.select_for_update().get(pk=patron.pk)
+        if done := _earlier(submission):
+            return done
+        if kind == Kind.COUNTER_PAYMENT:
+            entry = ledger.payment_book(
+                patron=patron, amount_cents=amount_cents, method=method,
+                booked_by=staff_user, note=note,
+            )  # fmt: skip
+        elif kind == Kind.CREDIT_NOTE:
+            entry = ledger.credit_note_book(
+                patron=patron, amount_cents=amount_cents, note=note, booked_by=staff_user
+            )
+        elif kind == Kind.WAIVER:
+            if fee is None or fee.patron_id != patron.pk:
+                raise ValidationError(_("Choose one of this patron's open fees."), code="fee")
+            entry = ledger.waiver_book(
+                fee=fee, amount_cents=amount_cents, note=note, booked_by=staff_user
+            )
+        elif kind == Kind.REFUND:
+            entry = ledger.refund_book(
+                patron=patron, amount_cents=amount_cents, method=method,
+                booked_by=staff_user, note=note,
+            )  # fmt: skip
+        else:
+            raise ValueError(f"not a counter booking: {kind}")
+        return StaffAction.objects.create(
+            staff_user=staff_user,
+            kind=kind,
+            patron=patron,
+            journal_entry=entry,
+            reason=note,
+            submission=submission,
+        )

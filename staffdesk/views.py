@@ -1,0 +1,232 @@
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import Patron
+from fees.models import Settlement
+from payments import services as order_services
+from payments.models import PaymentOrder
+from payments.providers.base import ProviderError
+from staffdesk import exports, selectors, services
+from staffdesk.forms import CounterBookingForm, OrderActionForm, OrderFilterForm, RequeryForm
+from staffdesk.models import StaffAction
+
+
+def desk_view(view):
+    """Desk pages: logged in, with the desk permission (a patron gets 403)."""
+    return login_required(permission_required("accounts.use_desk", raise_exception=True)(view))
+
+
+@desk_view
+@require_GET
+def home(request):
+    figures = selectors.desk_figures()
+    return render(request, "staffdesk/home.html", {"figures": figures})
+
+
+@desk_view
+@require_GET
+def orders(request):
+    form = OrderFilterForm(request.GET)
+    valid = form.is_valid()
+    found = (
+        selectors.order_search(**form.search_arguments()) if valid else PaymentOrder.objects.none()
+    )
+    page = Paginator(found, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "staffdesk/orders.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@desk_view
+@require_GET
+def orders_export(request):
+    form = OrderFilterForm(request.GET)
+    if not form.is_valid():
+        raise Http404
+    rows = exports.order_rows(selectors.order_search(**form.search_arguments()))
+    return _csv_response(rows, f"orders-{timezone.localdate()}.csv")
+
+
+@desk_view
+@require_GET
+def settlement_export(request, business_date):
+    settlement = get_object_or_404(
+        Settlement, business_date=business_date, finished_at__isnull=False
+    )
+    return _csv_response(exports.settlement_rows(settlement), f"settlement-{business_date}.csv")
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_response(rows, filename):
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@desk_view
+@require_GET
+def order_detail(request, reference):
+    order = get_object_or_404(
+        PaymentOrder.objects.select_related("patron", "payment_entry"), reference=reference
+    )
+    actions = list(order.staff_actions.select_related("staff_user"))
+    return render(
+        request,
+        "staffdesk/order.html",
+        {
+            "order": order,
+            "events": order.events.select_related("staff_user"),
+            "fees": order.order_fees.select_related("fee"),
+            "staff_actions": actions,
+            "last_manual": actions[0] if actions else None,
+            "buttons": [(action, action.availability(order)) for action in ORDER_ACTIONS.values()],
+        },
+    )
+
+
+@dataclass(frozen=True)
+class OrderAction:
+    slug: str
+    kind: str
+    label: str
+    permission: str
+    availability: Callable
+    form: type
+
+
+ORDER_ACTIONS = {
+    action.slug: action
+    for action in [
+        OrderAction(
+            "cancel", StaffAction.Kind.CANCEL_ORDER, gettext_lazy("Cancel order"),
+            "accounts.cancel_order", order_services.cancel_availability, OrderActionForm,
+        ),
+        OrderAction(
+            "complete", StaffAction.Kind.COMPLETE_ORDER, gettext_lazy("Complete and book"),
+            "accounts.complete_order", order_services.complete_availability, OrderActionForm,
+        ),
+        OrderAction(
+            "book-late", StaffAction.Kind.BOOK_LATE_PAYMENT, gettext_lazy("Book late payment"),
+            "accounts.book_late_payment", order_services.book_late_availability, OrderActionForm,
+        ),
+        OrderAction(
+            "requery", StaffAction.Kind.REQUERY, gettext_lazy("Ask the provider again"),
+            "accounts.use_desk", order_services.requery_availability, RequeryForm,
+        ),
+    ]
+}  # fmt: skip
+
+
+@desk_view
+@require_http_methods(["GET", "POST"])
+def order_action(request, reference, action):
+    spec = ORDER_ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    if not request.user.has_perm(spec.permission):
+        raise PermissionDenied
+    order = get_object_or_404(PaymentOrder.objects.select_related("patron"), reference=reference)
+    form = spec.form(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _perform(spec, order, request.user, form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        except ProviderError as error:
+            messages.error(
+                request, _("The provider could not be reached: %(error)s") % {"error": error}
+            )
+        else:
+            messages.success(request, _("Done: %(action)s.") % {"action": spec.label})
+        return redirect("staffdesk:order", reference=order.reference)
+    return render(
+        request,
+        "staffdesk/confirm.html",
+        {"order": order, "action": spec, "availability": spec.availability(order), "form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _perform(spec, order, staff_user, data):
+    if spec.kind == StaffAction.Kind.REQUERY:
+        return services.desk_order_requery(
+            order=order, staff_user=staff_user, submission=data["submission"]
+        )
+    return services.desk_order_action(
+        kind=spec.kind,
+        order=order,
+        staff_user=staff_user,
+        reason=data["reason"],
+        submission=data["submission"],
+    )
+
+
+@desk_view
+@require_GET
+def patron_lookup(request):
+    query = request.GET.get("q", "").strip()
+    patron = (
+        Patron.objects.filter(card_number=query).first()
+        or Patron.objects.filter(user_number=query).first()
+    )
+    if patron is None:
+        messages.error(request, _("No patron with card or user number “%(q)s”.") % {"q": query})
+        return redirect("staffdesk:home")
+    return redirect("staffdesk:patron", user_number=patron.user_number)
+
+
+@desk_view
+@require_http_methods(["GET", "POST"])
+def patron_detail(request, user_number):
+    patron = get_object_or_404(Patron, user_number=user_number)
+    ledger = selectors.patron_ledger(patron=patron, on_date=timezone.localdate())
+    form = CounterBookingForm(request.POST or None, open_fees=ledger.open_fees)
+    if request.method == "POST":
+        if not request.user.has_perm("accounts.book_counter_entry"):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.desk_counter_booking(
+                    patron=patron,
+                    kind=form.cleaned_data["kind"],
+                    amount_cents=form.amount_cents,
+                    staff_user=request.user,
+                    note=form.cleaned_data["note"],
+                    method=form.cleaned_data["method"],
+                    fee=form.cleaned_data["fee"],
+                    submission=form.cleaned_data["submission"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Booked."))
+                return redirect("staffdesk:patron", user_number=patron.user_number)
+    return render(
+        request,
+        "staffdesk/patron.html",
+        {"ledger": ledger, "patron": patron, "form": form},
+        status=400 if form.errors else 200,
+    )

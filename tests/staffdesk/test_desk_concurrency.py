@@ -1,0 +1,77 @@
+"""Staff actions racing the provider's Paid, on real threads."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from fees.models import JournalEntry
+from payments import services
+from payments.models import EventSource, OrderStatus
+from staffdesk.models import StaffAction
+from staffdesk.services import desk_order_action
+from tests.factories import DeskStaffFactory
+from tests.staffdesk.conftest import make_order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def race(*works):
+    barrier = threading.Barrier(len(works))
+
+    def run(work):
+        try:
+            barrier.wait()
+            return work()
+        except ValidationError as refused:
+            return refused
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(works)) as pool:
+        return list(pool.map(run, works))
+
+
+def provider_paid(order):
+    return lambda: services.payment_order_transition(
+        order=order, status="Paid", source=EventSource.PROVIDER, provider_event_id=f"evt_{order.pk}"
+    )
+
+
+def staff_does(kind, order, staff):
+    return lambda: desk_order_action(kind=kind, order=order, staff_user=staff, reason="race")
+
+
+def test_complete_racing_a_provider_paid_books_exactly_once():
+    staff = DeskStaffFactory()
+    for _ in range(10):
+        order = make_order(days_old=10)
+
+        race(staff_does(StaffAction.Kind.COMPLETE_ORDER, order, staff), provider_paid(order))
+
+        order.refresh_from_db()
+        assert order.status == OrderStatus.PAID
+        assert JournalEntry.objects.filter(reference=order.reference).count() == 1
+
+
+def test_cancel_racing_a_provider_paid_ends_as_the_spec_says():
+    staff = DeskStaffFactory()
+    for _ in range(10):
+        order = make_order()
+
+        cancel, _ = race(
+            staff_does(StaffAction.Kind.CANCEL_ORDER, order, staff), provider_paid(order)
+        )
+
+        order.refresh_from_db()
+        booked = JournalEntry.objects.filter(reference=order.reference).count()
+        assert order.status == OrderStatus.PAID
+        if isinstance(cancel, ValidationError):  # Paid came first: an ordinary payment
+            assert booked == 1 and not order.paid_after_cancellation
+        else:  # the cancel came first: recorded, not booked, flagged for manual booking
+            assert booked == 0 and order.paid_after_cancellation
+            assert list(order.events.values_list("status", flat=True))[-2:] == [
+                "CancelledByBib", "Paid",
+            ]  # fmt: skip

@@ -1,0 +1,227 @@
+"""Cancel, complete and book, book a late payment, ask the provider again."""
+
+import datetime
+import uuid
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from fees.models import EntryKind, JournalEntry
+from payments import services
+from payments.models import EventSource, OrderStatus, SimulatedCheckout
+from staffdesk.models import StaffAction
+from tests.factories import PatronFactory
+from tests.staffdesk.conftest import make_order
+
+pytestmark = pytest.mark.django_db
+
+
+def act(client, order, action, reason="Checked with the patron", submission=None):
+    url = reverse("staffdesk:order_action", args=[order.reference, action])
+    data = {"reason": reason, "submission": str(submission or uuid.uuid4())}
+    return client.post(url, data)
+
+
+def payments():
+    return JournalEntry.objects.filter(kind=EntryKind.PAYMENT)
+
+
+def test_confirmation_page_asks_for_a_reason(desk_client, order):
+    page = desk_client.get(reverse("staffdesk:order_action", args=[order.reference, "cancel"]))
+
+    assert 'name="reason"' in page.content.decode()
+    assert 'name="submission"' in page.content.decode()
+
+
+def test_cancel_sets_cancelled_by_bib_with_the_staff_id_and_books_nothing(
+    desk_client, staff, order
+):
+    response = act(desk_client, order, "cancel", reason="Test payment")
+
+    assert response.url == reverse("staffdesk:order", args=[order.reference])
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED_BY_BIB
+    event = order.events.last()
+    assert (event.source, event.staff_user, event.note) == (
+        EventSource.STAFF,
+        staff,
+        "Test payment",
+    )
+    assert not payments().exists()
+    assert not order.order_fees.filter(reserved=True).exists()
+
+
+def test_cancel_expires_the_checkout_at_the_provider(
+    desk_client, order, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        act(desk_client, order, "cancel")
+
+    checkout = SimulatedCheckout.objects.get(transaction_id=order.provider_transaction_id)
+    assert checkout.outcome == SimulatedCheckout.Outcome.EXPIRED
+
+
+def test_cancel_without_a_reason_does_nothing(desk_client, order):
+    response = act(desk_client, order, "cancel", reason="")
+
+    assert response.status_code == 400
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CREATED_AT_PROVIDER
+    assert not StaffAction.objects.exists()
+
+
+def test_cancel_is_refused_once_paid(desk_client, order):
+    services.payment_order_transition(order=order, status="Paid", source=EventSource.PROVIDER)
+
+    act(desk_client, order, "cancel")
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert not StaffAction.objects.exists()
+    page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
+    assert "Only orders still Created or CreatedAtProvider can be cancelled." in page
+
+
+def test_complete_is_refused_at_8_days_23_hours_and_says_from_when(desk_client, staff):
+    order = make_order()
+    with time_machine.travel(order.created_at + datetime.timedelta(days=8, hours=23)):
+        desk_client.force_login(staff)  # the session from nine days ago has expired
+        page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
+        act(desk_client, order, "complete")
+
+    assert "Can be completed from" in page
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CREATED_AT_PROVIDER
+    assert not payments().exists()
+
+
+def test_complete_at_9_days_books_a_paid_event_and_payment_with_the_staff_id(desk_client, staff):
+    order = make_order(amount_cents=700)
+    with time_machine.travel(order.created_at + datetime.timedelta(days=9)):
+        desk_client.force_login(staff)
+        act(desk_client, order, "complete", reason="Paid per provider portal")
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    event = order.events.last()
+    assert (event.status, event.source, event.staff_user) == ("Paid", "staff", staff)
+    assert (order.payment_entry.amount_cents, order.payment_entry.booked_by) == (-700, staff)
+    action = StaffAction.objects.get()
+    assert (action.kind, action.journal_entry, action.reason) == (
+        "complete_order", order.payment_entry, "Paid per provider portal",
+    )  # fmt: skip
+
+
+def test_provider_paid_after_completion_books_nothing_more(desk_client):
+    order = make_order(days_old=10)
+    act(desk_client, order, "complete")
+
+    services.payment_order_transition(
+        order=order, status="Paid", source=EventSource.PROVIDER, provider_event_id="evt_late"
+    )
+
+    assert payments().count() == 1
+
+
+def test_complete_is_refused_after_a_paid_message(desk_client):
+    order = make_order(days_old=10)
+    services.payment_order_transition(order=order, status="Paid", source=EventSource.PROVIDER)
+
+    act(desk_client, order, "complete")
+
+    assert payments().count() == 1
+    assert not StaffAction.objects.exists()
+
+
+def test_failed_order_can_be_completed_when_old_enough(desk_client):
+    order = make_order(days_old=9)
+    services.payment_order_transition(order=order, status="Failed", source=EventSource.PROVIDER)
+
+    act(desk_client, order, "complete")
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID and order.payment_entry is not None
+
+
+def paid_after_cancel(desk_client, amount_cents=500):
+    order = make_order(amount_cents=amount_cents)
+    act(desk_client, order, "cancel")
+    services.payment_order_transition(
+        order=order, status="Paid", source=EventSource.PROVIDER, amount_cents=amount_cents
+    )
+    order.refresh_from_db()
+    return order
+
+
+def test_late_payment_after_cancel_is_booked_by_staff_once(desk_client, staff):
+    order = paid_after_cancel(desk_client)
+    assert order.paid_after_cancellation and not payments().exists()
+
+    act(desk_client, order, "book-late", reason="Confirmed at the provider")
+    act(desk_client, order, "book-late", reason="again")
+
+    order.refresh_from_db()
+    assert order.payment_entry.booked_by == staff
+    assert payments().count() == 1
+    assert not order.paid_after_cancellation
+
+
+def test_book_late_is_refused_for_an_ordinary_order(desk_client, order):
+    act(desk_client, order, "book-late")
+
+    assert not payments().exists()
+
+
+def test_ask_the_provider_again_records_what_it_says(desk_client, order):
+    checkout = SimulatedCheckout.objects.get(transaction_id=order.provider_transaction_id)
+    from payments.providers import get_provider
+
+    get_provider("simulated").act(checkout, "pay")  # paid, but the callback never came
+
+    act(desk_client, order, "requery", reason="")
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert StaffAction.objects.get().kind == "requery"
+
+
+@pytest.mark.parametrize("action", ["cancel", "complete"])
+def test_double_submit_has_one_effect(desk_client, action):
+    order = make_order(days_old=10)
+    token = uuid.uuid4()
+
+    first = act(desk_client, order, action, submission=token)
+    second = act(desk_client, order, action, submission=token)
+
+    assert first.status_code == second.status_code == 302
+    assert StaffAction.objects.count() == 1
+    assert order.events.filter(source="staff").count() == 1
+    assert payments().count() == (1 if action == "complete" else 0)
+
+
+@pytest.mark.parametrize("action", ["cancel", "complete", "book-late", "requery"])
+def test_every_action_needs_the_csrf_token(staff, action):
+    order = make_order(days_old=10)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff)
+
+    assert act(client, order, action).status_code == 403
+    assert not StaffAction.objects.exists()
+
+
+def test_order_detail_shows_everything_staff_need(desk_client, staff):
+    order = make_order(days_old=10, patron=PatronFactory(last_name="Lind", first_name="Ida"))
+    act(desk_client, order, "complete", reason="Bank statement")
+    order.refresh_from_db()
+
+    page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
+
+    for expected in (
+        order.reference, "desk7", order.patron.user_number, order.patron.card_number,
+        "Lind, Ida", "5.00 EUR", "Bank statement", "CreatedAtProvider",
+        f"journal entry {order.payment_entry_id}", "Unknown", "Test",
+    ):  # fmt: skip
+        assert expected in page, expected
+    assert page.count("<tr><td>") >= 3  # Created, CreatedAtProvider, Paid

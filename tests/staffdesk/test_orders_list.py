@@ -1,0 +1,148 @@
+"""The orders list: search keys, filters, order, pagination and a constant query count."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from payments import services
+from payments.models import EventSource, PaymentOrder
+from tests.factories import PatronFactory
+from tests.staffdesk.conftest import make_order
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("staffdesk:orders")
+
+
+def listed(client, **params):
+    response = client.get(URL, params)
+    assert response.status_code == 200
+    return [order.reference for order in response.context["page"].object_list]
+
+
+@pytest.fixture
+def two_orders():
+    return make_order(patron=PatronFactory(card_number="7770001", user_number="U-1")), make_order(
+        patron=PatronFactory(card_number="7770002", user_number="U-2")
+    )
+
+
+def test_finds_an_order_by_its_reference(desk_client, two_orders):
+    first, _ = two_orders
+
+    assert listed(desk_client, q=first.reference) == [first.reference]
+
+
+def test_finds_an_order_by_the_start_of_its_reference(desk_client, two_orders):
+    first, _ = two_orders
+
+    assert first.reference in listed(desk_client, q=first.reference[:6])
+
+
+def test_reference_search_forgives_case_and_missing_dashes(desk_client, two_orders):
+    first, _ = two_orders
+    spoken = first.reference.replace("-", " ").lower()
+
+    assert listed(desk_client, q=spoken) == [first.reference]
+
+
+def test_finds_orders_by_card_number(desk_client, two_orders):
+    _, second = two_orders
+
+    assert listed(desk_client, q="7770002") == [second.reference]
+
+
+def test_finds_orders_by_user_number(desk_client, two_orders):
+    first, _ = two_orders
+
+    assert listed(desk_client, q="U-1") == [first.reference]
+
+
+def test_filters_by_status(desk_client, two_orders):
+    first, _ = two_orders
+    services.payment_order_transition(order=first, status="Paid", source=EventSource.PROVIDER)
+
+    assert listed(desk_client, status="Paid") == [first.reference]
+
+
+def test_filters_by_date_range(desk_client):
+    old = make_order(days_old=20)
+    new = make_order()
+    today = timezone.localdate()
+
+    assert listed(desk_client, date_from=today.isoformat()) == [new.reference]
+    assert listed(desk_client, date_to=(today - datetime.timedelta(days=10)).isoformat()) == [
+        old.reference
+    ]
+
+
+def test_filters_by_mode(desk_client, two_orders):
+    assert len(listed(desk_client, mode="test")) == 2
+    assert listed(desk_client, mode="live") == []
+
+
+def test_needs_attention_finds_underpaid_chargebacks_late_paid_and_stuck(desk_client):
+    fine = make_order()
+    underpaid = make_order()
+    services.payment_order_transition(
+        order=underpaid, status="Paid", source=EventSource.PROVIDER, amount_cents=100
+    )
+    stuck = make_order(days_old=2)
+    charged_back = make_order()
+    services.payment_order_transition(order=charged_back, status="Paid", source="provider")
+    services.payment_order_transition(order=charged_back, status="Cancelation", source="provider")
+    late = make_order()
+    services.payment_order_transition(order=late, status="CancelledByBib", source="staff")
+    services.payment_order_transition(order=late, status="Paid", source="provider")
+
+    found = listed(desk_client, attention="on")
+
+    assert set(found) == {o.reference for o in (underpaid, stuck, charged_back, late)}
+    assert fine.reference not in found
+
+
+def test_newest_first(desk_client):
+    older, newer = make_order(days_old=3), make_order()
+
+    assert listed(desk_client) == [newer.reference, older.reference]
+
+
+def test_an_end_date_before_the_start_date_is_explained(desk_client, two_orders):
+    response = desk_client.get(URL, {"date_from": "2026-11-20", "date_to": "2026-11-01"})
+
+    assert "The end date is before the start date." in response.content.decode()
+    assert list(response.context["page"].object_list) == []
+
+
+def test_a_malformed_date_is_explained(desk_client):
+    response = desk_client.get(URL, {"date_from": "yesterday"})
+
+    assert response.status_code == 200
+    assert "Enter a valid date." in response.content.decode()
+
+
+def test_query_count_is_the_same_for_a_full_and_a_short_page(desk_client):
+    def queries_for_page_with(count):
+        while PaymentOrder.objects.count() < count:
+            make_order(start=False)
+        with CaptureQueriesContext(connection) as captured:
+            desk_client.get(URL)
+        return len(captured.captured_queries)
+
+    assert queries_for_page_with(3) == queries_for_page_with(30)
+
+
+def test_desk_home_counts_what_needs_attention_and_todays_online_payments(desk_client):
+    paid = make_order(amount_cents=1250)
+    services.payment_order_transition(order=paid, status="Paid", source=EventSource.PROVIDER)
+    make_order(days_old=2)
+
+    page = desk_client.get(reverse("staffdesk:home")).content.decode()
+
+    assert 'id="online-today">12.50 EUR' in page
+    assert 'id="count-stuck">1<' in page
+    assert 'id="count-underpaid">0<' in page
