@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo "Portal: http://127.0.0.1:8000  (staff desk and admin: http://127.0.0.1:8000/admin/)"
+	@echo "Portal: http://127.0.0.1:8000   Staff desk: http://127.0.0.1:8000/desk/   Admin: http://127.0.0.1:8000/admin/"
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(VENV)/.installed .env

@@ -34,6 +34,7 @@ def test_admin_finds_rows_by_user_and_card_number(admin_client_with_data, model,
         "payments_paymentorder",
         "payments_paymentevent",
         "payments_simulatedcheckout",
+        "staffdesk_staffaction",
     ],
 )
 def test_admin_lists_each_model(admin_client, model):

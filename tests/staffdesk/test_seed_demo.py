@@ -62,6 +62,17 @@ def test_demo_staff_can_use_the_desk(seeded):
         assert get_user_model().objects.get(username=name).has_perm("accounts.use_desk")
 
 
+def test_desk_demo_patron_has_orders_in_every_state(seeded):
+    from payments.models import PaymentOrder
+
+    orders = PaymentOrder.objects.filter(patron__user_number="U-1006")
+
+    assert sorted(orders.values_list("status", flat=True)) == [
+        "CreatedAtProvider", "Failed", "Paid", "Paid",
+    ]  # fmt: skip
+    assert orders.filter(status="Paid", payment_entry__isnull=True).count() == 1
+
+
 def test_running_it_again_changes_nothing(seeded):
     before = (Patron.objects.count(), JournalEntry.objects.count())
 

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Patron
@@ -14,6 +15,10 @@ from accounts.services import patron_create
 from fees import services
 from fees.models import EntryKind, FeeType, JournalEntry, Loan
 from fees.settlement import SettlementError, settlement_run
+from payments.models import EventSource, PaymentOrder
+from payments.services import order_create, order_start, payment_order_transition
+from staffdesk.models import StaffAction
+from staffdesk.services import desk_order_action
 
 PATRON_PASSWORD = "demo-patron"
 STAFF_PASSWORD = "demo-staff"
@@ -26,6 +31,7 @@ PATRONS = [
     ("1000000003", "U-1003", "Keller", "Mia", "credit left over from an earlier payment"),
     ("1000000004", "U-1004", "Wagner", "Paul", "overdue loans with accruing fines"),
     ("1000000005", "U-1005", "Fischer", "Lena", "nothing owed"),
+    ("1000000006", "U-1006", "Weber", "Tom", "online payments in every state, for the desk"),
 ]
 
 
@@ -64,7 +70,7 @@ class Command(BaseCommand):
         today = timezone.localdate()
         last_month = today - datetime.timedelta(days=30)
         # History: booked on earlier days and settled, as a running library would have.
-        anna, jonas, mia, paul, lena = (patrons[p[1]] for p in PATRONS)
+        anna, jonas, mia, paul, lena, tom = (patrons[p[1]] for p in PATRONS)
         self._past_fee(anna, last_month, 250, FeeType.OVERDUE, "Overdue fine", "The Hobbit")
         self._past_fee(anna, last_month, 2500, FeeType.LOST_ITEM, "Replacement", "Atlas of Europe")
         self._past_fee(anna, last_month, 150, FeeType.REMINDER, "Second reminder")
@@ -75,6 +81,10 @@ class Command(BaseCommand):
         self._past_entry(mia, last_month, EntryKind.PAYMENT, -2000, method="cash")
         self._past_fee(lena, last_month, 400, FeeType.OVERDUE, "Overdue fine", "Emil")
         self._past_entry(lena, last_month, EntryKind.PAYMENT, -400, method="card")
+        tom_fees = [
+            self._past_fee(tom, last_month, cents, FeeType.OVERDUE, "Overdue fine", item)
+            for cents, item in ((350, "Krabat"), (900, "Tschick"), (450, "Emil"), (600, "Heidi"))
+        ]
         try:
             settlement_run(business_date=today - datetime.timedelta(days=1))
         except SettlementError as error:
@@ -97,7 +107,30 @@ class Command(BaseCommand):
                 fine_cap_cents=1000,
                 currency=settings.LIBRARY_CURRENCY,
             )
+        self._create_orders(tom, tom_fees, desk)
         return True
+
+    def _create_orders(self, patron, fees, desk):
+        """Orders the desk can work on: paid, stuck for ten days, paid after a cancel, failed."""
+        paid, stuck, late, failed = (self._order(patron, fee) for fee in fees)
+        payment_order_transition(order=paid, status="Paid", source=EventSource.PROVIDER)
+        desk_order_action(
+            kind=StaffAction.Kind.CANCEL_ORDER, order=late, staff_user=desk,
+            reason="Patron phoned: started by mistake",
+        )  # fmt: skip
+        payment_order_transition(order=late, status="Paid", source=EventSource.PROVIDER)
+        payment_order_transition(order=failed, status="Failed", source=EventSource.PROVIDER)
+        ages = {paid: 2, stuck: 10, late: 3, failed: 1}
+        for order, days in ages.items():
+            PaymentOrder.objects.filter(pk=order.pk).update(
+                created_at=timezone.now() - datetime.timedelta(days=days)
+            )
+
+    def _order(self, patron, fee):
+        order = order_create(patron=patron, fee_ids=[fee.pk])
+        url = reverse("payments:order", args=[order.reference])
+        order_start(order=order, return_url=url, cancel_url=url)
+        return order
 
     def _past_entry(self, patron, date, kind, amount_cents, **fields):
         booked_at = timezone.make_aware(datetime.datetime.combine(date, datetime.time(11, 0)))

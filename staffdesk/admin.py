@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from fees.admin import ReadOnlyAdmin
+from staffdesk.models import StaffAction
+
+
+@admin.register(StaffAction)
+class StaffActionAdmin(ReadOnlyAdmin):
+    """The audit trail: read-only, like the journal."""
+
+    list_display = ["at", "staff_user", "kind", "patron", "order", "status_before", "status_after"]
+    list_filter = ["kind", "at"]
+    search_fields = [
+        "=patron__user_number",
+        "=patron__card_number",
+        "=order__reference",
+        "staff_user__username",
+    ]
+    list_select_related = ["staff_user", "patron", "order"]
+    date_hierarchy = "at"
+    show_full_result_count = False
