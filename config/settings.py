@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "payments.api.ApiRequestLogMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -184,5 +185,7 @@ CHECKOUT_EXPIRY_MINUTES = env.int("CHECKOUT_EXPIRY_MINUTES", default=30)
 RECONCILE_AFTER_MINUTES = env.int("RECONCILE_AFTER_MINUTES", default=15)
 # Staff may "complete and book" an order without a Paid message after this many days.
 COMPLETE_AFTER_DAYS = env.int("COMPLETE_AFTER_DAYS", default=9)
+# API calls each client may make per minute.
+API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=600)
 # Webhook signatures older (or further in the future) than this are refused.
 WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)

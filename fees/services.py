@@ -21,6 +21,7 @@ from fees.models import (
     EntryKind,
     FeeType,
     JournalEntry,
+    Loan,
 )
 from fees.money import format_money
 from fees.selectors import balance_cents, open_cents_of
@@ -290,3 +291,23 @@ def reversal_book(
         booked_by=booked_by,
         note=note,
     )
+
+
+@transaction.atomic
+def loans_replace(*, patron: Patron | int, loans: Iterable[dict]) -> list[Loan]:
+    """Replace the patron's overdue loans (the library system sends the whole set)."""
+    patron = _lock_patron(patron)
+    new = []
+    for loan in loans:
+        _check_currency(loan.get("currency"))
+        for field in ("daily_fine_cents", "fine_cap_cents"):
+            if isinstance(loan[field], bool) or not isinstance(loan[field], int) or loan[field] < 0:
+                raise ValidationError(
+                    _("%(field)s must be a whole number of cents, zero or more.") % {"field": field},
+                    code="invalid",
+                )
+        new.append(Loan(patron=patron, currency=settings.LIBRARY_CURRENCY, **{
+            key: value for key, value in loan.items() if key != "currency"
+        }))  # fmt: skip
+    Loan.objects.filter(patron=patron).delete()
+    return Loan.objects.bulk_create(new)

@@ -1,7 +1,18 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext as _
 
 from fees.admin import ReadOnlyAdmin
-from payments.models import OrderFee, PaymentEvent, PaymentOrder, SimulatedCheckout
+from payments.api_keys import api_client_create, api_client_revoke
+from payments.models import (
+    ApiClient,
+    ApiRequest,
+    ApiScope,
+    OrderFee,
+    PaymentEvent,
+    PaymentOrder,
+    SimulatedCheckout,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -67,3 +78,52 @@ class SimulatedCheckoutAdmin(ReadOnlyAdmin):
     list_display = ["transaction_id", "order_reference", "amount_cents", "outcome", "created_at"]
     list_filter = ["outcome"]
     search_fields = ["=transaction_id", "=order_reference"]
+
+
+class ApiClientForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = ApiClient
+        fields = ["name", "scopes", "note"]
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    form = ApiClientForm
+    list_display = ["name", "key_prefix", "scopes", "created_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "=key_prefix"]
+    readonly_fields = ["key_prefix", "created_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        client, key = api_client_create(
+            name=obj.name, scopes=form.cleaned_data["scopes"], note=obj.note
+        )
+        obj.pk = client.pk
+        obj.key_prefix = client.key_prefix
+        self.message_user(
+            request,
+            _("The key for %(name)s is %(key)s — copy it now: it is stored hashed and will "
+              "not be shown again.") % {"name": client.name, "key": key},
+            level=messages.WARNING,
+        )  # fmt: skip
+
+    @admin.action(description=_("Revoke the selected clients' keys"))
+    def revoke(self, request, queryset):
+        for client in queryset:
+            api_client_revoke(client=client)
+
+
+@admin.register(ApiRequest)
+class ApiRequestAdmin(ReadOnlyAdmin):
+    list_display = ["at", "client", "method", "path", "status", "duration_ms"]
+    list_filter = ["status", "client", "at"]
+    search_fields = ["path"]
+    list_select_related = ["client"]
+    show_full_result_count = False

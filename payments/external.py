@@ -1,0 +1,267 @@
+"""What other systems do through the API: the library system posts patrons, fees and
+overdue loans; external payment systems report payments (Aleph's put-pat-cash idea).
+
+Each write is one transaction, idempotent by the caller's own id: a repeat with the
+same content gets the first answer again, a repeat with other content a conflict.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Patron
+from accounts.services import patron_create
+from fees import services as ledger
+from payments.models import ApiClient, ApiIdempotencyRecord, EventSource, OrderStatus, PaymentOrder
+from payments.reference import normalize_reference
+from payments.selectors import account_overview, reserved_fee_ids
+from payments.services import payment_order_transition
+
+
+class NotFound(Exception):
+    """The patron or order named does not exist."""
+
+
+class Conflict(Exception):
+    """The caller's id was used before with other content."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict
+
+
+def _fingerprint(request: dict) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _idempotent(
+    *, client: ApiClient, operation: str, key: str, request: dict, perform: Callable[[], Answer]
+) -> Answer:
+    fingerprint = _fingerprint(request)
+    with transaction.atomic():
+        try:
+            # Claimed first: a concurrent repeat waits here for this transaction to end.
+            with transaction.atomic():
+                record = ApiIdempotencyRecord.objects.create(
+                    client=client, operation=operation, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            record = ApiIdempotencyRecord.objects.get(client=client, operation=operation, key=key)
+            if record.fingerprint != fingerprint:
+                raise Conflict(
+                    _("%(key)s was sent before with different content.") % {"key": key}
+                ) from None
+            return Answer(record.status, record.response)
+        answer = perform()
+        record.status, record.response = answer.status, answer.body
+        record.save(update_fields=["status", "response"])
+        return answer
+
+
+def _patron(user_number: str) -> Patron:
+    patron = Patron.objects.filter(user_number=user_number).first()
+    if patron is None:
+        raise NotFound(_("No patron with user number %(number)s.") % {"number": user_number})
+    return patron
+
+
+def _check_currency(currency: str) -> None:
+    if currency != settings.LIBRARY_CURRENCY:
+        raise ValidationError(
+            {"currency": _("Only %(currency)s is accepted.") % {"currency": settings.LIBRARY_CURRENCY}}
+        )
+
+
+def external_patron_create(*, client: ApiClient, data: dict) -> Answer:
+    def perform():
+        patron = patron_create(
+            user_number=data["user_number"],
+            card_number=data["card_number"],
+            last_name=data["last_name"],
+            first_name=data.get("first_name", ""),
+            email=data.get("email", ""),
+        )
+        return Answer(201, _patron_body(patron))
+
+    return _idempotent(
+        client=client, operation="patron", key=data["user_number"], request=data, perform=perform
+    )
+
+
+def _patron_body(patron: Patron) -> dict:
+    return {
+        "user_number": patron.user_number,
+        "card_number": patron.card_number,
+        "first_name": patron.first_name,
+        "last_name": patron.last_name,
+        "email": patron.email,
+    }
+
+
+def external_fee_create(*, client: ApiClient, data: dict) -> Answer:
+    """A fee, and when the caller says it was paid already, its payment in the same call."""
+
+    def perform():
+        _check_currency(data["currency"])
+        patron = _patron(data["user_number"])
+        fee = ledger.fee_book(
+            patron=patron,
+            amount_cents=data["amount_cents"],
+            fee_type=data["fee_type"],
+            description=data["description"],
+            item=data.get("item", ""),
+            note=_("Posted by %(client)s as %(id)s") % {"client": client.name, "id": data["fee_id"]},
+        )
+        body = {
+            "fee_id": data["fee_id"],
+            "entry_id": fee.pk,
+            "user_number": patron.user_number,
+            "amount_cents": fee.amount_cents,
+            "currency": fee.currency,
+            "payment_entry_id": None,
+        }
+        if payment := data.get("payment"):
+            entry = ledger.payment_book(
+                patron=patron,
+                amount_cents=payment["amount_cents"],
+                for_fees=[fee],
+                method=payment.get("method", ""),
+                reference=payment["transaction_id"],
+            )
+            body["payment_entry_id"] = entry.pk
+        return Answer(201, body)
+
+    return _idempotent(client=client, operation="fee", key=data["fee_id"], request=data, perform=perform)
+
+
+def external_loans_replace(*, user_number: str, loans: list[dict]) -> Answer:
+    """PUT semantics: the set sent is the set kept; sending it twice changes nothing."""
+    patron = _patron(user_number)
+    ledger.loans_replace(patron=patron, loans=loans)
+    return Answer(200, external_account_summary(user_number=user_number))
+
+
+OUTCOMES = {
+    "booked": "The payment was booked.",
+    "recorded_not_booked": "The order had been cancelled by the library: the payment is "
+    "recorded and flagged for staff to book by hand.",
+    "already_paid": "The order was paid already; nothing was booked.",
+    "not_booked": "The order's state does not allow a payment; nothing was booked.",
+}
+
+
+def external_payment_report(*, client: ApiClient, data: dict) -> Answer:
+    """A payment taken by another system: for one of our orders, or for a patron directly."""
+
+    def perform():
+        _check_currency(data["currency"])
+        if data.get("order_reference"):
+            return _order_payment(client, data)
+        patron = _patron(data["user_number"])
+        entry = ledger.payment_book(
+            patron=patron,
+            amount_cents=data["amount_cents"],
+            method=data.get("method", ""),
+            reference=data["transaction_id"],
+            note=_("Reported by %(client)s") % {"client": client.name},
+        )
+        return Answer(201, _payment_body(data, "booked", entry_id=entry.pk))
+
+    return _idempotent(
+        client=client, operation="payment", key=data["transaction_id"], request=data, perform=perform
+    )
+
+
+def _order_payment(client: ApiClient, data: dict) -> Answer:
+    reference = normalize_reference(data["order_reference"])
+    order = PaymentOrder.objects.filter(reference=reference).first()
+    if order is None:
+        raise NotFound(_("No payment order %(reference)s.") % {"reference": reference})
+    before = order.status
+    result = payment_order_transition(
+        order=order,
+        status=OrderStatus.PAID,
+        source=EventSource.API,
+        amount_cents=data["amount_cents"],
+        currency=data["currency"],
+        payment_method=data.get("method") or "",
+        provider_event_id=f"api:{client.pk}:{data['transaction_id']}",
+        note=_("Reported by %(client)s") % {"client": client.name},
+    )
+    order = result.order
+    if result.booked:
+        outcome = "booked"
+    elif result.changed and order.paid_after_cancellation:
+        outcome = "recorded_not_booked"
+    elif before in (OrderStatus.PAID, OrderStatus.UNDERPAID):
+        outcome = "already_paid"
+    else:
+        outcome = "not_booked"
+    status = 201 if outcome == "booked" else 200
+    return Answer(
+        status,
+        _payment_body(
+            data, outcome, entry_id=result.booked.pk if result.booked else None, order=order
+        ),
+    )
+
+
+def _payment_body(data: dict, outcome: str, *, entry_id=None, order=None) -> dict:
+    return {
+        "transaction_id": data["transaction_id"],
+        "outcome": outcome,
+        "message": OUTCOMES[outcome],
+        "payment_entry_id": entry_id,
+        "order_reference": order.reference if order else None,
+        "order_status": order.status if order else None,
+    }
+
+
+def external_account_summary(*, user_number: str) -> dict:
+    patron = _patron(user_number)
+    overview = account_overview(patron=patron, on_date=timezone.localdate())
+    reserved = reserved_fee_ids(patron=patron)
+    return {
+        "user_number": patron.user_number,
+        "name": patron.full_name,
+        "currency": settings.LIBRARY_CURRENCY,
+        "balance_cents": overview.balance_cents,
+        "credit_cents": overview.credit_cents,
+        "payable_cents": overview.payable_cents,
+        "open_fees": [
+            {
+                "entry_id": fee.pk,
+                "kind": fee.kind,
+                "fee_type": fee.fee_type,
+                "description": fee.description,
+                "item": fee.item,
+                "booked_at": fee.booked_at,
+                "amount_cents": fee.amount_cents,
+                "open_cents": fee.open_cents,
+                "in_open_order": fee.pk in reserved,
+            }
+            for fee in overview.open_fees
+        ],
+        "accruing_fines": [
+            {"item": fine.loan.item, "due_date": fine.loan.due_date, "fine_cents": fine.fine_cents}
+            for fine in overview.accruing_fines
+        ],
+        "open_orders": [
+            {
+                "reference": order.reference,
+                "status": order.status,
+                "amount_cents": order.amount_cents,
+                "created_at": order.created_at,
+            }
+            for order in overview.open_orders
+        ],
+    }
