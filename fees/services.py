@@ -303,7 +303,8 @@ def loans_replace(*, patron: Patron | int, loans: Iterable[dict]) -> list[Loan]:
         for field in ("daily_fine_cents", "fine_cap_cents"):
             if isinstance(loan[field], bool) or not isinstance(loan[field], int) or loan[field] < 0:
                 raise ValidationError(
-                    _("%(field)s must be a whole number of cents, zero or more.") % {"field": field},
+                    _("%(field)s must be a whole number of cents, zero or more.")
+                    % {"field": field},
                     code="invalid",
                 )
         new.append(Loan(patron=patron, currency=settings.LIBRARY_CURRENCY, **{

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Schema
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.responses import Status
 from ninja.errors import ValidationError as RequestValidationError
 from ninja.security import HttpBearer
@@ -109,6 +109,11 @@ def _refused(request, exc):
     return _error(request, 422, exc.code or "invalid", exc.messages[0])
 
 
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    return _error(request, exc.status_code, "bad_request", str(exc))
+
+
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request, exc):
     return _error(request, 401, "unauthorized", "A valid API key is needed.")
@@ -134,7 +139,7 @@ def _conflict(request, exc):
     return _error(request, 409, "conflict", str(exc))
 
 
-ERRORS = {code: ErrorOut for code in (401, 403, 404, 409, 422, 429)}
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 429)}
 
 # --- Schemas ------------------------------------------------------------------------------
 

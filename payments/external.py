@@ -77,7 +77,10 @@ def _patron(user_number: str) -> Patron:
 def _check_currency(currency: str) -> None:
     if currency != settings.LIBRARY_CURRENCY:
         raise ValidationError(
-            {"currency": _("Only %(currency)s is accepted.") % {"currency": settings.LIBRARY_CURRENCY}}
+            {
+                "currency": _("Only %(currency)s is accepted.")
+                % {"currency": settings.LIBRARY_CURRENCY}
+            }
         )
 
 
@@ -119,7 +122,8 @@ def external_fee_create(*, client: ApiClient, data: dict) -> Answer:
             fee_type=data["fee_type"],
             description=data["description"],
             item=data.get("item", ""),
-            note=_("Posted by %(client)s as %(id)s") % {"client": client.name, "id": data["fee_id"]},
+            note=_("Posted by %(client)s as %(id)s")
+            % {"client": client.name, "id": data["fee_id"]},
         )
         body = {
             "fee_id": data["fee_id"],
@@ -140,7 +144,9 @@ def external_fee_create(*, client: ApiClient, data: dict) -> Answer:
             body["payment_entry_id"] = entry.pk
         return Answer(201, body)
 
-    return _idempotent(client=client, operation="fee", key=data["fee_id"], request=data, perform=perform)
+    return _idempotent(
+        client=client, operation="fee", key=data["fee_id"], request=data, perform=perform
+    )
 
 
 def external_loans_replace(*, user_number: str, loans: list[dict]) -> Answer:
@@ -177,7 +183,11 @@ def external_payment_report(*, client: ApiClient, data: dict) -> Answer:
         return Answer(201, _payment_body(data, "booked", entry_id=entry.pk))
 
     return _idempotent(
-        client=client, operation="payment", key=data["transaction_id"], request=data, perform=perform
+        client=client,
+        operation="payment",
+        key=data["transaction_id"],
+        request=data,
+        perform=perform,
     )
 
 

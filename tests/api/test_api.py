@@ -51,9 +51,10 @@ def test_openapi_document_describes_every_endpoint(client):
         "/api/v1/payments",
         "/api/v1/patrons/{user_number}/account",
     }
-    assert "BearerAuth" in str(document["components"]["securitySchemes"]) or document[
-        "components"
-    ]["securitySchemes"]
+    assert (
+        "BearerAuth" in str(document["components"]["securitySchemes"])
+        or document["components"]["securitySchemes"]
+    )
 
 
 # --- patrons and fees -----------------------------------------------------------------
@@ -80,7 +81,9 @@ def test_same_patron_twice_answers_as_before(call, key):
 
 
 def test_a_card_number_in_use_is_a_validation_error_naming_the_field(call, key, patron):
-    response = call("post", "/patrons", {"user_number": "U-9", "card_number": "7700", "last_name": "X"}, key)
+    response = call(
+        "post", "/patrons", {"user_number": "U-9", "card_number": "7700", "last_name": "X"}, key
+    )
 
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["field"] == "card_number"
@@ -249,7 +252,9 @@ def test_payment_repeated_answers_as_before_and_books_once(call, key, order):
 def test_payment_repeated_with_another_amount_is_a_conflict(call, key, order):
     call("post", "/payments", payment_body(order_reference=order.reference), key)
 
-    response = call("post", "/payments", payment_body(order_reference=order.reference, amount_cents=1), key)
+    response = call(
+        "post", "/payments", payment_body(order_reference=order.reference, amount_cents=1), key
+    )
 
     assert response.status_code == 409
 
@@ -257,7 +262,12 @@ def test_payment_repeated_with_another_amount_is_a_conflict(call, key, order):
 def test_second_payment_for_a_paid_order_books_nothing(call, key, order):
     call("post", "/payments", payment_body(order_reference=order.reference), key)
 
-    response = call("post", "/payments", payment_body(transaction_id="CAMPUS-43", order_reference=order.reference), key)
+    response = call(
+        "post",
+        "/payments",
+        payment_body(transaction_id="CAMPUS-43", order_reference=order.reference),
+        key,
+    )
 
     assert response.status_code == 200
     assert response.json()["outcome"] == "already_paid"
@@ -265,7 +275,9 @@ def test_second_payment_for_a_paid_order_books_nothing(call, key, order):
 
 
 def test_payment_for_an_order_cancelled_by_the_library_is_flagged_not_booked(call, key, order):
-    services.payment_order_transition(order=order, status="CancelledByBib", source=EventSource.STAFF)
+    services.payment_order_transition(
+        order=order, status="CancelledByBib", source=EventSource.STAFF
+    )
 
     response = call("post", "/payments", payment_body(order_reference=order.reference), key)
 
@@ -306,7 +318,9 @@ def test_payment_for_an_unknown_order_is_not_found(call, key, patron):
 
 
 def test_payment_in_another_currency_is_refused(call, key, order):
-    response = call("post", "/payments", payment_body(order_reference=order.reference, currency="CHF"), key)
+    response = call(
+        "post", "/payments", payment_body(order_reference=order.reference, currency="CHF"), key
+    )
 
     assert response.status_code == 422
     order.refresh_from_db()
