@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
-from ninja.responses import Status
 from ninja.errors import ValidationError as RequestValidationError
+from ninja.responses import Status
 from ninja.security import HttpBearer
 
 from fees.models import FeeType

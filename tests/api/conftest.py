@@ -8,7 +8,7 @@ ALL_SCOPES = ["fees:write", "payments:write", "accounts:read"]
 @pytest.fixture
 def make_key(db):
     def make(scopes=ALL_SCOPES, name=None):
-        client, key = api_client_create(
+        _client, key = api_client_create(
             name=name or f"system-{len(scopes)}-{id(scopes)}", scopes=scopes
         )
         return key

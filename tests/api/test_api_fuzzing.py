@@ -3,6 +3,8 @@ and a refused request leaves the journal as it was."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -11,13 +13,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
-
 from config.wsgi import application
 from fees.models import JournalEntry, Loan
-from payments.api import api
 from payments import services
+from payments.api import api
 from tests.factories import FeeFactory, LoanFactory, PatronFactory
 
 CHECKS = [
