@@ -1,0 +1,115 @@
+"""Browser tests: Playwright driving Debian's Chromium against the live test server.
+
+A browser that cannot start is an error, never a skip.
+"""
+
+import os
+import re
+from collections import defaultdict
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import sync_playwright
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+# between browser steps are ordinary synchronous ones.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+axe_findings: dict[str, dict[str, int]] = defaultdict(dict)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+            # The browser runs against the production database engine only.
+            item.add_marker(pytest.mark.postgres_only)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+@pytest.fixture(autouse=True)
+def _live_settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.DEBUG = False
+
+
+class Site:
+    """The portal as a person meets it."""
+
+    def __init__(self, live_server, page):
+        self.url = live_server.url
+        self.page = page
+
+    def open(self, path):
+        self.page.goto(self.url + path)
+        return self.page
+
+    def log_in(self, username, password):
+        self.open("/login/")
+        self.page.get_by_label(re.compile("card number", re.I)).fill(username)
+        self.page.get_by_label(re.compile("^(Password|Passwort)$")).fill(password)
+        self.page.get_by_role("button", name=re.compile("^(Log in|Anmelden)$")).click()
+
+    def check_accessibility(self, name):
+        """No serious or critical axe violation on the page as it is now."""
+        results = Axe().run(self.page)
+        counts = {"serious": 0, "critical": 0, "moderate": 0, "minor": 0}
+        for violation in results.response["violations"]:
+            counts[violation["impact"]] = counts.get(violation["impact"], 0) + len(
+                violation["nodes"]
+            )
+        axe_findings[name] = counts
+        bad = [
+            f"{v['id']}: {v['help']} ({len(v['nodes'])}x, e.g. {v['nodes'][0]['target']})"
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert bad == [], f"{name}: {bad}"
+
+
+@pytest.fixture
+def site(live_server, page):
+    return Site(live_server, page)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not axe_findings:
+        return
+    terminalreporter.section("axe-core findings per page (nodes)")
+    for name, counts in sorted(axe_findings.items()):
+        terminalreporter.write_line(
+            f"{name:40} critical {counts['critical']}  serious {counts['serious']}  "
+            f"moderate {counts['moderate']}  minor {counts['minor']}"
+        )
