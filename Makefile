@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/epayment
 # CI sets REQUIRE_POSTGRES=1: an unreachable PostgreSQL then fails the run instead of being skipped.
 REQUIRE_POSTGRES ?= 0
 
-.PHONY: run test lint bench-settle bench-account clean
+.PHONY: run test lint chromium screenshots bench-settle bench-account clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,18 @@ run: $(VENV)/.installed .env
 	@echo "Portal: http://127.0.0.1:8000   Staff desk: http://127.0.0.1:8000/desk/   Admin: http://127.0.0.1:8000/admin/"
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.installed .env
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+chromium:
+	@if [ ! -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "== Installing Chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "Browser tests need Chromium: sudo apt-get install chromium (they fail without it)" >&2; \
+		fi; \
+	fi
+
+test: $(VENV)/.installed .env chromium
 	@if $(PY) -c "import psycopg, sys; psycopg.connect(sys.argv[1].replace('/epayment', '/postgres'), connect_timeout=5).close()" "$(TEST_DATABASE_URL)" 2>/dev/null; then \
 		echo "== Test suite on PostgreSQL ($(TEST_DATABASE_URL))"; \
 		DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS) || exit 1; \
@@ -42,6 +53,10 @@ lint: $(VENV)/.installed
 
 bench-settle: $(VENV)/.installed .env
 	$(PY) bench/settle.py
+
+# Key pages at desktop and phone width into docs/screenshots/ (for the README).
+screenshots: $(VENV)/.installed .env chromium
+	SCREENSHOTS_DIR=docs/screenshots DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest tests/e2e/test_screenshots.py -q -p no:cacheprovider
 
 bench-account: $(VENV)/.installed .env
 	$(PY) bench/account.py
