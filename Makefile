@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/epayment
 # CI sets REQUIRE_POSTGRES=1: an unreachable PostgreSQL then fails the run instead of being skipped.
 REQUIRE_POSTGRES ?= 0
 
-.PHONY: run test lint chromium screenshots bench-settle bench-account clean
+.PHONY: run test lint chromium screenshots bench-settle bench-account bench-desk clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ screenshots: $(VENV)/.installed .env chromium
 
 bench-account: $(VENV)/.installed .env
 	$(PY) bench/account.py
+
+bench-desk: $(VENV)/.installed .env
+	$(PY) bench/desk.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .test-db.sqlite3* staticfiles

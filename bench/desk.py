@@ -21,8 +21,11 @@ range. For each case: median and 95th percentile time, the SQL query count of ev
 request and the time of the paginator's COUNT(*) and of the page's SELECT. Then it
 prints EXPLAIN (ANALYZE, BUFFERS) of the SQL each case sent.
 
-With --try-suggestions it also creates the indexes suggested in bench/README.md by
-hand in the benchmark database (never in a migration), measures again, and drops them.
+With --try-suggestions it then measures the suggestions of bench/README.md one after
+the other: two partial indexes (created in the benchmark database with the schema
+editor, as a migration would, and dropped again), pages without COUNT(*) and the
+page's patrons read by a second query (both patched into this process only). The
+application's code and migrations are not changed.
 
 Figures and method: bench/README.md.
 """
@@ -54,14 +57,19 @@ import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, reset_queries  # noqa: E402
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator  # noqa: E402
+from django.db import connection, models, reset_queries  # noqa: E402
+from django.db.models import Q  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from psycopg import sql  # noqa: E402
 
+from payments.models import OPEN_STATUSES, OrderStatus, PaymentOrder  # noqa: E402
 from payments.reference import ALPHABET  # noqa: E402
+from staffdesk import selectors as staffdesk_selectors  # noqa: E402
+from staffdesk import views as staffdesk_views  # noqa: E402
 
 HISTORY_DAYS = 730
 # What became of the orders (percent of all orders); orders created in the last
@@ -91,17 +99,6 @@ LOADED_TABLES = (
     "payments_paymentevent",
 )
 PAGE_SIZE = 25  # staffdesk.views.orders
-
-# Indexes tried by --try-suggestions (see bench/README.md); each is a candidate for
-# PaymentOrder.Meta.indexes, created here by hand and dropped again afterwards.
-SUGGESTED_INDEXES = {
-    "bench_order_attention": (
-        "CREATE INDEX bench_order_attention ON payments_paymentorder (created_at) "
-        "WHERE status IN ('Underpaid', 'Cancelation', 'Created', 'CreatedAtProvider') "
-        "OR (status = 'Paid' AND payment_entry_id IS NULL)"
-    ),
-}
-
 
 # --- helpers -------------------------------------------------------------------------
 
@@ -519,11 +516,13 @@ def build_cases(count, rng):
 
 
 def classify(statement):
-    """Which of the page's statements this is: 'count', 'list', 'patrons' or None."""
+    """Which of the page's statements this is ('count', 'list', 'patrons', ...) or None."""
     if 'FROM "payments_paymentorder"' in statement:
         return "count" if "COUNT(*)" in statement else "list"
     if 'FROM "accounts_patron"' in statement and '"card_number" = ' in statement:
         return "patrons"
+    if 'FROM "accounts_patron"' in statement and '"accounts_patron"."id" IN (' in statement:
+        return "page patrons"  # prefetch_related instead of the join
     return None
 
 
@@ -547,7 +546,7 @@ def measure(client, name, params_list, warmup=2):
     for warm in urls[:warmup]:
         assert client.get(warm).status_code == 200
     timings, query_counts, matches = [], set(), []
-    parts = {"count": [], "list": [], "patrons": [], "sql": []}
+    parts = {"count": [], "list": [], "patrons": [], "page patrons": [], "sql": []}
     first_sql = None
     for target in urls:
         reset_queries()  # the query log keeps 9,000 entries; start each request empty
@@ -558,7 +557,8 @@ def measure(client, name, params_list, warmup=2):
             timings.append(time.perf_counter() - start)
         assert response.status_code == 200, (target, response.status_code)
         page = response.context["page"]
-        matches.append(page.paginator.count)
+        if not isinstance(page.paginator, LookaheadPaginator):  # it has no count
+            matches.append(page.paginator.count)
         query_counts.add(len(captured.captured_queries))
         seen = {}
         for statement, seconds in timer.times:
@@ -581,7 +581,7 @@ def measure(client, name, params_list, warmup=2):
         "median_ms": statistics.median(timings) * 1000,
         "p95_ms": percentile(timings, 0.95) * 1000,
         "queries": sorted(query_counts),
-        "matches": (min(matches), max(matches)),
+        "matches": (min(matches), max(matches)) if matches else None,
         "sql_ms": median_ms(parts["sql"]),
         "count_ms": median_ms(parts["count"]),
         "list_ms": median_ms(parts["list"]),
@@ -589,7 +589,10 @@ def measure(client, name, params_list, warmup=2):
     }
 
 
-def format_matches(low, high):
+def format_matches(matches):
+    if matches is None:
+        return "not counted"
+    low, high = matches
     return f"{low:,}" if low == high else f"{low:,}-{high:,}"
 
 
@@ -602,7 +605,7 @@ def print_table(results, title):
         queries = ", ".join(map(str, r["queries"]))
         count = "-" if r["count_ms"] is None else f"{r['count_ms']:.1f}"
         listing = "-" if r["list_ms"] is None else f"{r['list_ms']:.1f}"
-        say(f"| {r['name']} | {format_matches(*r['matches'])} | {r['median_ms']:.1f} | "
+        say(f"| {r['name']} | {format_matches(r['matches'])} | {r['median_ms']:.1f} | "
             f"{r['p95_ms']:.1f} | {queries} | {r['sql_ms']:.1f} | {count} | "
             f"{listing} |")  # fmt: skip
 
@@ -643,27 +646,154 @@ def print_plans(results):
     return summary
 
 
-def try_suggestions(client, cases, baseline):
-    say("\nSuggested indexes, created by hand in the benchmark database:")
-    with raw_connect(autocommit=True) as conn:
-        for name, definition in SUGGESTED_INDEXES.items():
-            with step(name):
-                conn.execute(definition)
-        conn.execute("ANALYZE payments_paymentorder")
+# --- suggestions (--try-suggestions) ---------------------------------------------------
+#
+# Each is tried in this process only: an index is created in the benchmark database
+# with the schema editor, exactly as a migration adding it to PaymentOrder.Meta.indexes
+# would, and dropped again; a view change is patched into the running process. The
+# application's code and migrations stay as they are.
+
+S = OrderStatus
+PAID_UNBOOKED_INDEX = models.Index(
+    fields=["created_at"],
+    name="order_paid_unbooked",
+    condition=Q(status=S.PAID, payment_entry__isnull=True),
+)
+NEEDS_ATTENTION_INDEX = models.Index(
+    fields=["created_at"],
+    name="order_needs_attention",
+    condition=Q(status__in=[S.UNDERPAID, S.CANCELATION, *OPEN_STATUSES])
+    | Q(status=S.PAID, payment_entry__isnull=True),
+)
+
+
+class LookaheadPage(Page):
+    def has_next(self):
+        return self.more
+
+
+class LookaheadPaginator(Paginator):
+    """Pages without COUNT(*): a page reads one order more than it shows.
+
+    The desk's template shows previous/next and the page number, never a total, so
+    the count is only needed to know whether there is a next page.
+    """
+
+    def validate_number(self, number):
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger(str(error)) from error
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        page = LookaheadPage(rows[: self.per_page], number, self)
+        page.more = len(rows) > self.per_page
+        return page
+
+    def get_page(self, number):
+        try:
+            return self.page(number)
+        except (PageNotAnInteger, EmptyPage):
+            return self.page(1)
+
+
+@contextlib.contextmanager
+def with_index(index):
+    with connection.schema_editor() as editor:
+        editor.add_index(PaymentOrder, index)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE payments_paymentorder")
     try:
-        after = [measure(client, name, params) for name, params in cases]
-        print_table(after, "With the suggested indexes:")
-        say("\nBefore -> after (median ms):")
-        for before, now in zip(baseline, after, strict=True):
-            say(f"  {before['name']:<28} {before['median_ms']:7.1f} -> {now['median_ms']:7.1f}"
-                f"   (COUNT(*) {before['count_ms'] or 0:.1f} -> {now['count_ms'] or 0:.1f}, "
-                f"SELECT {before['list_ms'] or 0:.1f} -> {now['list_ms'] or 0:.1f})")  # fmt: skip
-        print_plans([r for r in after if r["name"] in ("needs attention",)])
+        yield
     finally:
-        with raw_connect(autocommit=True) as conn:
-            for name in SUGGESTED_INDEXES:
-                conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
-            conn.execute("ANALYZE payments_paymentorder")
+        with connection.schema_editor() as editor:
+            editor.remove_index(PaymentOrder, index)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE payments_paymentorder")
+
+
+@contextlib.contextmanager
+def patched(target, name, value):
+    original = getattr(target, name)
+    setattr(target, name, value)
+    try:
+        yield
+    finally:
+        setattr(target, name, original)
+
+
+def order_search_prefetching(**arguments):
+    """order_search, with the page's patrons read by a second query instead of a join."""
+    return ORIGINAL_ORDER_SEARCH(**arguments).select_related(None).prefetch_related("patron")
+
+
+ORIGINAL_ORDER_SEARCH = staffdesk_selectors.order_search
+
+
+def suggestion_variants():
+    """(label, context manager factory), each measured on its own, cumulatively."""
+    return [
+        ("index order_paid_unbooked", lambda: with_index(PAID_UNBOOKED_INDEX)),
+        ("index order_needs_attention", lambda: with_index(NEEDS_ATTENTION_INDEX)),
+        (
+            "order_needs_attention + no COUNT(*)",
+            lambda: stacked(
+                with_index(NEEDS_ATTENTION_INDEX),
+                patched(staffdesk_views, "Paginator", LookaheadPaginator),
+            ),
+        ),
+        (
+            "... + patrons prefetched",
+            lambda: stacked(
+                with_index(NEEDS_ATTENTION_INDEX),
+                patched(staffdesk_views, "Paginator", LookaheadPaginator),
+                patched(staffdesk_selectors, "order_search", order_search_prefetching),
+            ),
+        ),
+    ]
+
+
+@contextlib.contextmanager
+def stacked(*managers):
+    with contextlib.ExitStack() as stack:
+        for manager in managers:
+            stack.enter_context(manager)
+        yield
+
+
+PLANS_AFTER = ("first page, no filter", "needs attention", "page 400, no filter")
+
+
+def try_suggestions(client, cases, baseline):
+    columns = [("as is", baseline)]
+    for label, factory in suggestion_variants():
+        say(f"\nSuggestion: {label}")
+        with factory():
+            for index in (PAID_UNBOOKED_INDEX, NEEDS_ATTENTION_INDEX):
+                if index.name in label:
+                    say("  " + str(index.create_sql(PaymentOrder, connection.schema_editor())))
+            results = [measure(client, name, params) for name, params in cases]
+            print_table(results, f"With {label}:")
+            print_plans([r for r in results if r["name"] in PLANS_AFTER])
+        columns.append((label, results))
+    say("\nMedian ms per request, as is and with each suggestion (the COUNT(*) is in each):")
+    say("| case | " + " | ".join(label for label, _ in columns) + " |")
+    say("|---|" + "---:|" * len(columns))
+    for row, name in enumerate(name for name, _ in cases):
+        cells = []
+        for _, results in columns:
+            r = results[row]
+            queries = "/".join(map(str, r["queries"]))
+            cells.append(f"{r['median_ms']:.1f} ({queries} q)")
+        say(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def main():
@@ -700,6 +830,8 @@ def main():
 
     client = desk_client()
     cases = build_cases(args.requests, random.Random(args.seed))
+    for _ in range(20):  # a warm process and cache before the first measured case
+        client.get(reverse("staffdesk:orders"))
     say(f"\nMeasuring GET /desk/orders/, {args.requests} requests per case "
         f"({PAGE_SIZE} orders per page):")  # fmt: skip
     results = []
