@@ -23,6 +23,10 @@ class OrderStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (OrderStatus.CREATED.value, OrderStatus.CREATED_AT_PROVIDER.value)
+# States that can need staff: problems, and open orders (which need staff once stuck).
+ATTENTION_STATES = Q(
+    status__in=[OrderStatus.UNDERPAID.value, OrderStatus.CANCELATION.value, *OPEN_STATUSES]
+) | Q(status=OrderStatus.PAID.value, payment_entry__isnull=True)
 
 
 class EventSource(models.TextChoices):
@@ -88,6 +92,10 @@ class PaymentOrder(models.Model):
             models.Index(fields=["status", "created_at"], name="order_status_created"),
             models.Index(fields=["patron", "status"], name="order_patron_status"),
             models.Index(fields=["created_at"], name="order_created"),
+            # "Needs attention" is a few thousand of a million orders.
+            models.Index(
+                fields=["created_at"], condition=ATTENTION_STATES, name="order_needs_attention"
+            ),
         ]
 
     def __str__(self):

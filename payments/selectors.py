@@ -82,7 +82,10 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
 
 
 def needs_attention(*, now) -> dict[str, Q]:
-    """The order states staff must look at, each as a filter."""
+    """The order states staff must look at, each as a filter.
+
+    Each stays within models.ATTENTION_STATES, the partial index that serves them.
+    """
     S = OrderStatus
     return {
         "underpaid": Q(status=S.UNDERPAID),

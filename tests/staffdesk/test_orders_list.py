@@ -146,3 +146,32 @@ def test_desk_home_counts_what_needs_attention_and_todays_online_payments(desk_c
     assert 'id="online-today">12.50 EUR' in page
     assert 'id="count-stuck">1<' in page
     assert 'id="count-underpaid">0<' in page
+
+
+def test_pages_go_forward_and_back_without_counting(desk_client):
+    for _ in range(27):
+        make_order(start=False)
+
+    first = desk_client.get(URL).context["page"]
+    second = desk_client.get(URL, {"page": 2}).context["page"]
+    beyond = desk_client.get(URL, {"page": 99}).context["page"]
+
+    assert (len(first), first.has_next(), first.has_previous()) == (25, True, False)
+    assert (len(second), second.has_next(), second.previous_page_number()) == (2, False, 1)
+    assert beyond.number == 1
+    assert "page=2" in desk_client.get(URL).content.decode()
+
+
+def test_needs_attention_stays_within_the_states_its_index_covers(desk_client):
+    from payments.models import ATTENTION_STATES
+    from payments.selectors import needs_attention_q
+
+    for status in ("Paid", "Underpaid", "Failed", "CancelledByBib"):
+        order = make_order(days_old=3)
+        services.payment_order_transition(order=order, status=status, source="provider")
+    make_order(days_old=3)
+
+    flagged = PaymentOrder.objects.filter(needs_attention_q(now=timezone.now()))
+
+    assert flagged.exists()
+    assert not flagged.exclude(ATTENTION_STATES).exists()
