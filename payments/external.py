@@ -22,7 +22,7 @@ from fees import services as ledger
 from payments.models import ApiClient, ApiIdempotencyRecord, EventSource, OrderStatus, PaymentOrder
 from payments.reference import normalize_reference
 from payments.selectors import account_overview, reserved_fee_ids
-from payments.services import payment_order_transition
+from payments.services import order_further_payment_report, payment_order_transition
 
 
 class NotFound(Exception):
@@ -160,7 +160,8 @@ OUTCOMES = {
     "booked": "The payment was booked.",
     "recorded_not_booked": "The order had been cancelled by the library: the payment is "
     "recorded and flagged for staff to book by hand.",
-    "already_paid": "The order was paid already; nothing was booked.",
+    "already_paid": "The order was paid already: this payment is recorded and flagged for "
+    "staff, nothing was booked.",
     "not_booked": "The order's state does not allow a payment; nothing was booked.",
 }
 
@@ -197,6 +198,18 @@ def _order_payment(client: ApiClient, data: dict) -> Answer:
     if order is None:
         raise NotFound(_("No payment order %(reference)s.") % {"reference": reference})
     before = order.status
+    if before in (OrderStatus.PAID, OrderStatus.UNDERPAID, OrderStatus.CANCELATION) and (
+        order.payment_entry_id
+    ):
+        order = order_further_payment_report(
+            order=order,
+            amount_cents=data["amount_cents"],
+            source=EventSource.API,
+            payment_method=data.get("method") or "",
+            event_id=f"api:{client.pk}:{data['transaction_id']}",
+            note=_("Reported by %(client)s") % {"client": client.name},
+        )
+        return Answer(200, _payment_body(data, "already_paid", order=order))
     result = payment_order_transition(
         order=order,
         status=OrderStatus.PAID,
@@ -212,8 +225,6 @@ def _order_payment(client: ApiClient, data: dict) -> Answer:
         outcome = "booked"
     elif result.changed and order.paid_after_cancellation:
         outcome = "recorded_not_booked"
-    elif before in (OrderStatus.PAID, OrderStatus.UNDERPAID):
-        outcome = "already_paid"
     else:
         outcome = "not_booked"
     status = 201 if outcome == "booked" else 200

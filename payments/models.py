@@ -24,9 +24,11 @@ class OrderStatus(models.TextChoices):
 
 OPEN_STATUSES = (OrderStatus.CREATED.value, OrderStatus.CREATED_AT_PROVIDER.value)
 # States that can need staff: problems, and open orders (which need staff once stuck).
-ATTENTION_STATES = Q(
-    status__in=[OrderStatus.UNDERPAID.value, OrderStatus.CANCELATION.value, *OPEN_STATUSES]
-) | Q(status=OrderStatus.PAID.value, payment_entry__isnull=True)
+ATTENTION_STATES = (
+    Q(status__in=[OrderStatus.UNDERPAID.value, OrderStatus.CANCELATION.value, *OPEN_STATUSES])
+    | Q(status=OrderStatus.PAID.value, payment_entry__isnull=True)
+    | Q(extra_payment_cents__isnull=False)
+)
 
 
 class EventSource(models.TextChoices):
@@ -78,6 +80,11 @@ class PaymentOrder(models.Model):
         verbose_name=_("payment assigned"),
     )
     payment_method = models.CharField(_("payment method"), max_length=64, default=UNKNOWN_METHOD)
+    # Another system reported a payment for an order that was paid already: the money came
+    # twice, nothing was booked for it, and staff must decide (book it as credit, refund).
+    extra_payment_cents = models.BigIntegerField(
+        _("further payment reported (cents)"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("last changed"), default=timezone.now)
 
@@ -109,6 +116,11 @@ class PaymentOrder(models.Model):
     def paid_after_cancellation(self):
         """Paid by the provider after the library cancelled: staff must book it by hand."""
         return self.status == OrderStatus.PAID and self.payment_entry_id is None
+
+    @property
+    def unbooked_payment(self):
+        """Money reported for this order that no journal entry holds yet."""
+        return self.paid_after_cancellation or self.extra_payment_cents is not None
 
 
 class OrderFee(models.Model):

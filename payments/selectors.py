@@ -91,6 +91,7 @@ def needs_attention(*, now) -> dict[str, Q]:
         "underpaid": Q(status=S.UNDERPAID),
         "chargeback": Q(status=S.CANCELATION),
         "paid_after_cancel": Q(status=S.PAID, payment_entry__isnull=True),
+        "paid_twice": Q(extra_payment_cents__isnull=False),
         "stuck": Q(status__in=OPEN_STATUSES, created_at__lt=now - datetime.timedelta(days=1)),
     }
 

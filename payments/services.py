@@ -262,6 +262,36 @@ def _remember_provider_ids(order: PaymentOrder, transaction_id: str, payment_id:
         order.save(update_fields=changed)
 
 
+def order_further_payment_report(
+    *,
+    order: PaymentOrder,
+    amount_cents: int,
+    source: str,
+    payment_method: str,
+    event_id: str,
+    note: str,
+) -> PaymentOrder:
+    """Another payment for an order already paid or charged back: recorded and flagged.
+
+    The event keeps the order's status; nothing is booked until staff decide.
+    """
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+        PaymentEvent.objects.create(
+            order=order,
+            status=order.status,
+            source=source,
+            payment_method=payment_method or UNKNOWN_METHOD,
+            provider_event_id=event_id,
+            amount_cents=amount_cents,
+            note=f"Further payment reported, not booked. {note}".strip(),
+        )
+        order.extra_payment_cents = (order.extra_payment_cents or 0) + amount_cents
+        order.updated_at = timezone.now()
+        order.save(update_fields=["extra_payment_cents", "updated_at"])
+        return order
+
+
 def provider_update_apply(*, provider_name: str, update: ProviderUpdate) -> TransitionResult | None:
     """Apply news from a provider; None when it concerns no order of ours."""
     orders = PaymentOrder.objects.filter(provider=provider_name)
@@ -385,11 +415,14 @@ def complete_availability(order: PaymentOrder, *, now=None) -> Availability:
 
 
 def book_late_availability(order: PaymentOrder) -> Availability:
-    if order.paid_after_cancellation:
+    if order.unbooked_payment:
         return Availability(True)
     return Availability(
         False,
-        _("Only a payment that arrived after the library cancelled the order is booked here."),
+        _(
+            "Only a payment that arrived after the library cancelled the order, or a further "
+            "payment for a paid order, is booked here."
+        ),
     )
 
 
@@ -451,11 +484,28 @@ def order_complete(*, order: PaymentOrder, staff_user, reason: str = "") -> Tran
 
 
 def order_book_late_payment(*, order: PaymentOrder, staff_user, reason: str = "") -> JournalEntry:
-    """Book the payment the provider reported after the library had cancelled the order."""
+    """Book money reported but not booked: a Paid after a cancel, or a further payment.
+
+    A further payment is booked for the patron (it becomes credit once the fees are
+    offset) but is not the order's assigned payment, which it already has.
+    """
     with transaction.atomic():
         order = _locked(order)
         refuse_unless(book_late_availability(order))
         patron = Patron.objects.select_for_update().get(pk=order.patron_id)
+        if order.extra_payment_cents is not None:
+            entry = ledger_services.payment_book(
+                patron=patron,
+                amount_cents=order.extra_payment_cents,
+                method=order.payment_method,
+                reference=order.reference,
+                booked_by=staff_user,
+                note=reason,
+            )
+            order.extra_payment_cents = None
+            order.updated_at = timezone.now()
+            order.save(update_fields=["extra_payment_cents", "updated_at"])
+            return entry
         received = (
             order.events.filter(status=S.PAID, source__in=[EventSource.PROVIDER, EventSource.API])
             .values_list("amount_cents", flat=True)

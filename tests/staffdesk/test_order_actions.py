@@ -225,3 +225,23 @@ def test_order_detail_shows_everything_staff_need(desk_client, staff):
     ):  # fmt: skip
         assert expected in page, expected
     assert page.count("<tr><td>") >= 3  # Created, CreatedAtProvider, Paid
+
+
+def test_a_further_payment_for_a_paid_order_is_booked_by_staff_as_a_plain_payment(
+    desk_client, staff
+):
+    order = make_order(amount_cents=500)
+    services.payment_order_transition(order=order, status="Paid", source=EventSource.PROVIDER)
+    services.order_further_payment_report(
+        order=order, amount_cents=500, source=EventSource.API, payment_method="campus card",
+        event_id="api:1:CC-2", note="",
+    )  # fmt: skip
+    page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
+    assert "A further payment of 5.00 EUR was reported" in page
+
+    act(desk_client, order, "book-late", reason="Patron paid twice; refund at the desk")
+
+    order.refresh_from_db()
+    assert order.extra_payment_cents is None
+    assert payments().count() == 2
+    assert payments().exclude(pk=order.payment_entry_id).get().booked_by == staff
