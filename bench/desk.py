@@ -21,11 +21,9 @@ range. For each case: median and 95th percentile time, the SQL query count of ev
 request and the time of the paginator's COUNT(*) and of the page's SELECT. Then it
 prints EXPLAIN (ANALYZE, BUFFERS) of the SQL each case sent.
 
-With --try-suggestions it then measures the suggestions of bench/README.md one after
-the other: two partial indexes (created in the benchmark database with the schema
-editor, as a migration would, and dropped again), pages without COUNT(*) and the
-page's patrons read by a second query (both patched into this process only). The
-application's code and migrations are not changed.
+Its first version also measured three suggestions (a partial index, pages without
+COUNT(*), patrons read after the OFFSET); all three are in the application now, and the
+before/after figures are kept in bench/README.md.
 
 Figures and method: bench/README.md.
 """
@@ -57,19 +55,15 @@ import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator  # noqa: E402
-from django.db import connection, models, reset_queries  # noqa: E402
-from django.db.models import Q  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from payments.models import OPEN_STATUSES, OrderStatus, PaymentOrder  # noqa: E402
 from payments.reference import ALPHABET  # noqa: E402
 from staffdesk import selectors as staffdesk_selectors  # noqa: E402
-from staffdesk import views as staffdesk_views  # noqa: E402
 
 HISTORY_DAYS = 730
 # What became of the orders (percent of all orders); orders created in the last
@@ -556,9 +550,9 @@ def measure(client, name, params_list, warmup=2):
             response = client.get(target)
             timings.append(time.perf_counter() - start)
         assert response.status_code == 200, (target, response.status_code)
-        page = response.context["page"]
-        if not isinstance(page.paginator, LookaheadPaginator):  # it has no count
-            matches.append(page.paginator.count)
+        # The desk does not count its matches; count them here, outside the timing.
+        form = response.context["form"]
+        matches.append(staffdesk_selectors.order_search(**form.search_arguments()).count())
         query_counts.add(len(captured.captured_queries))
         seen = {}
         for statement, seconds in timer.times:
@@ -646,156 +640,6 @@ def print_plans(results):
     return summary
 
 
-# --- suggestions (--try-suggestions) ---------------------------------------------------
-#
-# Each is tried in this process only: an index is created in the benchmark database
-# with the schema editor, exactly as a migration adding it to PaymentOrder.Meta.indexes
-# would, and dropped again; a view change is patched into the running process. The
-# application's code and migrations stay as they are.
-
-S = OrderStatus
-PAID_UNBOOKED_INDEX = models.Index(
-    fields=["created_at"],
-    name="order_paid_unbooked",
-    condition=Q(status=S.PAID, payment_entry__isnull=True),
-)
-NEEDS_ATTENTION_INDEX = models.Index(
-    fields=["created_at"],
-    name="order_needs_attention",
-    condition=Q(status__in=[S.UNDERPAID, S.CANCELATION, *OPEN_STATUSES])
-    | Q(status=S.PAID, payment_entry__isnull=True),
-)
-
-
-class LookaheadPage(Page):
-    def has_next(self):
-        return self.more
-
-
-class LookaheadPaginator(Paginator):
-    """Pages without COUNT(*): a page reads one order more than it shows.
-
-    The desk's template shows previous/next and the page number, never a total, so
-    the count is only needed to know whether there is a next page.
-    """
-
-    def validate_number(self, number):
-        try:
-            number = int(number)
-        except (TypeError, ValueError) as error:
-            raise PageNotAnInteger(str(error)) from error
-        if number < 1:
-            raise EmptyPage("That page number is less than 1")
-        return number
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
-        if not rows and number > 1:
-            raise EmptyPage("That page contains no results")
-        page = LookaheadPage(rows[: self.per_page], number, self)
-        page.more = len(rows) > self.per_page
-        return page
-
-    def get_page(self, number):
-        try:
-            return self.page(number)
-        except (PageNotAnInteger, EmptyPage):
-            return self.page(1)
-
-
-@contextlib.contextmanager
-def with_index(index):
-    with connection.schema_editor() as editor:
-        editor.add_index(PaymentOrder, index)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE payments_paymentorder")
-    try:
-        yield
-    finally:
-        with connection.schema_editor() as editor:
-            editor.remove_index(PaymentOrder, index)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE payments_paymentorder")
-
-
-@contextlib.contextmanager
-def patched(target, name, value):
-    original = getattr(target, name)
-    setattr(target, name, value)
-    try:
-        yield
-    finally:
-        setattr(target, name, original)
-
-
-def order_search_prefetching(**arguments):
-    """order_search, with the page's patrons read by a second query instead of a join."""
-    return ORIGINAL_ORDER_SEARCH(**arguments).select_related(None).prefetch_related("patron")
-
-
-ORIGINAL_ORDER_SEARCH = staffdesk_selectors.order_search
-
-
-def suggestion_variants():
-    """(label, context manager factory), each measured on its own, cumulatively."""
-    return [
-        ("index order_paid_unbooked", lambda: with_index(PAID_UNBOOKED_INDEX)),
-        ("index order_needs_attention", lambda: with_index(NEEDS_ATTENTION_INDEX)),
-        (
-            "order_needs_attention + no COUNT(*)",
-            lambda: stacked(
-                with_index(NEEDS_ATTENTION_INDEX),
-                patched(staffdesk_views, "Paginator", LookaheadPaginator),
-            ),
-        ),
-        (
-            "... + patrons prefetched",
-            lambda: stacked(
-                with_index(NEEDS_ATTENTION_INDEX),
-                patched(staffdesk_views, "Paginator", LookaheadPaginator),
-                patched(staffdesk_selectors, "order_search", order_search_prefetching),
-            ),
-        ),
-    ]
-
-
-@contextlib.contextmanager
-def stacked(*managers):
-    with contextlib.ExitStack() as stack:
-        for manager in managers:
-            stack.enter_context(manager)
-        yield
-
-
-PLANS_AFTER = ("first page, no filter", "needs attention", "page 400, no filter")
-
-
-def try_suggestions(client, cases, baseline):
-    columns = [("as is", baseline)]
-    for label, factory in suggestion_variants():
-        say(f"\nSuggestion: {label}")
-        with factory():
-            for index in (PAID_UNBOOKED_INDEX, NEEDS_ATTENTION_INDEX):
-                if index.name in label:
-                    say("  " + str(index.create_sql(PaymentOrder, connection.schema_editor())))
-            results = [measure(client, name, params) for name, params in cases]
-            print_table(results, f"With {label}:")
-            print_plans([r for r in results if r["name"] in PLANS_AFTER])
-        columns.append((label, results))
-    say("\nMedian ms per request, as is and with each suggestion (the COUNT(*) is in each):")
-    say("| case | " + " | ".join(label for label, _ in columns) + " |")
-    say("|---|" + "---:|" * len(columns))
-    for row, name in enumerate(name for name, _ in cases):
-        cells = []
-        for _, results in columns:
-            r = results[row]
-            queries = "/".join(map(str, r["queries"]))
-            cells.append(f"{r['median_ms']:.1f} ({queries} q)")
-        say(f"| {name} | " + " | ".join(cells) + " |")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--patrons", type=int, default=100_000)
@@ -805,11 +649,6 @@ def main():
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--no-load", action="store_true", help="reuse the loaded database")
     parser.add_argument("--no-plans", action="store_true", help="skip EXPLAIN ANALYZE")
-    parser.add_argument(
-        "--try-suggestions",
-        action="store_true",
-        help="also measure with the suggested indexes (created and dropped again)",
-    )
     args = parser.parse_args()
     if args.events < 3:
         parser.error("--events must be at least 3")
@@ -843,8 +682,6 @@ def main():
     print_table(results, "Results:")
     if not args.no_plans:
         print_plans(results)
-    if args.try_suggestions:
-        try_suggestions(client, cases, results)
 
 
 if __name__ == "__main__":
