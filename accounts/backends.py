@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
 from accounts.models import Patron
@@ -17,7 +18,7 @@ class CardNumberBackend(ModelBackend):
             patron = Patron.objects.select_related("user").get(card_number=card_number)
         except Patron.DoesNotExist:
             # Spend the same time as a wrong password so card numbers can't be probed.
-            Patron.user.field.related_model().set_password(password)
+            get_user_model()().set_password(password)
             return None
         user = patron.user
         if user.check_password(password) and self.user_can_authenticate(user):

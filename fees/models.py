@@ -165,14 +165,6 @@ class JournalEntry(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount_cents / 100:.2f} {self.currency}"
 
-    @property
-    def is_debit(self):
-        return self.kind in DEBIT_KINDS
-
-    @property
-    def is_settled(self):
-        return self.settled_in_id is not None
-
 
 class Allocation(models.Model):
     """Written by the settlement: this credit paid this much of this debit."""

@@ -240,10 +240,6 @@ class ApiClient(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def is_active(self):
-        return self.revoked_at is None
-
 
 class ApiRequest(models.Model):
     """Every API request, with the client that made it (when it could be identified)."""

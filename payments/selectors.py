@@ -1,7 +1,7 @@
 """Reads for the patron pages and the order services."""
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet, Sum
 
@@ -49,10 +49,6 @@ class AccountOverview:
     accruing_fines: list[ledger.AccruingFine]
     recent_entries: list[JournalEntry]
     open_orders: list[PaymentOrder]
-    accruing_total_cents: int = field(init=False)
-
-    def __post_init__(self):
-        self.accruing_total_cents = sum(fine.fine_cents for fine in self.accruing_fines)
 
     @property
     def selectable_fees(self):
