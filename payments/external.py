@@ -22,7 +22,7 @@ from fees import services as ledger
 from payments.models import ApiClient, ApiIdempotencyRecord, EventSource, OrderStatus, PaymentOrder
 from payments.reference import normalize_reference
 from payments.selectors import account_overview, reserved_fee_ids
-from payments.services import order_further_payment_report, payment_order_transition
+from payments.services import payment_order_transition
 
 
 class NotFound(Exception):
@@ -197,19 +197,6 @@ def _order_payment(client: ApiClient, data: dict) -> Answer:
     order = PaymentOrder.objects.filter(reference=reference).first()
     if order is None:
         raise NotFound(_("No payment order %(reference)s.") % {"reference": reference})
-    before = order.status
-    if before in (OrderStatus.PAID, OrderStatus.UNDERPAID, OrderStatus.CANCELATION) and (
-        order.payment_entry_id
-    ):
-        order = order_further_payment_report(
-            order=order,
-            amount_cents=data["amount_cents"],
-            source=EventSource.API,
-            payment_method=data.get("method") or "",
-            event_id=f"api:{client.pk}:{data['transaction_id']}",
-            note=_("Reported by %(client)s") % {"client": client.name},
-        )
-        return Answer(200, _payment_body(data, "already_paid", order=order))
     result = payment_order_transition(
         order=order,
         status=OrderStatus.PAID,
@@ -223,6 +210,8 @@ def _order_payment(client: ApiClient, data: dict) -> Answer:
     order = result.order
     if result.booked:
         outcome = "booked"
+    elif result.further_payment:
+        outcome = "already_paid"
     elif result.changed and order.paid_after_cancellation:
         outcome = "recorded_not_booked"
     else:

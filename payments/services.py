@@ -64,6 +64,8 @@ class TransitionResult:
     changed: bool
     event: PaymentEvent | None = None
     booked: JournalEntry | None = None
+    # A second, separate payment for an order already paid: recorded, flagged, not booked.
+    further_payment: bool = False
 
 
 def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
@@ -187,6 +189,15 @@ def payment_order_transition(
             and PaymentEvent.objects.filter(provider_event_id=provider_event_id).exists()
         ):
             return TransitionResult(order=order, changed=False)
+        if _is_further_payment(order, status, source):
+            return _record_further_payment(
+                order,
+                amount_cents=amount_cents,
+                source=source,
+                payment_method=payment_method,
+                provider_event_id=provider_event_id,
+                note=note,
+            )
         if status not in ALLOWED_MOVES[order.status]:
             return TransitionResult(order=order, changed=False)
 
@@ -262,34 +273,49 @@ def _remember_provider_ids(order: PaymentOrder, transaction_id: str, payment_id:
         order.save(update_fields=changed)
 
 
-def order_further_payment_report(
-    *,
-    order: PaymentOrder,
-    amount_cents: int,
-    source: str,
-    payment_method: str,
-    event_id: str,
-    note: str,
-) -> PaymentOrder:
-    """Another payment for an order already paid or charged back: recorded and flagged.
+def _is_further_payment(order: PaymentOrder, status: str, source: str) -> bool:
+    """Does this Paid, for an order paid already, report money received a second time?
 
-    The event keeps the order's status; nothing is booked until staff decide.
+    An external system reports each payment under its own transaction id, so every
+    report for a paid order is another payment. The provider's repeats (Stripe's
+    completed and async_succeeded, a resent callback) describe the one payment it
+    already reported, unless that Paid came from an external system. Staff completion
+    rests on the provider's evidence, so it is not a payment system of its own.
     """
-    with transaction.atomic():
-        order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
-        PaymentEvent.objects.create(
-            order=order,
-            status=order.status,
-            source=source,
-            payment_method=payment_method or UNKNOWN_METHOD,
-            provider_event_id=event_id,
-            amount_cents=amount_cents,
-            note=f"Further payment reported, not booked. {note}".strip(),
-        )
-        order.extra_payment_cents = (order.extra_payment_cents or 0) + amount_cents
-        order.updated_at = timezone.now()
-        order.save(update_fields=["extra_payment_cents", "updated_at"])
-        return order
+    paid_states = (S.PAID, S.UNDERPAID, S.CANCELATION)
+    if status not in (S.PAID, S.UNDERPAID) or order.status not in paid_states:
+        return False
+    if source == EventSource.STAFF:
+        return False
+    if source == EventSource.API:
+        return True
+    first_paid_by = (
+        order.events.filter(status__in=[S.PAID, S.UNDERPAID])
+        .exclude(source=EventSource.STAFF)
+        .order_by("at", "id")
+        .values_list("source", flat=True)
+        .first()
+    )
+    return first_paid_by is not None and first_paid_by != source
+
+
+def _record_further_payment(
+    order: PaymentOrder, *, amount_cents, source, payment_method, provider_event_id, note
+) -> TransitionResult:
+    received = order.amount_cents if amount_cents is None else amount_cents
+    event = PaymentEvent.objects.create(
+        order=order,
+        status=order.status,  # the order's status stays; the event records the money
+        source=source,
+        payment_method=payment_method or UNKNOWN_METHOD,
+        provider_event_id=provider_event_id,
+        amount_cents=received,
+        note=f"Further payment reported, not booked. {note}".strip(),
+    )
+    order.extra_payment_cents = (order.extra_payment_cents or 0) + received
+    order.updated_at = event.at
+    order.save(update_fields=["extra_payment_cents", "updated_at"])
+    return TransitionResult(order=order, changed=False, event=event, further_payment=True)
 
 
 def provider_update_apply(*, provider_name: str, update: ProviderUpdate) -> TransitionResult | None:

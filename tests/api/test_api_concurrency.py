@@ -10,6 +10,7 @@ from django.test import Client
 from fees.models import JournalEntry
 from payments import services
 from payments.api_keys import api_client_create
+from payments.models import EventSource
 from tests.factories import FeeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,3 +57,49 @@ def test_eight_concurrent_repeats_of_one_fee_book_it_once():
 
     assert [r.status_code for r in responses] == [201] * 8
     assert JournalEntry.objects.filter(kind="fee", amount_cents=250).count() == 1
+
+
+def _kiosk_and_provider_pay_at_once(key, order, transaction_id):
+    body = {"transaction_id": transaction_id, "order_reference": order.reference,
+            "amount_cents": 500, "currency": "EUR"}  # fmt: skip
+    barrier = threading.Barrier(2)
+
+    def kiosk():
+        barrier.wait()
+        try:
+            response = Client().post(
+                "/api/v1/payments", body, content_type="application/json",
+                headers={"Authorization": f"Bearer {key}"},
+            )  # fmt: skip
+            return response.status_code
+        finally:
+            connection.close()
+
+    def provider():
+        barrier.wait()
+        try:
+            services.payment_order_transition(
+                order=order, status="Paid", source=EventSource.PROVIDER, amount_cents=500,
+                provider_event_id=f"evt_{transaction_id}",
+            )  # fmt: skip
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        kiosk_answer, _ = (pool.submit(kiosk), pool.submit(provider))
+        return kiosk_answer.result()
+
+
+def test_a_kiosk_payment_racing_the_providers_paid_is_never_lost():
+    """Two real payments for one order: one is booked, the other flagged for staff."""
+    _, key = api_client_create(name="kiosk", scopes=["payments:write"])
+    for round_ in range(10):
+        fee = FeeFactory(amount_cents=500)
+        order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
+
+        status = _kiosk_and_provider_pay_at_once(key, order, f"KIOSK-{round_}")
+
+        order.refresh_from_db()
+        assert status in (200, 201)
+        assert JournalEntry.objects.filter(reference=order.reference).count() == 1
+        assert order.extra_payment_cents == 500, f"round {round_}: a payment went unrecorded"

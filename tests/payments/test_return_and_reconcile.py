@@ -221,3 +221,40 @@ def test_no_receipt_mail_without_an_address(patron, fees, django_capture_on_comm
         )
 
     assert mail.outbox == []
+
+
+def test_provider_repeating_its_paid_is_one_payment(patron, fees):
+    order = services.order_create(patron=patron, fee_ids=[fees[0].pk])
+    for event_id in ("evt_completed", "evt_async_succeeded"):
+        services.payment_order_transition(
+            order=order, status=OrderStatus.PAID, source=EventSource.PROVIDER,
+            provider_event_id=event_id,
+        )  # fmt: skip
+
+    order.refresh_from_db()
+    assert order.extra_payment_cents is None
+    assert payments().count() == 1
+
+
+def test_provider_paid_after_a_kiosk_paid_is_a_second_payment_flagged_for_staff(patron, fees):
+    order = services.order_create(patron=patron, fee_ids=[fees[0].pk])
+    services.payment_order_transition(order=order, status="Paid", source=EventSource.API)
+
+    result = services.payment_order_transition(
+        order=order, status="Paid", source=EventSource.PROVIDER, amount_cents=500
+    )
+
+    assert result.further_payment and result.booked is None
+    assert result.order.extra_payment_cents == 500
+    assert payments().count() == 1
+
+
+def test_provider_paid_after_staff_completion_books_and_flags_nothing(patron, fees):
+    order = services.order_create(patron=patron, fee_ids=[fees[0].pk])
+    services.payment_order_transition(order=order, status="Paid", source=EventSource.STAFF)
+
+    services.payment_order_transition(order=order, status="Paid", source=EventSource.PROVIDER)
+
+    order.refresh_from_db()
+    assert order.extra_payment_cents is None
+    assert payments().count() == 1

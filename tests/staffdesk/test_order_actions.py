@@ -232,9 +232,9 @@ def test_a_further_payment_for_a_paid_order_is_booked_by_staff_as_a_plain_paymen
 ):
     order = make_order(amount_cents=500)
     services.payment_order_transition(order=order, status="Paid", source=EventSource.PROVIDER)
-    services.order_further_payment_report(
-        order=order, amount_cents=500, source=EventSource.API, payment_method="campus card",
-        event_id="api:1:CC-2", note="",
+    services.payment_order_transition(
+        order=order, status="Paid", source=EventSource.API, amount_cents=500,
+        payment_method="campus card", provider_event_id="api:1:CC-2",
     )  # fmt: skip
     page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
     assert "A further payment of 5.00 EUR was reported" in page
