@@ -152,6 +152,8 @@ def external_fee_create(*, client: ApiClient, data: dict) -> Answer:
 def external_loans_replace(*, user_number: str, loans: list[dict]) -> Answer:
     """PUT semantics: the set sent is the set kept; sending it twice changes nothing."""
     patron = _patron(user_number)
+    for index, loan in enumerate(loans):
+        _check_currency(loan["currency"], field=f"loans.{index}.currency")
     ledger.loans_replace(patron=patron, loans=loans)
     return Answer(200, external_account_summary(user_number=user_number))
 

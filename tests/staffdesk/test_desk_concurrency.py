@@ -75,3 +75,40 @@ def test_cancel_racing_a_provider_paid_ends_as_the_spec_says():
             assert list(order.events.values_list("status", flat=True))[-2:] == [
                 "CancelledByBib", "Paid",
             ]  # fmt: skip
+
+
+def test_a_counter_booking_submitted_twice_at_once_books_once():
+    import uuid
+
+    from staffdesk.services import desk_counter_booking
+    from tests.factories import PatronFactory
+
+    staff, patron, token = DeskStaffFactory(), PatronFactory(), uuid.uuid4()
+
+    def book():
+        return desk_counter_booking(
+            patron=patron, kind=StaffAction.Kind.CREDIT_NOTE, amount_cents=500,
+            staff_user=staff, note="Goodwill", submission=token,
+        )  # fmt: skip
+
+    first, second = race(book, book)
+
+    assert first.pk == second.pk
+    assert JournalEntry.objects.filter(patron=patron).count() == 1
+
+
+def test_a_cancel_submitted_twice_at_once_acts_once():
+    import uuid
+
+    staff, order, token = DeskStaffFactory(), make_order(), uuid.uuid4()
+
+    def cancel():
+        return desk_order_action(
+            kind=StaffAction.Kind.CANCEL_ORDER, order=order, staff_user=staff,
+            reason="twice", submission=token,
+        )  # fmt: skip
+
+    first, second = race(cancel, cancel)
+
+    assert first.pk == second.pk
+    assert order.events.filter(status="CancelledByBib").count() == 1
