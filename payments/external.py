@@ -74,14 +74,10 @@ def _patron(user_number: str) -> Patron:
     return patron
 
 
-def _check_currency(currency: str) -> None:
+def _check_currency(currency: str, field: str = "currency") -> None:
     if currency != settings.LIBRARY_CURRENCY:
-        raise ValidationError(
-            {
-                "currency": _("Only %(currency)s is accepted.")
-                % {"currency": settings.LIBRARY_CURRENCY}
-            }
-        )
+        message = _("Only %(currency)s is accepted.") % {"currency": settings.LIBRARY_CURRENCY}
+        raise ValidationError({field: message})
 
 
 def external_patron_create(*, client: ApiClient, data: dict) -> Answer:

@@ -199,9 +199,13 @@ def test_overdue_loans_are_replaced_and_show_as_accruing_fines(call, key, patron
 
 @pytest.mark.parametrize(
     ("loan", "field"),
-    [({"currency": "USD"}, "currency"), ({"daily_fine_cents": -1}, "loans.0.daily_fine_cents"),
-     ({"due_date": "soon"}, "loans.0.due_date"), ({"item": ""}, "loans.0.item")],
-)  # fmt: skip
+    [
+        ({"currency": "USD"}, "loans.0.currency"),
+        ({"daily_fine_cents": -1}, "loans.0.daily_fine_cents"),
+        ({"due_date": "soon"}, "loans.0.due_date"),
+        ({"item": ""}, "loans.0.item"),
+    ],
+)
 def test_invalid_loans_name_the_field_and_keep_the_old_set(call, key, patron, loan, field):
     Loan.objects.create(patron=patron, item="Old", due_date=datetime.date(2026, 1, 1),
                         daily_fine_cents=10, fine_cap_cents=100, currency="EUR")  # fmt: skip
@@ -211,7 +215,7 @@ def test_invalid_loans_name_the_field_and_keep_the_old_set(call, key, patron, lo
     response = call("put", "/patrons/U-77/overdue-loans", body, key)
 
     assert response.status_code == 422
-    assert field in [f["field"] for f in response.json()["error"]["fields"]] or field == "currency"
+    assert field in [f["field"] for f in response.json()["error"]["fields"]]
     assert list(Loan.objects.values_list("item", flat=True)) == ["Old"]
 
 
