@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
+from accounts.cards import normalize_card_number
 from accounts.models import Patron
 
 
@@ -13,9 +14,10 @@ class CardNumberBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if not username or password is None:
             return None
-        card_number = username.strip().replace(" ", "")
         try:
-            patron = Patron.objects.select_related("user").get(card_number=card_number)
+            patron = Patron.objects.select_related("user").get(
+                card_number=normalize_card_number(username)
+            )
         except Patron.DoesNotExist:
             # Spend the same time as a wrong password so card numbers can't be probed.
             get_user_model()().set_password(password)

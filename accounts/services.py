@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from accounts.cards import normalize_card_number
 from accounts.models import Patron
 
 
@@ -16,7 +17,8 @@ def patron_create(
 ) -> Patron:
     """Create a patron and the Django user it logs in as.
 
-    Without a password the patron cannot log in until one is set.
+    Without a password the patron cannot log in until one is set. The card number is
+    stored normalised (no spaces, upper case), as the login looks it up.
     """
     user = get_user_model()(username=f"patron-{user_number}", email=email)
     if password:
@@ -26,7 +28,7 @@ def patron_create(
     patron = Patron(
         user=user,
         user_number=user_number,
-        card_number=card_number,
+        card_number=normalize_card_number(card_number),
         first_name=first_name,
         last_name=last_name,
         email=email,

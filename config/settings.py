@@ -103,6 +103,8 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 # Per card number and address: a stranger cannot lock a patron out from elsewhere.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Counted by the card number as the login looks it up: other spacing or case is no new guess.
+AXES_USERNAME_CALLABLE = "accounts.cards.axes_username"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

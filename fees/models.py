@@ -88,6 +88,9 @@ class JournalEntry(models.Model):
     method = models.CharField(_("method"), max_length=64, blank=True)
     reference = models.CharField(_("reference"), max_length=64, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # What this entry books, when something above the ledger names it ("money:12"): the
+    # unique index lets that thing be booked once, however often or concurrently it is tried.
+    booking_key = models.CharField(_("booking key"), max_length=80, blank=True, default="")
     # A waiver names the fee it waives; a reversal the payment it reverses.
     target = models.ForeignKey(
         "self",
@@ -139,6 +142,11 @@ class JournalEntry(models.Model):
                 condition=Q(cleared_in__isnull=True) | Q(settled_in__isnull=False),
                 name="journal_cleared_only_when_settled",
             ),
+            models.UniqueConstraint(
+                fields=["booking_key"],
+                condition=~Q(booking_key=""),
+                name="journal_booked_once",
+            ),
         ]
         indexes = [
             models.Index(fields=["patron", "booked_at"], name="journal_patron_booked"),
@@ -153,6 +161,14 @@ class JournalEntry(models.Model):
                 fields=["patron", "booked_at"],
                 condition=Q(cleared_in__isnull=True),
                 name="journal_uncleared",
+            ),
+            # Credit carried forward: the settlement looks at it again every night.
+            models.Index(
+                fields=["patron"],
+                condition=Q(
+                    kind__in=CREDIT_KINDS, settled_in__isnull=False, cleared_in__isnull=True
+                ),
+                name="journal_carried_credit",
             ),
             # A day's settled entries, for its export.
             models.Index(

@@ -132,8 +132,12 @@ def payment_book(
     currency: str | None = None,
     booked_by: AbstractBaseUser | None = None,
     note: str = "",
+    booking_key: str = "",
 ) -> JournalEntry:
-    """Money received from the patron. It may exceed the balance: the rest becomes credit."""
+    """Money received from the patron. It may exceed the balance: the rest becomes credit.
+
+    `booking_key` names what the payment books; the journal holds each key once.
+    """
     _check_amount(amount_cents)
     currency = _check_currency(currency)
     patron = _lock_patron(patron)
@@ -147,6 +151,7 @@ def payment_book(
         reference=reference,
         booked_by=booked_by,
         note=note,
+        booking_key=booking_key,
     )
     entry.for_fees.set(fees)
     return entry

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from accounts.models import Patron
 from fees.models import CREDIT_KINDS, DEBIT_KINDS, Allocation, EntryKind, JournalEntry, Settlement
+from fees.signals import settlement_held_debits
 
 WRITE_CHUNK = 5000
 _LOCK_KEY = zlib.crc32(b"fees.settlement")
@@ -81,18 +82,14 @@ def settlement_run(
         if settlement.is_finished:
             return SettlementReport(settlement=settlement, did_work=False)
 
-        unsettled = JournalEntry.objects.filter(
-            settled_in__isnull=True, business_date__lte=business_date
-        )
-        total = unsettled.values("patron_id").distinct().count()
+        total = _patrons_to_settle(business_date).count()
         done = 0
         last_patron_id = 0
         while True:
             patron_ids = list(
-                unsettled.filter(patron_id__gt=last_patron_id)
-                .order_by("patron_id")
-                .values_list("patron_id", flat=True)
-                .distinct()[:batch_patrons]
+                _patrons_to_settle(business_date, after=last_patron_id).order_by("patron_id")[
+                    :batch_patrons
+                ]
             )
             if not patron_ids:
                 break
@@ -106,6 +103,25 @@ def settlement_run(
         with transaction.atomic():
             _finish(settlement)
     return SettlementReport(settlement=settlement, did_work=True)
+
+
+def _patrons_to_settle(business_date: datetime.date, after: int = 0):
+    """Patrons with entries not settled yet, and patrons whose credit was carried forward
+    (it may have waited for a fee held by an online payment that has ended since)."""
+    unsettled = JournalEntry.objects.filter(
+        settled_in__isnull=True, business_date__lte=business_date, patron_id__gt=after
+    )
+    carried = JournalEntry.objects.filter(
+        kind__in=CREDIT_KINDS,
+        settled_in__isnull=False,
+        cleared_in__isnull=True,
+        patron_id__gt=after,
+    )
+    return (
+        unsettled.order_by()
+        .values_list("patron_id", flat=True)
+        .union(carried.order_by().values_list("patron_id", flat=True))
+    )
 
 
 @contextmanager
@@ -196,12 +212,15 @@ def _settle_batch(settlement: Settlement, patron_ids: list[int]) -> None:
     ).values_list("from_journalentry_id", "to_journalentry_id"):
         paid_for[payment_id].append(fee_id)
 
+    held = set().union(
+        *(ids for _receiver, ids in settlement_held_debits.send(Settlement, patron_ids=patron_ids))
+    )
     by_patron = defaultdict(list)
     for item in items:
         by_patron[item.patron_id].append(item)
     allocations = []
     for patron_items in by_patron.values():
-        allocations.extend(_offset(settlement, patron_items, paid_for))
+        allocations.extend(_offset(settlement, patron_items, paid_for, held))
 
     Allocation.objects.bulk_create(allocations, batch_size=WRITE_CHUNK)
     # Each row is written once: new entries offset in full get both marks together.
@@ -227,11 +246,15 @@ def _mark(entry_ids: list[int], **marks) -> None:
 
 
 def _offset(
-    settlement: Settlement, items: list[_Item], paid_for: dict[int, list[int]]
+    settlement: Settlement, items: list[_Item], paid_for: dict[int, list[int]], held: set[int]
 ) -> list[Allocation]:
-    """Allocate one patron's open credits to their open debits, in the SPEC's order."""
-    debits = [item for item in items if item.kind not in CREDIT_KINDS]
-    debit_by_id = {debit.id: debit for debit in debits}
+    """Allocate one patron's open credits to their open debits, in the SPEC's order.
+
+    A held debit is left to the payment holding it (a waiver still lands on its own fee);
+    credit with only held debits left stays on the account for a later settlement.
+    """
+    debit_by_id = {item.id: item for item in items if item.kind not in CREDIT_KINDS}
+    debits = [debit for debit in debit_by_id.values() if debit.id not in held]
     # Waivers first: each is meant for one fee and must land there.
     credits = sorted(
         (item for item in items if item.kind in CREDIT_KINDS),
@@ -240,9 +263,10 @@ def _offset(
     allocations = []
     first_open = 0  # debits before it are paid in full: the oldest-first pass starts here
     for credit in credits:
-        targets = (
-            [credit.target_id] if credit.kind == EntryKind.WAIVER else paid_for.get(credit.id, [])
-        )
+        if credit.kind == EntryKind.WAIVER:
+            targets = [credit.target_id]
+        else:
+            targets = [i for i in paid_for.get(credit.id, []) if i not in held]
         preferred = [debit_by_id[i] for i in targets if i in debit_by_id]
         while first_open < len(debits) and debits[first_open].open_cents == 0:
             first_open += 1

@@ -2,15 +2,18 @@
 these schemas (django-ninja): /api/v1/openapi.json."""
 
 import datetime
+from typing import Annotated
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.encoding import escape_uri_path
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as RequestValidationError
 from ninja.responses import Status
 from ninja.security import HttpBearer
+from pydantic import AfterValidator, StrictInt
 
 from fees.models import FeeType
 from payments import external
@@ -30,6 +33,8 @@ class ApiKey(HttpBearer):
     """`Authorization: Bearer <key>`; a revoked or unknown key is a 401."""
 
     def authenticate(self, request, token):
+        if "\x00" in token:
+            return None
         client = api_client_for_key(token)
         if client is None:
             return None
@@ -143,6 +148,19 @@ ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 429)}
 
 # --- Schemas ------------------------------------------------------------------------------
 
+
+def _without_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; refused here it is a 422, not a 500.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# Every text that comes in: in a body or in the path.
+SafeText = Annotated[str, AfterValidator(_without_nul)]
+# Money is a JSON integer: true, "500" or 100.0 are refused, not read as 1, 500 or 100.
+MoneyInt = StrictInt
+
 Text = Field(max_length=255)
 CallerId = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 Cents = Field(gt=0, le=100_000_000)
@@ -151,11 +169,11 @@ UserNumber = Field(min_length=1, max_length=32, pattern=r"^[\x21-\x7e]+$")
 
 
 class PatronIn(Schema):
-    user_number: str = UserNumber
-    card_number: str = Field(min_length=1, max_length=32, pattern=r"^[\x21-\x7e]+$")
-    last_name: str = Field(min_length=1, max_length=150)
-    first_name: str = Field("", max_length=150)
-    email: str = Field("", max_length=254)
+    user_number: SafeText = UserNumber
+    card_number: SafeText = Field(min_length=1, max_length=32, pattern=r"^[\x21-\x7e]+$")
+    last_name: SafeText = Field(min_length=1, max_length=150)
+    first_name: SafeText = Field("", max_length=150)
+    email: SafeText = Field("", max_length=254)
 
 
 class PatronOut(Schema):
@@ -167,19 +185,19 @@ class PatronOut(Schema):
 
 
 class PaymentWithFee(Schema):
-    transaction_id: str = CallerId
-    amount_cents: int = Cents
-    method: str = Field("", max_length=64)
+    transaction_id: SafeText = CallerId
+    amount_cents: MoneyInt = Cents
+    method: SafeText = Field("", max_length=64)
 
 
 class FeeIn(Schema):
-    fee_id: str = CallerId
-    user_number: str = UserNumber
+    fee_id: SafeText = CallerId
+    user_number: SafeText = UserNumber
     fee_type: FeeType = FeeType.OTHER
-    amount_cents: int = Cents
-    currency: str = Currency
-    description: str = Field(min_length=1, max_length=255)
-    item: str = Field("", max_length=255)
+    amount_cents: MoneyInt = Cents
+    currency: SafeText = Currency
+    description: SafeText = Field(min_length=1, max_length=255)
+    item: SafeText = Field("", max_length=255)
     payment: PaymentWithFee | None = Field(
         None, description="The fee was paid already: its payment, booked in the same call."
     )
@@ -195,12 +213,12 @@ class FeeOut(Schema):
 
 
 class LoanIn(Schema):
-    item: str = Field(min_length=1, max_length=255)
-    barcode: str = Field("", max_length=64)
+    item: SafeText = Field(min_length=1, max_length=255)
+    barcode: SafeText = Field("", max_length=64)
     due_date: datetime.date
-    daily_fine_cents: int = Field(ge=0, le=100_000)
-    fine_cap_cents: int = Field(ge=0, le=10_000_000)
-    currency: str = Currency
+    daily_fine_cents: MoneyInt = Field(ge=0, le=100_000)
+    fine_cap_cents: MoneyInt = Field(ge=0, le=10_000_000)
+    currency: SafeText = Currency
 
 
 class LoansIn(Schema):
@@ -208,17 +226,19 @@ class LoansIn(Schema):
 
 
 class PaymentIn(Schema):
-    transaction_id: str = CallerId
-    order_reference: str | None = Field(None, max_length=32)
-    user_number: str | None = Field(None, max_length=32)
-    amount_cents: int = Cents
-    currency: str = Currency
-    method: str = Field("", max_length=64)
+    transaction_id: SafeText = CallerId
+    order_reference: SafeText | None = Field(None, max_length=32)
+    user_number: SafeText | None = Field(None, max_length=32)
+    amount_cents: MoneyInt = Cents
+    currency: SafeText = Currency
+    method: SafeText = Field("", max_length=64)
 
 
 class PaymentOut(Schema):
     transaction_id: str
-    outcome: str = Field(description="booked, recorded_not_booked, already_paid or not_booked")
+    outcome: str = Field(
+        description="booked, recorded_not_booked, already_paid, duplicate or not_booked"
+    )
     message: str
     payment_entry_id: int | None
     order_reference: str | None
@@ -289,7 +309,7 @@ def create_fee(request, payload: FeeIn):
     response={200: AccountOut, **ERRORS},
     tags=["library system"],
 )
-def replace_overdue_loans(request, user_number: str, payload: LoansIn):
+def replace_overdue_loans(request, user_number: SafeText, payload: LoansIn):
     """Replace the patron's overdue loans (the source of accruing fines). Scope `fees:write`."""
     _require(request, ApiScope.FEES_WRITE)
     loans = [loan.model_dump() for loan in payload.loans]
@@ -309,7 +329,7 @@ def report_payment(request, payload: PaymentIn):
 
 
 @api.get("/patrons/{user_number}/account", response={200: AccountOut, **ERRORS}, tags=["kiosks"])
-def account_summary(request, user_number: str):
+def account_summary(request, user_number: SafeText):
     """Balance, open fees, accruing fines and open payment orders. Scope `accounts:read`."""
     _require(request, ApiScope.ACCOUNTS_READ)
     return Status(200, external.external_account_summary(user_number=user_number))
@@ -330,7 +350,8 @@ class ApiRequestLogMiddleware:
             client=getattr(request, "api_client", None),
             at=started,
             method=request.method[:8],
-            path=request.path[:255],
+            # Percent-encoded as in the request line: a NUL in the path can't be stored.
+            path=escape_uri_path(request.path)[:255],
             status=response.status_code,
             duration_ms=int((timezone.now() - started).total_seconds() * 1000),
         )

@@ -19,10 +19,22 @@ from django.utils.translation import gettext as _
 from accounts.models import Patron
 from accounts.services import patron_create
 from fees import services as ledger
-from payments.models import ApiClient, ApiIdempotencyRecord, EventSource, OrderStatus, PaymentOrder
+from payments.models import (
+    ApiClient,
+    ApiIdempotencyRecord,
+    EventSource,
+    MoneyReport,
+    OrderStatus,
+    PaymentOrder,
+)
 from payments.reference import normalize_reference
 from payments.selectors import account_overview, reserved_fee_ids
-from payments.services import payment_order_transition
+from payments.services import (
+    Outcome,
+    TransitionResult,
+    money_receive_for_patron,
+    payment_order_transition,
+)
 
 
 class NotFound(Exception):
@@ -130,14 +142,18 @@ def external_fee_create(*, client: ApiClient, data: dict) -> Answer:
             "payment_entry_id": None,
         }
         if payment := data.get("payment"):
-            entry = ledger.payment_book(
+            result = money_receive_for_patron(
                 patron=patron,
                 amount_cents=payment["amount_cents"],
-                for_fees=[fee],
+                currency=fee.currency,
+                api_client=client,
+                external_id=payment["transaction_id"],
                 method=payment.get("method", ""),
-                reference=payment["transaction_id"],
+                for_fees=[fee],
+                note=_("Reported by %(client)s") % {"client": client.name},
             )
-            body["payment_entry_id"] = entry.pk
+            _refuse_other_payment(result, patron=patron, amount_cents=payment["amount_cents"])
+            body["payment_entry_id"] = result.money.entry_id
         return Answer(201, body)
 
     return _idempotent(
@@ -160,26 +176,83 @@ OUTCOMES = {
     "recorded and flagged for staff to book by hand.",
     "already_paid": "The order was paid already: this payment is recorded and flagged for "
     "staff, nothing was booked.",
+    "duplicate": "This transaction id was reported before, through this or another "
+    "endpoint: it is the same payment, and nothing more was booked.",
     "not_booked": "The order's state does not allow a payment; nothing was booked.",
 }
 
 
+def _outcome(result: TransitionResult) -> str:
+    if result.outcome == Outcome.BOOKED:
+        return "booked"
+    if result.outcome == Outcome.REPEAT:
+        return "duplicate"
+    if result.outcome == Outcome.RECORDED:
+        if result.money.hold == MoneyReport.Hold.AFTER_CANCELLATION:
+            return "recorded_not_booked"
+        return "already_paid"
+    return "not_booked"
+
+
+def _refuse_other_payment(result: TransitionResult, *, patron, amount_cents: int) -> None:
+    """A transaction id used before is the same payment only if it says the same."""
+    earlier = result.money
+    if result.outcome == Outcome.REPEAT and (
+        earlier.patron_id != patron.pk or earlier.amount_cents != amount_cents
+    ):
+        raise Conflict(
+            _("Transaction id %(id)s was used before for another payment.")
+            % {"id": earlier.external_id}
+        )
+
+
 def external_payment_report(*, client: ApiClient, data: dict) -> Answer:
-    """A payment taken by another system: for one of our orders, or for a patron directly."""
+    """A payment taken by another system: for one of our orders, or for a patron directly.
+
+    The caller's transaction id names one payment across every endpoint that carries one.
+    """
 
     def perform():
         _check_currency(data["currency"])
         if data.get("order_reference"):
-            return _order_payment(client, data)
-        patron = _patron(data["user_number"])
-        entry = ledger.payment_book(
-            patron=patron,
-            amount_cents=data["amount_cents"],
-            method=data.get("method", ""),
-            reference=data["transaction_id"],
-            note=_("Reported by %(client)s") % {"client": client.name},
+            order = _order(data["order_reference"])
+            patron = order.patron
+            result = payment_order_transition(
+                order=order,
+                status=OrderStatus.PAID,
+                source=EventSource.API,
+                amount_cents=data["amount_cents"],
+                currency=data["currency"],
+                payment_method=data.get("method") or "",
+                api_client=client,
+                external_id=data["transaction_id"],
+                note=_("Reported by %(client)s") % {"client": client.name},
+            )
+        else:
+            patron = _patron(data["user_number"])
+            result = money_receive_for_patron(
+                patron=patron,
+                amount_cents=data["amount_cents"],
+                currency=data["currency"],
+                api_client=client,
+                external_id=data["transaction_id"],
+                method=data.get("method", ""),
+                note=_("Reported by %(client)s") % {"client": client.name},
+            )
+        _refuse_other_payment(result, patron=patron, amount_cents=data["amount_cents"])
+        outcome = _outcome(result)
+        order = result.money.order if result.money else result.order
+        return Answer(
+            201 if outcome == "booked" else 200,
+            {
+                "transaction_id": data["transaction_id"],
+                "outcome": outcome,
+                "message": OUTCOMES[outcome],
+                "payment_entry_id": result.money.entry_id if result.money else None,
+                "order_reference": order.reference if order else None,
+                "order_status": order.status if order else None,
+            },
         )
-        return Answer(201, _payment_body(data, "booked", entry_id=entry.pk))
 
     return _idempotent(
         client=client,
@@ -190,48 +263,12 @@ def external_payment_report(*, client: ApiClient, data: dict) -> Answer:
     )
 
 
-def _order_payment(client: ApiClient, data: dict) -> Answer:
-    reference = normalize_reference(data["order_reference"])
+def _order(reference: str) -> PaymentOrder:
+    reference = normalize_reference(reference)
     order = PaymentOrder.objects.filter(reference=reference).first()
     if order is None:
         raise NotFound(_("No payment order %(reference)s.") % {"reference": reference})
-    result = payment_order_transition(
-        order=order,
-        status=OrderStatus.PAID,
-        source=EventSource.API,
-        amount_cents=data["amount_cents"],
-        currency=data["currency"],
-        payment_method=data.get("method") or "",
-        provider_event_id=f"api:{client.pk}:{data['transaction_id']}",
-        note=_("Reported by %(client)s") % {"client": client.name},
-    )
-    order = result.order
-    if result.booked:
-        outcome = "booked"
-    elif result.further_payment:
-        outcome = "already_paid"
-    elif result.changed and order.paid_after_cancellation:
-        outcome = "recorded_not_booked"
-    else:
-        outcome = "not_booked"
-    status = 201 if outcome == "booked" else 200
-    return Answer(
-        status,
-        _payment_body(
-            data, outcome, entry_id=result.booked.pk if result.booked else None, order=order
-        ),
-    )
-
-
-def _payment_body(data: dict, outcome: str, *, entry_id=None, order=None) -> dict:
-    return {
-        "transaction_id": data["transaction_id"],
-        "outcome": outcome,
-        "message": OUTCOMES[outcome],
-        "payment_entry_id": entry_id,
-        "order_reference": order.reference if order else None,
-        "order_status": order.status if order else None,
-    }
+    return order
 
 
 def external_account_summary(*, user_number: str) -> dict:

@@ -13,7 +13,10 @@ class FeeIdsField(forms.Field):
 
     def to_python(self, value):
         values = value or []
-        if not all(isinstance(v, str) and v.isdigit() and len(v) < 19 for v in values):
+        # isdigit() alone lets through '²' (int() fails) and '٣' (int() reads it as 3).
+        if not all(
+            isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 19 for v in values
+        ):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return sorted({int(v) for v in values})
 

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet, Sum
 from accounts.models import Patron
 from fees import selectors as ledger
 from fees.models import JournalEntry
-from payments.models import OPEN_STATUSES, OrderFee, OrderStatus, PaymentOrder
+from payments.models import OPEN_STATUSES, MoneyReport, OrderFee, OrderStatus, PaymentOrder
 
 
 def reserved_cents(*, patron: Patron) -> int:
@@ -25,6 +25,24 @@ def fees_awaiting_settlement(*, patron: Patron) -> set[int]:
         JournalEntry.for_fees.through.objects.filter(
             from_journalentry__patron=patron, from_journalentry__settled_in__isnull=True
         ).values_list("to_journalentry_id", flat=True)
+    )
+
+
+def fees_with_money_awaiting(*, patron: Patron) -> set[int]:
+    """Fees of orders whose money arrived but waits for staff: paying them again would
+    collect them twice."""
+    held = MoneyReport.objects.awaiting_staff().filter(patron=patron, order__isnull=False)
+    return set(
+        OrderFee.objects.filter(order__in=held.values("order_id")).values_list("fee_id", flat=True)
+    )
+
+
+def fees_in_open_orders(*, patron_ids) -> set[int]:
+    """The fees open orders hold (the settlement leaves them to those orders)."""
+    return set(
+        OrderFee.objects.filter(order__patron_id__in=patron_ids, reserved=True).values_list(
+            "fee_id", flat=True
+        )
     )
 
 
@@ -61,11 +79,13 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     balance = ledger.balance_cents(patron=patron)
     reserved = reserved_fee_ids(patron=patron)
     awaiting = fees_awaiting_settlement(patron=patron)
+    money_awaiting = fees_with_money_awaiting(patron=patron)
     fees = list(ledger.open_fees(patron=patron))
     for fee in fees:
         fee.reserved = fee.pk in reserved
         fee.awaiting_settlement = fee.pk in awaiting
-        fee.selectable = not (fee.reserved or fee.awaiting_settlement)
+        fee.money_awaiting = fee.pk in money_awaiting
+        fee.selectable = not (fee.reserved or fee.awaiting_settlement or fee.money_awaiting)
     return AccountOverview(
         balance_cents=balance,
         credit_cents=ledger.patron_credit_cents(patron=patron),
@@ -80,14 +100,22 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
 def needs_attention(*, now) -> dict[str, Q]:
     """The order states staff must look at, each as a filter.
 
-    Each stays within models.ATTENTION_STATES, the partial index that serves them.
+    The status ones stay within models.ATTENTION_STATES, the partial index that serves
+    them; money held for staff is found through its own partial index.
     """
     S = OrderStatus
+    Hold = MoneyReport.Hold
+    held = MoneyReport.objects.awaiting_staff()
+
+    def money_held(reason):
+        return Q(pk__in=held.filter(hold=reason).values("order_id"))
+
     return {
         "underpaid": Q(status=S.UNDERPAID),
         "chargeback": Q(status=S.CANCELATION),
-        "paid_after_cancel": Q(status=S.PAID, payment_entry__isnull=True),
-        "paid_twice": Q(extra_payment_cents__isnull=False),
+        "paid_after_cancel": money_held(Hold.AFTER_CANCELLATION),
+        "paid_twice": money_held(Hold.FURTHER_PAYMENT),
+        "wrong_currency": money_held(Hold.WRONG_CURRENCY),
         "stuck": Q(status__in=OPEN_STATUSES, created_at__lt=now - datetime.timedelta(days=1)),
     }
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+import payments.converters  # noqa: F401 - registers <reference:...>
 from payments import views, views_simulated
 
 app_name = "payments"
@@ -7,11 +8,11 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("pay/", views.pay, name="pay"),
     path("orders/", views.orders, name="orders"),
-    path("orders/<str:reference>/", views.order, name="order"),
-    path("orders/<str:reference>/receipt/", views.receipt, name="receipt"),
+    path("orders/<reference:reference>/", views.order, name="order"),
+    path("orders/<reference:reference>/receipt/", views.receipt, name="receipt"),
     path("webhooks/<slug:provider_name>/", views.webhook, name="webhook"),
     path(
-        "simulated-provider/<str:transaction_id>/",
+        "simulated-provider/<slug:transaction_id>/",
         views_simulated.simulated_checkout,
         name="simulated_checkout",
     ),

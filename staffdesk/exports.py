@@ -15,6 +15,19 @@ ORDER_COLUMNS = [
 ]  # fmt: skip
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(row: list) -> list:
+    """The row with every text cell that a spreadsheet would run as a formula quoted by a
+    leading apostrophe. Numbers (amounts such as -500) stay numbers."""
+    return [
+        f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+        for cell in row
+    ]
+
+
 def _time(value) -> str:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
 

@@ -2,10 +2,11 @@ import uuid
 from decimal import Decimal
 
 from django import forms
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from fees.models import JournalEntry
-from payments.models import Mode, OrderStatus
+from payments.models import Mode, MoneyReport, OrderStatus
 from staffdesk.models import StaffAction
 
 
@@ -68,6 +69,62 @@ class RequeryForm(SubmissionForm):
     pass
 
 
+class ResolveProviderReportForm(forms.Form):
+    report = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    reason = forms.CharField(label=_("Resolution"), max_length=500)
+
+
+class MoneyActionForm(OrderActionForm):
+    """Book or close one of the order's money records that wait for staff."""
+
+    money = forms.ModelChoiceField(
+        label=_("Money received"),
+        queryset=MoneyReport.objects.none(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        required=False,
+        help_text=_("The oldest is taken when none is chosen."),
+    )
+
+    def __init__(self, *args, held=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["money"]
+        field.queryset = held if held is not None else MoneyReport.objects.none()
+        field.label_from_instance = _money_label
+        if len(field.queryset) == 1:
+            field.initial = field.queryset[0].pk
+
+
+def _money_label(report: MoneyReport) -> str:
+    return _("%(amount)s %(currency)s, %(source)s, received %(date)s") % {
+        "amount": f"{report.amount_cents / 100:.2f}",
+        "currency": report.currency,
+        "source": report.get_source_display(),
+        "date": formats.date_format(
+            timezone.localtime(report.received_at), "SHORT_DATETIME_FORMAT"
+        ),
+    }
+
+
+class AmountField(forms.DecimalField):
+    """An amount typed with the digits 0-9 only.
+
+    Decimal() reads other scripts' digits too (Arabic-Indic or full-width ones), so a
+    slip of the keyboard layout would be booked silently; such an amount is refused.
+    """
+
+    default_error_messages = {"digits": _("Type the amount with the digits 0 to 9.")}
+
+    def to_python(self, value):
+        if isinstance(value, str) and any(ch.isnumeric() and not ch.isascii() for ch in value):
+            raise forms.ValidationError(self.error_messages["digits"], code="digits")
+        return super().to_python(value)
+
+
+class PatronLookupForm(forms.Form):
+    q = forms.CharField(max_length=64)
+
+
 Kind = StaffAction.Kind
 COUNTER_KINDS = [
     (Kind.COUNTER_PAYMENT, _("Payment at the desk")),
@@ -80,7 +137,7 @@ METHODS = [("cash", _("Cash")), ("card", _("Card")), ("transfer", _("Bank transf
 
 class CounterBookingForm(SubmissionForm):
     kind = forms.ChoiceField(label=_("Booking"), choices=COUNTER_KINDS)
-    amount = forms.DecimalField(
+    amount = AmountField(
         label=_("Amount"),
         max_digits=9,
         decimal_places=2,

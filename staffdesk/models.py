@@ -10,7 +10,8 @@ class StaffAction(models.Model):
     class Kind(models.TextChoices):
         CANCEL_ORDER = "cancel_order", _("Cancelled the order")
         COMPLETE_ORDER = "complete_order", _("Completed and booked the order")
-        BOOK_LATE_PAYMENT = "book_late_payment", _("Booked a payment received after cancellation")
+        BOOK_LATE_PAYMENT = "book_late_payment", _("Booked money received for the order")
+        CLOSE_MONEY = "close_money", _("Closed money received without booking it")
         REQUERY = "requery", _("Asked the provider again")
         COUNTER_PAYMENT = "counter_payment", _("Booked a counter payment")
         CREDIT_NOTE = "credit_note", _("Booked a credit note")

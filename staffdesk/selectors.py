@@ -3,13 +3,13 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Patron
 from fees import selectors as ledger
 from fees.models import Allocation, EntryKind, JournalEntry
-from payments.models import PaymentOrder
+from payments.models import MoneyReport, PaymentOrder, UnmatchedProviderReport
 from payments.reference import normalize_reference
 from payments.selectors import needs_attention, needs_attention_q
 from staffdesk.models import StaffAction
@@ -29,8 +29,12 @@ def order_search(
     attention: bool = False,
     now: datetime.datetime | None = None,
 ) -> QuerySet[PaymentOrder]:
-    """Orders newest first. `query` is a reference (whole or its start), card or user number."""
-    orders = PaymentOrder.objects.select_related("patron")
+    """Orders newest first. `query` is a reference (whole or its start), card or user number.
+
+    Each order says whether money received for it waits for staff (`money_awaiting`).
+    """
+    held = MoneyReport.objects.awaiting_staff().filter(order=OuterRef("pk"))
+    orders = PaymentOrder.objects.select_related("patron").annotate(money_awaiting=Exists(held))
     if query := query.strip():
         # Patrons first, so that each side of the OR can use its own index.
         patron_ids = list(
@@ -62,6 +66,7 @@ class DeskFigures:
     attention: dict[str, int]
     online_today_count: int
     online_today_cents: int
+    unmatched_reports: int
 
 
 def desk_figures(*, now: datetime.datetime | None = None) -> DeskFigures:
@@ -78,7 +83,13 @@ def desk_figures(*, now: datetime.datetime | None = None) -> DeskFigures:
         attention=counts,
         online_today_count=today["count"],
         online_today_cents=-(today["total"] or 0),
+        unmatched_reports=unmatched_provider_reports().count(),
     )
+
+
+def unmatched_provider_reports() -> QuerySet[UnmatchedProviderReport]:
+    """Provider news about money that matches no order, not yet resolved by staff."""
+    return UnmatchedProviderReport.objects.filter(resolved_at__isnull=True)
 
 
 @dataclass

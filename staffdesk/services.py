@@ -25,9 +25,12 @@ def _earlier(submission: uuid.UUID | None) -> StaffAction | None:
 
 
 def desk_order_action(
-    *, kind: str, order: PaymentOrder, staff_user, reason: str, submission=None
+    *, kind: str, order: PaymentOrder, staff_user, reason: str, submission=None, money=None
 ) -> StaffAction:
-    """Cancel, complete and book, or book a late payment, and audit it."""
+    """Cancel, complete and book, book or close money received, and audit it.
+
+    `money` names the money record to book or close (the oldest waiting when not given).
+    """
     with transaction.atomic():
         order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
         if done := _earlier(submission):
@@ -40,7 +43,11 @@ def desk_order_action(
             entry = orders.order_complete(order=order, staff_user=staff_user, reason=reason).booked
         elif kind == Kind.BOOK_LATE_PAYMENT:
             entry = orders.order_book_late_payment(
-                order=order, staff_user=staff_user, reason=reason
+                order=order, staff_user=staff_user, reason=reason, money_id=money and money.pk
+            )
+        elif kind == Kind.CLOSE_MONEY:
+            orders.order_close_money(
+                order=order, staff_user=staff_user, reason=reason, money_id=money and money.pk
             )
         else:
             raise ValueError(f"not an order action: {kind}")

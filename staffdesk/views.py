@@ -12,13 +12,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.cards import normalize_card_number
 from accounts.models import Patron
 from fees.models import Settlement
 from payments import services as order_services
 from payments.models import PaymentOrder
 from payments.providers.base import ProviderError
 from staffdesk import exports, selectors, services
-from staffdesk.forms import CounterBookingForm, OrderActionForm, OrderFilterForm, RequeryForm
+from staffdesk.forms import (
+    CounterBookingForm,
+    MoneyActionForm,
+    OrderActionForm,
+    OrderFilterForm,
+    PatronLookupForm,
+    RequeryForm,
+    ResolveProviderReportForm,
+)
 from staffdesk.models import StaffAction
 from staffdesk.pagination import LookaheadPaginator
 
@@ -82,7 +91,8 @@ class _Echo:
 def _csv_response(rows, filename):
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+        (writer.writerow(exports.spreadsheet_safe(row)) for row in rows),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -101,6 +111,7 @@ def order_detail(request, reference):
         {
             "order": order,
             "events": order.events.select_related("staff_user"),
+            "money": order.money_reports.select_related("entry", "closed_by", "api_client"),
             "fees": order.order_fees.select_related("fee"),
             "staff_actions": actions,
             "last_manual": actions[0] if actions else None,
@@ -117,6 +128,8 @@ class OrderAction:
     permission: str
     availability: Callable
     form: type
+    # For actions on one of the order's money records: the records to choose from.
+    money_choices: Callable | None = None
 
 
 ORDER_ACTIONS = {
@@ -132,7 +145,13 @@ ORDER_ACTIONS = {
         ),
         OrderAction(
             "book-late", StaffAction.Kind.BOOK_LATE_PAYMENT, gettext_lazy("Book late payment"),
-            "accounts.book_late_payment", order_services.book_late_availability, OrderActionForm,
+            "accounts.book_late_payment", order_services.book_late_availability, MoneyActionForm,
+            lambda order: order_services.held_money(order, bookable=True),
+        ),
+        OrderAction(
+            "close-money", StaffAction.Kind.CLOSE_MONEY, gettext_lazy("Close without booking"),
+            "accounts.book_late_payment", order_services.close_money_availability,
+            MoneyActionForm, order_services.held_money,
         ),
         OrderAction(
             "requery", StaffAction.Kind.REQUERY, gettext_lazy("Ask the provider again"),
@@ -151,7 +170,8 @@ def order_action(request, reference, action):
     if not request.user.has_perm(spec.permission):
         raise PermissionDenied
     order = get_object_or_404(PaymentOrder.objects.select_related("patron"), reference=reference)
-    form = spec.form(request.POST or None)
+    choices = {"held": spec.money_choices(order)} if spec.money_choices else {}
+    form = spec.form(request.POST or None, **choices)
     if request.method == "POST" and form.is_valid():
         try:
             _perform(spec, order, request.user, form.cleaned_data)
@@ -183,15 +203,49 @@ def _perform(spec, order, staff_user, data):
         staff_user=staff_user,
         reason=data["reason"],
         submission=data["submission"],
+        money=data.get("money"),
+    )
+
+
+@desk_view
+@require_http_methods(["GET", "POST"])
+def provider_reports(request):
+    """Provider news about money that matches no order: kept here until staff resolve it."""
+    form = ResolveProviderReportForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm("accounts.book_late_payment"):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                order_services.unmatched_report_resolve(
+                    report_id=form.cleaned_data["report"],
+                    staff_user=request.user,
+                    resolution=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                messages.error(request, error.messages[0])
+            else:
+                messages.success(request, _("Resolved."))
+            return redirect("staffdesk:provider_reports")
+    reports = selectors.unmatched_provider_reports()[:200]
+    return render(
+        request,
+        "staffdesk/provider_reports.html",
+        {"reports": reports, "form": form},
+        status=400 if form.errors else 200,
     )
 
 
 @desk_view
 @require_GET
 def patron_lookup(request):
-    query = request.GET.get("q", "").strip()
+    form = PatronLookupForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, _("Enter a card or user number."))
+        return redirect("staffdesk:home")
+    query = form.cleaned_data["q"]
     patron = (
-        Patron.objects.filter(card_number=query).first()
+        Patron.objects.filter(card_number=normalize_card_number(query)).first()
         or Patron.objects.filter(user_number=query).first()
     )
     if patron is None:

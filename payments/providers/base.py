@@ -61,3 +61,8 @@ class Provider(Protocol):
     def expire(self, order: PaymentOrder) -> None:
         """Stop the patron from finishing an open checkout, where the provider allows it."""
         ...
+
+    def order_reference_for_payment(self, payment_id: str) -> str:
+        """The order reference a payment was made for, as the provider keeps it ("" if
+        none); raise ProviderError when the provider cannot be asked."""
+        ...

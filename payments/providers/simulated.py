@@ -95,6 +95,10 @@ class SimulatedProvider:
             outcome__in=[Outcome.OPEN, Outcome.ABANDONED],
         ).update(outcome=Outcome.EXPIRED)
 
+    def order_reference_for_payment(self, payment_id: str) -> str:
+        # Its callbacks always name the checkout; it has no payment ids of its own.
+        return ""
+
     # --- signing ----------------------------------------------------------------
 
     def sign(self, body: bytes, timestamp: int | None = None) -> str:

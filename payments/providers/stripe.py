@@ -129,6 +129,17 @@ class StripeProvider:
             # Already complete or expired: the webhook tells the rest.
             logger.info("Could not expire %s: %s", order.provider_transaction_id, error)
 
+    def order_reference_for_payment(self, payment_id: str) -> str:
+        # Checkout copies payment_intent_data.metadata onto the PaymentIntent.
+        try:
+            intent = self.client.v1.payment_intents.retrieve(payment_id)
+        except stripe.InvalidRequestError as error:
+            logger.info("Stripe knows no payment %s: %s", payment_id, error)
+            return ""
+        except stripe.StripeError as error:
+            raise ProviderError(error.user_message or str(error)) from error
+        return (intent.to_dict().get("metadata") or {}).get("order_reference", "")
+
 
 def _payment_method(session) -> str:
     intent = session.get("payment_intent")

@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from accounts.cards import normalize_card_number
 from tests.factories import PASSWORD, DeskStaffFactory, PatronFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +130,38 @@ def test_other_card_numbers_can_still_log_in_during_a_pause(client):
     log_in(client, "5555555555")
 
     assert int(client.session["_auth_user_id"]) == other.user_id
+
+
+def test_wrong_passwords_typed_with_other_spacing_count_towards_one_pause(client):
+    PatronFactory(card_number="1234567890")
+    for typed in ["1234567890", "1234 567890", "12 34567890", " 1234567890", "12345\t67890"]:
+        log_in(client, typed, "wrong")
+
+    response = log_in(client, "123 456 7890 ")
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_wrong_passwords_typed_in_other_case_count_towards_one_pause(client):
+    PatronFactory(card_number="LB12345678")
+    for typed in ["LB12345678", "lb12345678", "Lb12345678", "lB 12345678", "lb1234 5678"]:
+        log_in(client, typed, "wrong")
+
+    response = log_in(client, "LB12345678")
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_card_number_typed_in_lower_case_with_spaces_logs_in(client):
+    patron = PatronFactory(card_number="LB12345678")
+
+    response = log_in(client, " lb 1234\t5678 ")
+
+    assert response.status_code == 302
+    assert int(client.session["_auth_user_id"]) == patron.user_id
+
+
+def test_normalize_card_number_removes_all_whitespace_and_upper_cases():
+    assert normalize_card_number(" lb 12\t34\u00a056\n78 ") == "LB12345678"

@@ -1,4 +1,7 @@
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 
 from accounts.models import Patron
@@ -31,3 +34,44 @@ def test_patron_create_refuses_a_card_number_in_use():
 
     assert "card_number" in error.value.message_dict
     assert not Patron.objects.filter(user_number="U-9").exists()
+
+
+def test_patron_create_stores_the_card_number_without_spaces_in_upper_case():
+    patron = patron_create(user_number="U-9", card_number=" lb 99\t99 ", last_name="Lind")
+
+    patron.refresh_from_db()
+    assert patron.card_number == "LB9999"
+
+
+def test_patron_create_refuses_a_card_number_in_use_typed_differently():
+    PatronFactory(card_number="LB9999")
+
+    with pytest.raises(ValidationError) as error:
+        patron_create(user_number="U-9", card_number="lb 9999", last_name="Lind")
+
+    assert "card_number" in error.value.message_dict
+
+
+def normalize_existing_card_numbers():
+    migration = importlib.import_module("accounts.migrations.0003_normalize_card_numbers")
+    migration.normalize_card_numbers(django_apps, None)
+
+
+def test_migration_stores_existing_card_numbers_normalised():
+    patron = PatronFactory(card_number=" lb 12\t34 ")
+
+    normalize_existing_card_numbers()
+
+    patron.refresh_from_db()
+    assert patron.card_number == "LB1234"
+
+
+def test_migration_leaves_a_card_number_whose_normal_form_is_taken():
+    holder = PatronFactory(card_number="LB1234")
+    clash = PatronFactory(card_number="lb 1234")
+
+    normalize_existing_card_numbers()
+
+    holder.refresh_from_db()
+    clash.refresh_from_db()
+    assert (holder.card_number, clash.card_number) == ("LB1234", "lb 1234")

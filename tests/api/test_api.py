@@ -305,7 +305,7 @@ def test_payment_for_an_order_cancelled_by_the_library_is_flagged_not_booked(cal
 
     assert response.json()["outcome"] == "recorded_not_booked"
     order.refresh_from_db()
-    assert order.paid_after_cancellation
+    assert order.money_reports.awaiting_staff().exists()
     assert not JournalEntry.objects.filter(kind="payment").exists()
 
 
@@ -410,3 +410,96 @@ def test_admin_shows_a_new_key_once(admin_client):
     assert client.scopes == ["payments:write"]
     assert f"{client.key_prefix}." in response.content.decode()
     assert "will not be shown again" in response.content.decode()
+
+
+# --- strict money and text ------------------------------------------------------------------
+
+
+def loans_body(**loan):
+    return {"loans": [{"item": "Momo", "due_date": "2026-11-01", "daily_fine_cents": 50,
+                       "fine_cap_cents": 1000, "currency": "EUR"} | loan]}  # fmt: skip
+
+
+@pytest.mark.parametrize("value", [True, False, "500", 100.0])
+@pytest.mark.parametrize(
+    ("method", "path", "make_body", "field"),
+    [
+        ("post", "/fees", lambda v: fee_body(amount_cents=v), "amount_cents"),
+        ("post", "/fees", lambda v: fee_body(payment={"transaction_id": "K-1", "amount_cents": v}),
+         "payment.amount_cents"),
+        ("post", "/payments", lambda v: payment_body(user_number="U-77", amount_cents=v),
+         "amount_cents"),
+        ("put", "/patrons/U-77/overdue-loans", lambda v: loans_body(daily_fine_cents=v),
+         "loans.0.daily_fine_cents"),
+        ("put", "/patrons/U-77/overdue-loans", lambda v: loans_body(fine_cap_cents=v),
+         "loans.0.fine_cap_cents"),
+    ],
+)  # fmt: skip
+def test_amounts_that_are_not_json_integers_are_refused_naming_the_field(
+    call, key, patron, method, path, make_body, field, value
+):
+    response = call(method, path, make_body(value), key)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid"
+    assert field in [f["field"] for f in response.json()["error"]["fields"]]
+    assert journal() == []
+    assert not Loan.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/patrons", {"user_number": "U-9", "card_number": "9900", "last_name": "L\x00"},
+         "last_name"),
+        ("post", "/patrons", {"user_number": "U-9", "card_number": "9900", "last_name": "L",
+                              "email": "a\x00@b.example"}, "email"),
+        ("post", "/fees", fee_body(description="Overdue\x00"), "description"),
+        ("post", "/fees", fee_body(item="\x00"), "item"),
+        ("post", "/fees", fee_body(payment={"transaction_id": "K-1", "amount_cents": 250,
+                                            "method": "cash\x00"}), "payment.method"),
+        ("post", "/payments", payment_body(user_number="U-77", method="card\x00"), "method"),
+        ("post", "/payments", payment_body(user_number="U-77\x00"), "user_number"),
+        ("post", "/payments", payment_body(order_reference="EP-\x00"), "order_reference"),
+        ("put", "/patrons/U-77/overdue-loans", loans_body(item="Momo\x00"), "loans.0.item"),
+        ("put", "/patrons/U-77/overdue-loans", loans_body(barcode="\x00"), "loans.0.barcode"),
+    ],
+)  # fmt: skip
+def test_nul_in_a_text_field_is_refused_naming_the_field(
+    call, key, patron, method, path, body, field
+):
+    response = call(method, path, body, key)
+
+    assert response.status_code == 422
+    assert field in [f["field"] for f in response.json()["error"]["fields"]]
+    assert journal() == []
+    assert not Loan.objects.exists()
+    assert not Patron.objects.filter(user_number="U-9").exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/patrons/U-77%00/account", None),
+        ("put", "/patrons/%00/overdue-loans", loans_body()),
+    ],
+)
+def test_nul_in_the_user_number_of_the_path_is_refused(call, key, patron, method, path, body):
+    response = call(method, path, body, key)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["field"] == "user_number"
+    assert not Loan.objects.exists()
+
+
+def test_a_request_with_nul_in_its_path_is_logged_percent_encoded(call, key, patron):
+    call("get", "/patrons/U-77%00/account", key=key)
+
+    assert ApiRequest.objects.get().path == "/api/v1/patrons/U-77%00/account"
+
+
+def test_an_api_key_with_nul_is_unauthorized(call, key, patron):
+    response = call("post", "/fees", fee_body(), "\x00" + key)
+
+    assert response.status_code == 401
+    assert journal() == []

@@ -13,6 +13,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts.models import Patron
 from config.wsgi import application
 from fees.models import JournalEntry, Loan
 from payments import services
@@ -89,4 +90,76 @@ def test_api_without_a_key_writes_nothing(case, ledger_with_an_order):
 
     case.validate_response(response, checks=CHECKS)
     assert response.status_code in (401, 405)  # 405: a method the path does not have
+    assert snapshot() == before
+
+
+# --- explicit inputs the generator may not reach -----------------------------------------
+
+FEE = {"fee_id": "F-1", "user_number": "U-1", "fee_type": "overdue", "amount_cents": 250,
+       "currency": "EUR", "description": "Overdue fine"}  # fmt: skip
+PAYMENT = {"transaction_id": "T-1", "user_number": "U-1", "amount_cents": 500, "currency": "EUR"}
+LOAN = {"item": "Momo", "due_date": "2026-11-01", "daily_fine_cents": 50,
+        "fine_cap_cents": 1000, "currency": "EUR"}  # fmt: skip
+PATRON = {"user_number": "U-2", "card_number": "2222", "last_name": "Lind"}
+LOANS_PATH = "/api/v1/patrons/{user_number}/overdue-loans"
+ACCOUNT_PATH = "/api/v1/patrons/{user_number}/account"
+
+NOT_INTEGERS = [True, False, "500", "1", 100.0, 1.0]
+
+
+def refused_bodies():
+    for value in NOT_INTEGERS:
+        yield "/api/v1/fees", FEE | {"amount_cents": value}
+        yield "/api/v1/fees", FEE | {"payment": {"transaction_id": "T-1", "amount_cents": value}}
+        yield "/api/v1/payments", PAYMENT | {"amount_cents": value}
+        for field in ("daily_fine_cents", "fine_cap_cents"):
+            yield LOANS_PATH, {"loans": [LOAN | {field: value}]}
+    for field in ("fee_id", "user_number", "currency", "description", "item"):
+        yield "/api/v1/fees", FEE | {field: "a\x00b"}
+    for field in ("transaction_id", "method"):
+        yield "/api/v1/fees", FEE | {"payment": {"transaction_id": "T-1", "amount_cents": 250,
+                                                 field: "a\x00b"}}  # fmt: skip
+    for field in ("transaction_id", "user_number", "currency", "method"):
+        yield "/api/v1/payments", PAYMENT | {field: "a\x00b"}
+    yield "/api/v1/payments", PAYMENT | {"user_number": None, "order_reference": "EP-\x00"}
+    for field in ("item", "barcode", "currency"):
+        yield LOANS_PATH, {"loans": [LOAN | {field: "a\x00b"}]}
+    for field in ("user_number", "card_number", "last_name", "first_name", "email"):
+        yield "/api/v1/patrons", PATRON | {field: "a\x00b"}
+
+
+@pytest.mark.parametrize(("path", "body"), list(refused_bodies()))
+def test_api_refuses_non_integer_amounts_and_nul_in_text_and_writes_nothing(
+    key, ledger_with_an_order, path, body
+):
+    method = "PUT" if path == LOANS_PATH else "POST"
+    case = schema[path][method].Case(
+        body=body, path_parameters={"user_number": "U-1"} if path == LOANS_PATH else None
+    )
+    before = snapshot()
+
+    response = case.call(headers={"Authorization": f"Bearer {key}"})
+
+    case.validate_response(response, checks=CHECKS)
+    assert response.status_code == 422, response.text
+    assert snapshot() == before
+    assert not Patron.objects.filter(user_number="U-2").exists()
+
+
+@pytest.mark.parametrize("user_number", ["\x00", "U-1\x00", "\x00U-1"])
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [(ACCOUNT_PATH, "GET", None), (LOANS_PATH, "PUT", {"loans": [LOAN]})],
+)
+def test_api_refuses_nul_in_a_path_parameter_and_writes_nothing(
+    key, ledger_with_an_order, path, method, body, user_number
+):
+    sent = {"body": body} if body else {}
+    case = schema[path][method].Case(path_parameters={"user_number": user_number}, **sent)
+    before = snapshot()
+
+    response = case.call(headers={"Authorization": f"Bearer {key}"})
+
+    case.validate_response(response, checks=CHECKS)
+    assert response.status_code in (404, 422), response.text
     assert snapshot() == before

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from fees.models import EntryKind, JournalEntry
 from payments import services
-from payments.models import EventSource, OrderStatus, PaymentOrder
+from payments.models import EventSource, MoneyReport, OrderStatus, PaymentOrder
 from tests.factories import DeskStaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -176,9 +176,9 @@ def test_paid_after_cancelled_by_the_library_books_nothing_and_is_flagged(patron
         order=order, status=OrderStatus.PAID, source=EventSource.PROVIDER, amount_cents=500
     )
 
-    assert result.changed and result.booked is None
+    assert result.outcome == services.Outcome.RECORDED and result.booked is None
     assert result.order.status == OrderStatus.PAID
-    assert result.order.paid_after_cancellation
+    assert result.money.hold == MoneyReport.Hold.AFTER_CANCELLATION and result.money.awaits_staff
     assert not payments().exists()
     assert list(result.order.events.values_list("status", flat=True)) == [
         "Created", "CancelledByBib", "Paid",
@@ -231,8 +231,7 @@ def test_provider_repeating_its_paid_is_one_payment(patron, fees):
             provider_event_id=event_id,
         )  # fmt: skip
 
-    order.refresh_from_db()
-    assert order.extra_payment_cents is None
+    assert not MoneyReport.objects.awaiting_staff().exists()
     assert payments().count() == 1
 
 
@@ -244,8 +243,9 @@ def test_provider_paid_after_a_kiosk_paid_is_a_second_payment_flagged_for_staff(
         order=order, status="Paid", source=EventSource.PROVIDER, amount_cents=500
     )
 
-    assert result.further_payment and result.booked is None
-    assert result.order.extra_payment_cents == 500
+    assert result.outcome == services.Outcome.RECORDED and result.booked is None
+    assert result.money.hold == MoneyReport.Hold.FURTHER_PAYMENT
+    assert result.money.amount_cents == 500
     assert payments().count() == 1
 
 
@@ -255,6 +255,5 @@ def test_provider_paid_after_staff_completion_books_and_flags_nothing(patron, fe
 
     services.payment_order_transition(order=order, status="Paid", source=EventSource.PROVIDER)
 
-    order.refresh_from_db()
-    assert order.extra_payment_cents is None
+    assert not MoneyReport.objects.awaiting_staff().exists()
     assert payments().count() == 1

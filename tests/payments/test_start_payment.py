@@ -218,3 +218,22 @@ def test_pay_with_real_login_and_csrf_token(patron, fees):
 
     assert response.status_code == 302
     assert PaymentOrder.objects.count() == 1
+
+
+# Superscript two; Arabic-Indic three; full-width three.
+@pytest.mark.parametrize("fee_id", ["\u00b2", "\u0663", "\uff13"])
+def test_fee_id_in_digits_other_than_0_to_9_is_refused_clearly(patron_client, fees, fee_id):
+    response = pay(patron_client, fee_id)
+
+    assert response.status_code == 400
+    assert "could not be read" in response.content.decode()
+    assert not PaymentOrder.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/orders/%00/", "/orders/%00/receipt/", "/orders/EP-%00/"])
+def test_nul_in_an_order_reference_is_not_found(patron_client, fees, path):
+    assert patron_client.get(path).status_code == 404
+
+
+def test_nul_in_a_simulated_checkout_id_is_not_found(patron_client, fees):
+    assert patron_client.get("/simulated-provider/sim_%00/").status_code == 404

@@ -12,8 +12,13 @@ from django.utils import timezone
 from fees.models import Allocation, JournalEntry
 from fees.settlement import settlement_run
 from payments import services
-from payments.models import EventSource
-from staffdesk.exports import ALLOCATION_COLUMNS, ENTRY_COLUMNS, ORDER_COLUMNS
+from payments.models import EventSource, PaymentOrder
+from staffdesk.exports import (
+    ALLOCATION_COLUMNS,
+    ENTRY_COLUMNS,
+    ORDER_COLUMNS,
+    spreadsheet_safe,
+)
 from tests.factories import FeeFactory, PatronFactory, PaymentFactory
 from tests.staffdesk.conftest import make_order
 
@@ -80,3 +85,60 @@ def test_export_of_a_day_not_settled_is_not_found(desk_client):
     response = desk_client.get(reverse("staffdesk:settlement_export", args=["2026-01-01"]))
 
     assert response.status_code == 404
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1", "-2+3", "@SUM(A1:A9)", "\tx", "\rx"]
+
+
+def test_settlement_export_quotes_text_cells_a_spreadsheet_would_run(desk_client):
+    patron = PatronFactory()
+    for text in FORMULAS:
+        PaymentFactory(
+            patron=patron, amount_cents=-500, business_date=YESTERDAY, method=text, reference=text
+        )
+    settlement_run(business_date=YESTERDAY)
+
+    table = rows(
+        desk_client.get(reverse("staffdesk:settlement_export", args=[YESTERDAY.isoformat()]))
+    )
+
+    entries = [dict(zip(ENTRY_COLUMNS, r, strict=True)) for r in table if r[0] == "entry"]
+    assert sorted(e["method"] for e in entries) == sorted(f"'{text}" for text in FORMULAS)
+    assert sorted(e["reference"] for e in entries) == sorted(f"'{text}" for text in FORMULAS)
+
+
+def test_settlement_export_keeps_negative_amounts_as_numbers(desk_client):
+    PaymentFactory(amount_cents=-500, business_date=YESTERDAY, method="-cash")
+    settlement_run(business_date=YESTERDAY)
+
+    table = rows(
+        desk_client.get(reverse("staffdesk:settlement_export", args=[YESTERDAY.isoformat()]))
+    )
+
+    entry = dict(zip(ENTRY_COLUMNS, next(r for r in table if r[0] == "entry"), strict=True))
+    assert (entry["amount_cents"], entry["method"]) == ("-500", "'-cash")
+    totals = {r[2]: r[4] for r in table if r[0] == "total"}
+    assert totals["payment"] == "-500"
+
+
+def test_orders_export_quotes_patron_name_and_payment_method_a_spreadsheet_would_run(
+    desk_client,
+):
+    patron = PatronFactory(last_name='=HYPERLINK("http://evil.example","x")', first_name="")
+    order = make_order(patron=patron)
+    PaymentOrder.objects.filter(pk=order.pk).update(payment_method="@SUM(A1:A9)")
+
+    table = rows(desk_client.get(reverse("staffdesk:orders_export")))
+
+    row = dict(zip(ORDER_COLUMNS, table[1], strict=True))
+    assert row["patron_name"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["payment_method"] == "'@SUM(A1:A9)"
+    assert row["amount_cents"] == "500"
+
+
+def test_spreadsheet_safe_quotes_only_text_that_starts_a_formula():
+    row = ["=1+1", "+1", "-1", "@A1", "\tx", "\rx", "a=1", "", -500, 0, None]
+
+    assert spreadsheet_safe(row) == [
+        "'=1+1", "'+1", "'-1", "'@A1", "'\tx", "'\rx", "a=1", "", -500, 0, None,
+    ]  # fmt: skip

@@ -157,7 +157,7 @@ def paid_after_cancel(desk_client, amount_cents=500):
 
 def test_late_payment_after_cancel_is_booked_by_staff_once(desk_client, staff):
     order = paid_after_cancel(desk_client)
-    assert order.paid_after_cancellation and not payments().exists()
+    assert order.money_reports.awaiting_staff().exists() and not payments().exists()
 
     act(desk_client, order, "book-late", reason="Confirmed at the provider")
     act(desk_client, order, "book-late", reason="again")
@@ -165,7 +165,7 @@ def test_late_payment_after_cancel_is_booked_by_staff_once(desk_client, staff):
     order.refresh_from_db()
     assert order.payment_entry.booked_by == staff
     assert payments().count() == 1
-    assert not order.paid_after_cancellation
+    assert not order.money_reports.awaiting_staff().exists()
 
 
 def test_book_late_is_refused_for_an_ordinary_order(desk_client, order):
@@ -234,7 +234,7 @@ def test_a_further_payment_for_a_paid_order_is_booked_by_staff_as_a_plain_paymen
     services.payment_order_transition(order=order, status="Paid", source=EventSource.PROVIDER)
     services.payment_order_transition(
         order=order, status="Paid", source=EventSource.API, amount_cents=500,
-        payment_method="campus card", provider_event_id="api:1:CC-2",
+        payment_method="campus card",
     )  # fmt: skip
     page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
     assert "A further payment of 5.00 EUR was reported" in page
@@ -242,6 +242,13 @@ def test_a_further_payment_for_a_paid_order_is_booked_by_staff_as_a_plain_paymen
     act(desk_client, order, "book-late", reason="Patron paid twice; refund at the desk")
 
     order.refresh_from_db()
-    assert order.extra_payment_cents is None
+    assert not order.money_reports.awaiting_staff().exists()
     assert payments().count() == 2
     assert payments().exclude(pk=order.payment_entry_id).get().booked_by == staff
+
+
+@pytest.mark.parametrize(
+    "path", ["/desk/orders/%00/", "/desk/orders/%00/cancel/", "/desk/orders/EP-%00/requery/"]
+)
+def test_nul_in_an_order_reference_at_the_desk_is_not_found(desk_client, order, path):
+    assert desk_client.get(path).status_code == 404

@@ -152,3 +152,36 @@ def test_counter_booking_needs_the_csrf_token(staff, patron):
 
     assert book(client, patron, kind="credit_note", amount="5.00").status_code == 403
     assert not JournalEntry.objects.exists()
+
+
+def test_lookup_by_card_number_typed_with_spaces_in_lower_case_opens_the_patron(desk_client):
+    patron = PatronFactory(card_number="LB4242")
+
+    response = desk_client.get(reverse("staffdesk:patron_lookup"), {"q": " lb 42 42 "})
+
+    assert response.url == url(patron)
+
+
+@pytest.mark.parametrize("query", ["\x00", "4242\x00", ""])
+def test_lookup_of_something_that_is_no_number_asks_for_one(desk_client, patron, query):
+    response = desk_client.get(reverse("staffdesk:patron_lookup"), {"q": query}, follow=True)
+
+    assert response.status_code == 200
+    assert "Enter a card or user number." in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/desk/patrons/%00/", "/desk/patrons/U-42%00/"])
+def test_nul_in_the_patron_url_is_not_found(desk_client, patron, path):
+    assert desk_client.get(path).status_code == 404
+
+
+# Arabic-Indic three; full-width three; superscript two; Arabic-Indic 12,50; 1 and Arabic-Indic 2.
+@pytest.mark.parametrize(
+    "amount", ["\u0663", "\uff13", "\u00b2", "\u0661\u0662,\u0665\u0660", "1\u0662.00"]
+)
+def test_amounts_in_digits_other_than_0_to_9_are_refused_clearly(desk_client, patron, amount):
+    response = book(desk_client, patron, kind="credit_note", amount=amount)
+
+    assert response.status_code == 400
+    assert "Type the amount with the digits 0 to 9." in response.content.decode()
+    assert not JournalEntry.objects.exists()

@@ -1,0 +1,66 @@
+"""The payments app's domain services, one module per concern.
+
+- orders: creating orders and starting them at the provider;
+- transition: the status table and `payment_order_transition`, the one mover of orders;
+- money: each report of money recorded once and booked once (`money_book`);
+- sync: the provider's news (webhooks, the return page, reconcile);
+- staff: what staff may do with an order, and doing it.
+"""
+
+from payments.services.money import money_receive_for_patron
+from payments.services.orders import UnknownFee, order_create, order_start
+from payments.services.outcomes import Outcome, TransitionResult
+from payments.services.staff import (
+    ActionRefused,
+    Availability,
+    book_late_availability,
+    cancel_availability,
+    close_money_availability,
+    completable_from,
+    complete_availability,
+    held_money,
+    order_book_late_payment,
+    order_cancel,
+    order_close_money,
+    order_complete,
+    refuse_unless,
+    requery_availability,
+    unmatched_report_resolve,
+)
+from payments.services.sync import (
+    order_expire_if_stale,
+    order_refresh,
+    provider_update_apply,
+    webhook_receive,
+)
+from payments.services.transition import ALLOWED_MOVES, payment_order_transition
+
+__all__ = [
+    "ALLOWED_MOVES",
+    "ActionRefused",
+    "Availability",
+    "Outcome",
+    "TransitionResult",
+    "UnknownFee",
+    "book_late_availability",
+    "cancel_availability",
+    "close_money_availability",
+    "completable_from",
+    "complete_availability",
+    "held_money",
+    "money_receive_for_patron",
+    "order_book_late_payment",
+    "order_cancel",
+    "order_close_money",
+    "order_complete",
+    "order_create",
+    "order_expire_if_stale",
+    "order_refresh",
+    "order_start",
+    "payment_order_transition",
+    "provider_update_apply",
+    "refuse_unless",
+    "requery_availability",
+    "unmatched_report_resolve",
+    "webhook_receive",
+]

@@ -1,0 +1,115 @@
+"""Money received: each report of money is one MoneyReport row, booked at most once.
+
+`money_book` is the one place that turns a report into a journal payment: the
+transition calls it for money it may book at once, staff for money held for them,
+the API for payments made straight to a patron. The journal's unique booking key
+("money:<id>") lets the database refuse a second booking of the same report.
+"""
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Patron
+from fees import services as ledger
+from fees.models import JournalEntry
+from payments.models import UNKNOWN_METHOD, ApiClient, EventSource, MoneyReport
+from payments.receipts import send_receipt
+from payments.services.outcomes import Outcome, TransitionResult
+
+
+def money_report_find(*, provider: str = "", api_client=None, external_id: str = ""):
+    """The report of this money from this origin, if it was reported before."""
+    if api_client is not None:
+        return MoneyReport.objects.filter(api_client=api_client, external_id=external_id).first()
+    if provider and external_id:
+        return MoneyReport.objects.filter(provider=provider, external_id=external_id).first()
+    return None
+
+
+def money_report_create(**fields) -> MoneyReport | None:
+    """Record a report; None when its origin and id were recorded already (even concurrently)."""
+    try:
+        with transaction.atomic():
+            return MoneyReport.objects.create(**fields)
+    except IntegrityError:
+        return None
+
+
+def money_book(
+    *,
+    report: MoneyReport,
+    patron: Patron,
+    staff_user=None,
+    note: str = "",
+    for_fees: Iterable[JournalEntry] | None = None,
+) -> JournalEntry:
+    """Book a report as a journal payment. The caller holds the patron's (and order's) lock.
+
+    The first money booked for an order is its assigned payment and pays its fees;
+    money after that is a plain payment, which becomes the patron's credit.
+    """
+    order = report.order
+    assigns = order is not None and order.payment_entry_id is None
+    if for_fees is None:
+        for_fees = order.fees.all() if assigns else ()
+    method = report.payment_method if report.payment_method != UNKNOWN_METHOD else ""
+    if order is not None:
+        method = f"online: {report.payment_method}"
+    entry = ledger.payment_book(
+        patron=patron,
+        amount_cents=report.amount_cents,
+        currency=report.currency,
+        for_fees=for_fees,
+        method=method,
+        reference=order.reference if order is not None else report.external_id,
+        booked_by=staff_user,
+        note=note.strip(),
+        booking_key=f"money:{report.pk}",
+    )
+    report.entry = entry
+    report.save(update_fields=["entry"])
+    if assigns:
+        order.payment_entry = entry
+        order.save(update_fields=["payment_entry"])
+        transaction.on_commit(lambda: send_receipt(order_id=order.pk))
+    return entry
+
+
+def money_close(*, report: MoneyReport, staff_user=None, reason: str) -> None:
+    """Close a report without booking it (refunded at the provider, charged back, ...)."""
+    report.closed_at = timezone.now()
+    report.closed_by = staff_user
+    report.close_reason = reason.strip()
+    report.save(update_fields=["closed_at", "closed_by", "close_reason"])
+
+
+def money_receive_for_patron(
+    *,
+    patron: Patron,
+    amount_cents: int,
+    currency: str,
+    api_client: ApiClient,
+    external_id: str,
+    method: str = "",
+    for_fees: Iterable[JournalEntry] = (),
+    note: str = "",
+) -> TransitionResult:
+    """A payment an external system took for a patron, not for one of our orders."""
+    with transaction.atomic():
+        patron = Patron.objects.select_for_update().get(pk=patron.pk)
+        report = money_report_create(
+            patron=patron,
+            amount_cents=amount_cents,
+            currency=currency,
+            source=EventSource.API,
+            api_client=api_client,
+            external_id=external_id,
+            payment_method=method or UNKNOWN_METHOD,
+        )
+        if report is None:
+            earlier = money_report_find(api_client=api_client, external_id=external_id)
+            return TransitionResult(order=earlier.order, outcome=Outcome.REPEAT, money=earlier)
+        entry = money_book(report=report, patron=patron, for_fees=for_fees, note=note)
+        return TransitionResult(order=None, outcome=Outcome.BOOKED, booked=entry, money=report)

@@ -1,0 +1,132 @@
+"""Creating payment orders and starting them at the provider."""
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import Patron
+from fees import selectors as ledger
+from fees.money import format_money
+from payments.models import EventSource, OrderFee, OrderStatus, PaymentEvent, PaymentOrder
+from payments.providers import get_provider
+from payments.providers.base import ProviderError
+from payments.reference import new_reference
+from payments.selectors import fees_awaiting_settlement, fees_with_money_awaiting, reserved_cents
+from payments.services.transition import payment_order_transition
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownFee(Exception):
+    """A fee id that is not one of the patron's open fees (or not a fee at all)."""
+
+
+def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
+    """Reserve the selected fees in a new order, if the balance allows paying them."""
+    fee_ids = set(fee_ids)
+    provider = get_provider()
+    with transaction.atomic():
+        patron = Patron.objects.select_for_update().get(pk=patron.pk)
+        fees = list(ledger.open_fees(patron=patron).filter(pk__in=fee_ids))
+        if len(fees) != len(fee_ids):
+            raise UnknownFee
+        if not fees:
+            raise ValidationError(_("Please select the fees you want to pay."), code="empty")
+        if OrderFee.objects.filter(fee__in=fees, reserved=True).exists():
+            raise ValidationError(
+                _(
+                    "A selected fee is already in a payment that has not finished yet. "
+                    "Finish or leave that payment first; it ends by itself after a while."
+                ),
+                code="reserved",
+            )
+        if fees_with_money_awaiting(patron=patron) & fee_ids:
+            raise ValidationError(
+                _(
+                    "Money for a selected fee has reached the library and is being checked "
+                    "by staff. Please do not pay it again; the fee is cleared once it is booked."
+                ),
+                code="money_awaiting",
+            )
+        if fees_awaiting_settlement(patron=patron) & fee_ids:
+            raise ValidationError(
+                _("A selected fee has been paid already and is being processed."),
+                code="already_paid",
+            )
+        amount = sum(fee.open_cents for fee in fees)
+        payable = ledger.payable_cents(patron=patron, reserved_cents=reserved_cents(patron=patron))
+        if amount > payable:
+            raise ValidationError(
+                _(
+                    "Only fees up to your balance can be paid: at most %(payable)s right now "
+                    "(your balance less payments still in progress). Please deselect some fees "
+                    "and try again."
+                )
+                % {"payable": format_money(payable, settings.LIBRARY_CURRENCY)},
+                code="exceeds_payable",
+                params={"payable_cents": payable},
+            )
+        order = _insert_order(patron, fees, amount, provider)
+        PaymentEvent.objects.create(
+            order=order, status=OrderStatus.CREATED, source=EventSource.PORTAL
+        )
+    return order
+
+
+def _insert_order(patron, fees, amount, provider) -> PaymentOrder:
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                order = PaymentOrder.objects.create(
+                    reference=new_reference(),
+                    patron=patron,
+                    amount_cents=amount,
+                    currency=settings.LIBRARY_CURRENCY,
+                    provider=provider.name,
+                    mode=provider.mode,
+                )
+        except IntegrityError:
+            continue  # a reference already taken: draw another
+        try:
+            with transaction.atomic():
+                OrderFee.objects.bulk_create(
+                    OrderFee(order=order, fee=fee, amount_cents=fee.open_cents) for fee in fees
+                )
+        except IntegrityError as error:
+            raise ValidationError(
+                _("A selected fee is already in a payment that has not finished yet."),
+                code="reserved",
+            ) from error
+        return order
+    raise RuntimeError("could not draw an unused reference number")
+
+
+def order_start(*, order: PaymentOrder, return_url: str, cancel_url: str) -> str:
+    """Open the checkout at the provider; return where to send the patron.
+
+    When the provider cannot be reached the order ends Failed (its fees are
+    free again) and ProviderError is raised for the caller to explain.
+    """
+    provider = get_provider(order.provider)
+    try:
+        checkout = provider.start_checkout(order, return_url=return_url, cancel_url=cancel_url)
+    except ProviderError as error:
+        logger.warning("Checkout for %s failed at %s: %s", order.reference, order.provider, error)
+        payment_order_transition(
+            order=order,
+            status=OrderStatus.FAILED,
+            source=EventSource.SYSTEM,
+            note=f"The provider could not be reached: {error}",
+        )
+        raise
+    payment_order_transition(
+        order=order,
+        status=OrderStatus.CREATED_AT_PROVIDER,
+        source=EventSource.PROVIDER,
+        transaction_id=checkout.transaction_id,
+    )
+    return checkout.redirect_url

@@ -1,0 +1,243 @@
+"""What staff may do with an order, and doing it. Each check is derived from the status
+table (ALLOWED_MOVES) and the order's money records; each action goes through the
+transition or the money services, which write its event."""
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Patron
+from fees.models import JournalEntry
+from fees.money import format_money
+from payments.models import (
+    EventSource,
+    MoneyReport,
+    OrderStatus,
+    PaymentOrder,
+    UnmatchedProviderReport,
+)
+from payments.providers import get_provider
+from payments.providers.base import ProviderError
+from payments.services.money import money_book, money_close
+from payments.services.outcomes import TransitionResult
+from payments.services.sync import order_confirm_at_provider
+from payments.services.transition import can_move, payment_order_transition, record_event
+
+logger = logging.getLogger(__name__)
+S = OrderStatus
+
+
+class ActionRefused(ValidationError):
+    """A staff action that the order's state or age does not allow (yet)."""
+
+
+@dataclass(frozen=True)
+class Availability:
+    allowed: bool
+    reason: str = ""
+
+
+def completable_from(order: PaymentOrder):
+    return order.created_at + datetime.timedelta(days=settings.COMPLETE_AFTER_DAYS)
+
+
+def cancel_availability(order: PaymentOrder) -> Availability:
+    if can_move(order, S.CANCELLED_BY_BIB):
+        return Availability(True)
+    return Availability(
+        False, _("Only orders still Created or CreatedAtProvider can be cancelled.")
+    )
+
+
+def complete_availability(order: PaymentOrder, *, now=None) -> Availability:
+    now = now or timezone.now()
+    if not can_move(order, S.PAID) or order.money_reports.exists():
+        return Availability(False, _("A Paid message has arrived for this order."))
+    start = completable_from(order)
+    if now < start:
+        return Availability(
+            False,
+            _("Can be completed from %(date)s.")
+            % {"date": timezone.localtime(start).strftime("%Y-%m-%d %H:%M")},
+        )
+    return Availability(True)
+
+
+def _held(order: PaymentOrder):
+    return order.money_reports.awaiting_staff().order_by("received_at", "id")
+
+
+def book_late_availability(order: PaymentOrder) -> Availability:
+    held = list(_held(order))
+    if any(report.hold != MoneyReport.Hold.WRONG_CURRENCY for report in held):
+        return Availability(True)
+    if held:
+        report = held[0]
+        return Availability(
+            False,
+            _(
+                "The money arrived in %(currency)s and cannot be booked in %(ours)s: refund it "
+                "at the provider, then close it without booking."
+            )
+            % {"currency": report.currency, "ours": order.currency},
+        )
+    return Availability(
+        False,
+        _(
+            "Only money that arrived after the library cancelled the order, or a further "
+            "payment for a paid order, is booked here."
+        ),
+    )
+
+
+def close_money_availability(order: PaymentOrder) -> Availability:
+    if _held(order).exists():
+        return Availability(True)
+    return Availability(False, _("No money received for this order waits for staff."))
+
+
+def requery_availability(order: PaymentOrder) -> Availability:
+    if order.is_open:
+        return Availability(True)
+    return Availability(False, _("The order has ended; the provider has nothing more to say."))
+
+
+def held_money(order: PaymentOrder, *, bookable: bool = False):
+    """The money records of an order that wait for staff, oldest first."""
+    held = _held(order)
+    return held.exclude(hold=MoneyReport.Hold.WRONG_CURRENCY) if bookable else held
+
+
+def refuse_unless(availability: Availability) -> None:
+    if not availability.allowed:
+        raise ActionRefused(availability.reason, code="not_allowed")
+
+
+def _locked(order: PaymentOrder) -> PaymentOrder:
+    return PaymentOrder.objects.select_for_update().get(pk=order.pk)
+
+
+def order_cancel(*, order: PaymentOrder, staff_user, reason: str = "") -> TransitionResult:
+    """CancelledByBib: nothing is booked and nothing is refunded at the provider.
+
+    An open checkout is expired at the provider so the patron cannot finish it.
+    """
+    with transaction.atomic():
+        order = _locked(order)
+        refuse_unless(cancel_availability(order))
+        result = payment_order_transition(
+            order=order,
+            status=S.CANCELLED_BY_BIB,
+            source=EventSource.STAFF,
+            staff_user=staff_user,
+            note=reason,
+        )
+    transaction.on_commit(lambda: _expire_at_provider(result.order))
+    return result
+
+
+def _expire_at_provider(order: PaymentOrder) -> None:
+    try:
+        get_provider(order.provider).expire(order)
+    except (ProviderError, ImproperlyConfigured) as error:
+        logger.warning("Could not expire %s at %s: %s", order.reference, order.provider, error)
+
+
+def order_complete(*, order: PaymentOrder, staff_user, reason: str = "") -> TransitionResult:
+    """Complete and book: a Paid event and a payment, both with the staff member's ID.
+
+    Afterwards the provider is asked about the payment, to learn its ids.
+    """
+    with transaction.atomic():
+        order = _locked(order)
+        refuse_unless(complete_availability(order))
+        result = payment_order_transition(
+            order=order,
+            status=S.PAID,
+            source=EventSource.STAFF,
+            staff_user=staff_user,
+            amount_cents=order.amount_cents,
+            payment_method=order.payment_method,
+            note=reason,
+        )
+    transaction.on_commit(lambda: order_confirm_at_provider(order=result.order))
+    return result
+
+
+def _held_report(order, report_id, *, bookable) -> MoneyReport:
+    held = held_money(order, bookable=bookable).select_for_update()
+    report = held.filter(pk=report_id).first() if report_id else held.first()
+    if report is None:
+        raise ActionRefused(_("This money has been booked or closed already."), code="not_allowed")
+    report.order = order
+    return report
+
+
+def order_book_late_payment(
+    *, order: PaymentOrder, staff_user, reason: str = "", money_id: int | None = None
+) -> JournalEntry:
+    """Book money held for staff (by default the oldest): a payment after a cancel, or a
+    further payment, which becomes the patron's credit once the fees are offset."""
+    with transaction.atomic():
+        order = _locked(order)
+        refuse_unless(book_late_availability(order))
+        patron = Patron.objects.select_for_update().get(pk=order.patron_id)
+        report = _held_report(order, money_id, bookable=True)
+        entry = money_book(report=report, patron=patron, staff_user=staff_user, note=reason)
+        record_event(
+            order,
+            status=order.status,
+            source=EventSource.STAFF,
+            staff_user=staff_user,
+            amount_cents=report.amount_cents,
+            note=_("Booked %(amount)s received on %(date)s. %(reason)s")
+            % {
+                "amount": format_money(report.amount_cents, report.currency),
+                "date": timezone.localtime(report.received_at).strftime("%Y-%m-%d %H:%M"),
+                "reason": reason,
+            },
+        )
+        order.save()
+        return entry
+
+
+def order_close_money(
+    *, order: PaymentOrder, staff_user, reason: str, money_id: int | None = None
+) -> MoneyReport:
+    """Close money held for staff without booking it (refunded at the provider, ...)."""
+    with transaction.atomic():
+        order = _locked(order)
+        refuse_unless(close_money_availability(order))
+        report = _held_report(order, money_id, bookable=False)
+        money_close(report=report, staff_user=staff_user, reason=reason)
+        record_event(
+            order,
+            status=order.status,
+            source=EventSource.STAFF,
+            staff_user=staff_user,
+            note=_("Closed %(amount)s received on %(date)s without booking. %(reason)s")
+            % {
+                "amount": format_money(report.amount_cents, report.currency),
+                "date": timezone.localtime(report.received_at).strftime("%Y-%m-%d %H:%M"),
+                "reason": reason,
+            },
+        )
+        order.save()
+        return report
+
+
+def unmatched_report_resolve(*, report_id: int, staff_user, resolution: str) -> None:
+    """Mark provider news that matches no order as dealt with, by whom and how."""
+    if not resolution.strip():
+        raise ValidationError(_("Say how it was resolved."), code="required")
+    resolved = UnmatchedProviderReport.objects.filter(
+        pk=report_id, resolved_at__isnull=True
+    ).update(resolved_at=timezone.now(), resolved_by=staff_user, resolution=resolution.strip())
+    if not resolved:
+        raise ActionRefused(_("This message was resolved already."), code="not_allowed")
