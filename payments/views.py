@@ -116,4 +116,6 @@ def webhook(request, provider_name):
         raise Http404
     if status == 400:
         return HttpResponseBadRequest("invalid signature")
+    if status == 503:  # the provider delivers it again later
+        return HttpResponse("try again later", status=503)
     return HttpResponse("ok")

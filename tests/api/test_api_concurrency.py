@@ -104,3 +104,32 @@ def test_a_kiosk_payment_racing_the_providers_paid_is_never_lost():
         assert JournalEntry.objects.filter(reference=order.reference).count() == 1
         held = order.money_reports.awaiting_staff().values_list("amount_cents", flat=True)
         assert list(held) == [500], f"round {round_}: a payment went unrecorded"
+
+
+def test_one_transaction_id_through_two_endpoints_at_once_is_booked_once():
+    _, key = api_client_create(name="library system", scopes=["fees:write", "payments:write"])
+    patron = FeeFactory(amount_cents=100).patron
+    fee = {"fee_id": "Z31-2", "user_number": patron.user_number, "amount_cents": 250,
+           "currency": "EUR", "description": "Overdue fine",
+           "payment": {"transaction_id": "T-77", "amount_cents": 250}}  # fmt: skip
+    payment = {"transaction_id": "T-77", "user_number": patron.user_number,
+               "amount_cents": 250, "currency": "EUR"}  # fmt: skip
+    barrier = threading.Barrier(2)
+
+    def send(path, body):
+        try:
+            barrier.wait()
+            return Client().post(
+                path, body, content_type="application/json",
+                headers={"Authorization": f"Bearer {key}"},
+            ).status_code  # fmt: skip
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = [
+            pool.submit(send, "/api/v1/fees", fee), pool.submit(send, "/api/v1/payments", payment)
+        ]  # fmt: skip
+
+    assert {answer.result() for answer in answers} <= {200, 201}
+    assert JournalEntry.objects.filter(kind="payment").count() == 1

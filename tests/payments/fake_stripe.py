@@ -58,6 +58,7 @@ def checkout_session(**overrides) -> dict:
 class FakeStripe:
     def __init__(self):
         self.sessions: dict[str, dict] = {}
+        self.payment_intents: dict[str, dict] = {}
         self.requests: list[dict] = []
         self.by_idempotency_key: dict[str, str] = {}
         self.failure: str | None = None  # "500", "hang"
@@ -101,6 +102,15 @@ class FakeStripe:
             payment_status="paid" if paid else "unpaid",
             payment_intent=payment_intent or f"pi_{secrets.token_hex(12)}",
         )
+        # Checkout copies payment_intent_data.metadata onto the PaymentIntent it makes.
+        self.payment_intents[session["payment_intent"]] = {
+            "id": session["payment_intent"],
+            "object": "payment_intent",
+            "amount": session["amount_total"],
+            "currency": session["currency"],
+            "status": "succeeded" if paid else "processing",
+            "metadata": session.get("_payment_intent_metadata", {}),
+        }
         if amount is not None:
             session["amount_total"] = amount
         return session
@@ -143,9 +153,23 @@ class FakeStripe:
                     success_url=params["success_url"],
                     cancel_url=params["cancel_url"],
                     customer_email=params.get("customer_email"),
+                    _payment_intent_metadata=params.get("payment_intent_data", {}).get(
+                        "metadata", {}
+                    ),
                 )
                 self.by_idempotency_key[key] = session["id"]
                 return 200, session
+            if method == "GET" and parts[:2] == ["v1", "payment_intents"] and len(parts) == 3:
+                intent = self.payment_intents.get(parts[2])
+                if intent is None:
+                    return 404, {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "resource_missing",
+                            "message": f"No such payment_intent: '{parts[2]}'",
+                        }
+                    }
+                return 200, intent
             if len(parts) >= 4 and parts[:3] == ["v1", "checkout", "sessions"]:
                 session = self.sessions.get(parts[3])
                 if session is None:

@@ -5,18 +5,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from payments import services
-from tests.factories import DeskStaffFactory, FeeFactory, PatronFactory, UserFactory
-
-
-@pytest.fixture
-def staff():
-    return DeskStaffFactory(username="desk7")
-
-
-@pytest.fixture
-def desk_client(client, staff):
-    client.force_login(staff)
-    return client
+from tests.factories import FeeFactory, PatronFactory, UserFactory
 
 
 @pytest.fixture
