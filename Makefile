@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/epayment
 # CI sets REQUIRE_POSTGRES=1: an unreachable PostgreSQL then fails the run instead of being skipped.
 REQUIRE_POSTGRES ?= 0
 
-.PHONY: run test lint chromium screenshots bench-settle bench-account bench-desk clean
+.PHONY: run test lint chromium screenshots property bench-settle bench-account bench-desk clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: $(VENV)/.installed .env chromium
 	fi
 	@echo "== Test suite on SQLite"
 	DATABASE_URL="sqlite:///$(CURDIR)/db.sqlite3" $(PY) -m pytest $(PYTEST_ARGS)
+
+# The stateful property test of the money rules at ten times the steps CI runs (PostgreSQL).
+property: $(VENV)/.installed .env
+	MONEY_MACHINE_STEPS=20000 DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest tests/property -q -p no:cacheprovider
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

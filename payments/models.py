@@ -185,6 +185,7 @@ class MoneyReport(models.Model):
         AFTER_CANCELLATION = "after_cancellation", _("Paid after the library cancelled")
         FURTHER_PAYMENT = "further_payment", _("A further payment for a paid order")
         WRONG_CURRENCY = "wrong_currency", _("Paid in another currency")
+        FEES_IN_ANOTHER_ORDER = "fees_elsewhere", _("Its fees are in another payment")
 
     patron = models.ForeignKey(
         "accounts.Patron", on_delete=models.PROTECT, related_name="money_reports"

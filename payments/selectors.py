@@ -107,14 +107,14 @@ def needs_attention(*, now) -> dict[str, Q]:
     Hold = MoneyReport.Hold
     held = MoneyReport.objects.awaiting_staff()
 
-    def money_held(reason):
-        return Q(pk__in=held.filter(hold=reason).values("order_id"))
+    def money_held(*reasons):
+        return Q(pk__in=held.filter(hold__in=reasons).values("order_id"))
 
     return {
         "underpaid": Q(status=S.UNDERPAID),
         "chargeback": Q(status=S.CANCELATION),
         "paid_after_cancel": money_held(Hold.AFTER_CANCELLATION),
-        "paid_twice": money_held(Hold.FURTHER_PAYMENT),
+        "paid_twice": money_held(Hold.FURTHER_PAYMENT, Hold.FEES_IN_ANOTHER_ORDER),
         "wrong_currency": money_held(Hold.WRONG_CURRENCY),
         "stuck": Q(status__in=OPEN_STATUSES, created_at__lt=now - datetime.timedelta(days=1)),
     }

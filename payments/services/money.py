@@ -9,12 +9,20 @@ the API for payments made straight to a patron. The journal's unique booking key
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Patron
 from fees import services as ledger
 from fees.models import JournalEntry
-from payments.models import UNKNOWN_METHOD, ApiClient, EventSource, MoneyReport
+from payments.models import (
+    UNKNOWN_METHOD,
+    ApiClient,
+    EventSource,
+    MoneyReport,
+    OrderFee,
+    PaymentOrder,
+)
 from payments.receipts import send_receipt
 from payments.services.outcomes import Outcome, TransitionResult
 
@@ -37,6 +45,26 @@ def money_report_create(**fields) -> MoneyReport | None:
         return None
 
 
+def _other_orders_with(order: PaymentOrder):
+    return OrderFee.objects.filter(
+        fee__in=order.order_fees.values("fee_id"), order__patron_id=order.patron_id
+    ).exclude(order=order)
+
+
+def fees_in_another_order(order: PaymentOrder) -> bool:
+    """Is one of the order's fees being paid, or paid, through another order?"""
+    held = MoneyReport.objects.awaiting_staff().values("order_id")
+    return (
+        _other_orders_with(order)
+        .filter(Q(reserved=True) | Q(order__payment_entry__isnull=False) | Q(order_id__in=held))
+        .exists()
+    )
+
+
+def _fees_collected_elsewhere(order: PaymentOrder) -> bool:
+    return _other_orders_with(order).filter(order__payment_entry__isnull=False).exists()
+
+
 def money_book(
     *,
     report: MoneyReport,
@@ -47,11 +75,16 @@ def money_book(
 ) -> JournalEntry:
     """Book a report as a journal payment. The caller holds the patron's (and order's) lock.
 
-    The first money booked for an order is its assigned payment and pays its fees;
-    money after that is a plain payment, which becomes the patron's credit.
+    The first money booked for an order is its assigned payment and pays its fees, unless
+    another order collected one of them; other money is a plain payment, which becomes
+    the patron's credit.
     """
     order = report.order
-    assigns = order is not None and order.payment_entry_id is None
+    assigns = (
+        order is not None
+        and order.payment_entry_id is None
+        and not _fees_collected_elsewhere(order)
+    )
     if for_fees is None:
         for_fees = order.fees.all() if assigns else ()
     method = report.payment_method if report.payment_method != UNKNOWN_METHOD else ""

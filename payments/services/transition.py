@@ -24,7 +24,13 @@ from payments.models import (
     PaymentEvent,
     PaymentOrder,
 )
-from payments.services.money import money_book, money_close, money_report_create, money_report_find
+from payments.services.money import (
+    fees_in_another_order,
+    money_book,
+    money_close,
+    money_report_create,
+    money_report_find,
+)
 from payments.services.outcomes import Outcome, TransitionResult
 
 S = OrderStatus
@@ -176,6 +182,10 @@ def _money_arrived(
     elif order.status == S.CANCELLED_BY_BIB and source != EventSource.STAFF:
         # SPEC: after a cancel by the library only staff book a payment.
         hold = Hold.AFTER_CANCELLATION
+    elif fees_in_another_order(order):
+        # Late money for an order whose fees another payment took on meanwhile: booking it
+        # would collect them twice, so staff decide (book it as credit, or refund it).
+        hold = Hold.FEES_IN_ANOTHER_ORDER
     status = S.UNDERPAID if wrong_currency or received < order.amount_cents else S.PAID
     if has_money or not can_move(order, status):
         status = order.status  # the order's status stays; the event records the money

@@ -172,3 +172,29 @@ def test_fees_are_free_again_once_the_held_money_is_closed(patron, fees):
     again = services.order_create(patron=patron, fee_ids=[fees[0].pk])
 
     assert again.amount_cents == 500
+
+
+def test_late_money_for_a_failed_order_whose_fees_another_order_paid_is_held(patron, fees):
+    first = services.order_create(patron=patron, fee_ids=[fees[0].pk])
+    provider_says(first, OrderStatus.FAILED)
+    second = services.order_create(patron=patron, fee_ids=[fees[0].pk])
+    provider_says(second, OrderStatus.PAID)
+
+    late = provider_says(first, OrderStatus.PAID, transaction_id="sim_late")
+
+    assert late.outcome == services.Outcome.RECORDED
+    assert late.money.hold == Hold.FEES_IN_ANOTHER_ORDER
+    assert payments().count() == 1
+
+
+def test_staff_book_such_money_as_credit_not_for_the_fees_again(patron, fees):
+    first = services.order_create(patron=patron, fee_ids=[fees[0].pk])
+    provider_says(first, OrderStatus.FAILED)
+    second = services.order_create(patron=patron, fee_ids=[fees[0].pk])
+    provider_says(second, OrderStatus.PAID)
+    provider_says(first, OrderStatus.PAID, transaction_id="sim_late")
+
+    entry = services.order_book_late_payment(order=first, staff_user=DeskStaffFactory())
+
+    first.refresh_from_db()
+    assert first.payment_entry is None and not entry.for_fees.exists()
