@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('external_id', models.CharField(blank=True, max_length=255, verbose_name='their id')),
                 ('payment_method', models.CharField(default='Unknown', max_length=64, verbose_name='payment method')),
                 ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received at')),
-                ('hold', models.CharField(blank=True, choices=[('after_cancellation', 'Paid after the library cancelled'), ('further_payment', 'A further payment for a paid order'), ('wrong_currency', 'Paid in another currency')], max_length=24, verbose_name='held for staff because')),
+                ('hold', models.CharField(blank=True, choices=[('after_cancellation', 'Paid after the library cancelled'), ('further_payment', 'A further payment for a paid order'), ('wrong_currency', 'Paid in another currency'), ('fees_elsewhere', 'Its fees are in another payment')], max_length=24, verbose_name='held for staff because')),
                 ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed without booking at')),
                 ('close_reason', models.TextField(blank=True, verbose_name='why it was not booked')),
             ],
