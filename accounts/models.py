@@ -15,12 +15,23 @@ class Patron(models.Model):
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150)
     email = models.EmailField(_("email"), blank=True)
+    # The id the library system's own API knows the patron by (Koha's patron_id, Alma's
+    # primary id, FOLIO's user id), and which system that is when several feed the portal.
+    source_system = models.CharField(_("library system"), max_length=32, blank=True)
+    external_id = models.CharField(_("id in the library system"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("patron")
         verbose_name_plural = _("patrons")
         ordering = ["last_name", "first_name", "user_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_system", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="patron_external_id_once_per_system",
+            )
+        ]
 
     def __str__(self):
         return f"{self.full_name} ({self.user_number})"

@@ -192,3 +192,19 @@ COMPLETE_AFTER_DAYS = env.int("COMPLETE_AFTER_DAYS", default=9)
 API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=600)
 # Webhook signatures older (or further in the future) than this are refused.
 WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
+
+# --- The library system: where payments are delivered -----------------------------------
+# Empty: deliveries are recorded and shown at the desk, nothing is sent. Otherwise one of
+# webhook, koha, folio, alma, aleph (see the README's section on the library system).
+LIBRARY_SYSTEM_TARGET = env.str("LIBRARY_SYSTEM_TARGET", default="")
+LIBRARY_SYSTEM_URL = env.str("LIBRARY_SYSTEM_URL", default="")
+LIBRARY_SYSTEM_USER = env.str("LIBRARY_SYSTEM_USER", default="")
+LIBRARY_SYSTEM_PASSWORD = env.str("LIBRARY_SYSTEM_PASSWORD", default="")
+LIBRARY_SYSTEM_API_KEY = env.str("LIBRARY_SYSTEM_API_KEY", default="")
+# The generic webhook's HMAC-SHA256 signing secret.
+LIBRARY_SYSTEM_SECRET = env.str("LIBRARY_SYSTEM_SECRET", default="")
+# FOLIO's tenant; Aleph's administrative library (e.g. USM50) and sub-library.
+LIBRARY_SYSTEM_TENANT = env.str("LIBRARY_SYSTEM_TENANT", default="")
+LIBRARY_SYSTEM_LIBRARY = env.str("LIBRARY_SYSTEM_LIBRARY", default="")
+LIBRARY_SYSTEM_SUB_LIBRARY = env.str("LIBRARY_SYSTEM_SUB_LIBRARY", default="")
+LIBRARY_SYSTEM_TIMEOUT_SECONDS = env.float("LIBRARY_SYSTEM_TIMEOUT_SECONDS", default=10)

@@ -20,11 +20,22 @@ class EntryKind(models.TextChoices):
     WAIVER = "waiver", _("Waiver")
     REFUND = "refund", _("Refund")
     REVERSAL = "reversal", _("Payment reversal")
+    # The library system lowered or cancelled a fee it had sent: a credit on that fee.
+    REDUCTION = "reduction", _("Fee reduced by the library system")
 
 
 # Positive entries are what the patron owes (debits); negative ones pay for them (credits).
 DEBIT_KINDS = (EntryKind.FEE.value, EntryKind.REFUND.value, EntryKind.REVERSAL.value)
-CREDIT_KINDS = (EntryKind.PAYMENT.value, EntryKind.CREDIT_NOTE.value, EntryKind.WAIVER.value)
+CREDIT_KINDS = (
+    EntryKind.PAYMENT.value,
+    EntryKind.CREDIT_NOTE.value,
+    EntryKind.WAIVER.value,
+    EntryKind.REDUCTION.value,
+)
+# Credits meant for one fee (their target): the settlement offsets them there first.
+TARGETED_CREDIT_KINDS = (EntryKind.WAIVER.value, EntryKind.REDUCTION.value)
+# Money that moved: what the library system is told of.
+MONEY_KINDS = (EntryKind.PAYMENT.value, EntryKind.REVERSAL.value, EntryKind.REFUND.value)
 # What a patron can select and pay: fees, and payments reversed after a chargeback.
 PAYABLE_KINDS = (EntryKind.FEE.value, EntryKind.REVERSAL.value)
 
@@ -88,6 +99,10 @@ class JournalEntry(models.Model):
     method = models.CharField(_("method"), max_length=64, blank=True)
     reference = models.CharField(_("reference"), max_length=64, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # A fee sent by the library system: its id and fee type code there, and which system.
+    source_system = models.CharField(_("library system"), max_length=32, blank=True)
+    external_id = models.CharField(_("id in the library system"), max_length=64, blank=True)
+    external_type = models.CharField(_("fee type in the library system"), max_length=64, blank=True)
     # What this entry books, when something above the ledger names it ("money:12"): the
     # unique index lets that thing be booked once, however often or concurrently it is tried.
     booking_key = models.CharField(_("booking key"), max_length=80, blank=True, default="")
@@ -141,6 +156,11 @@ class JournalEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(cleared_in__isnull=True) | Q(settled_in__isnull=False),
                 name="journal_cleared_only_when_settled",
+            ),
+            models.UniqueConstraint(
+                fields=["source_system", "external_id"],
+                condition=Q(kind="fee") & ~Q(external_id=""),
+                name="journal_fee_external_id_once",
             ),
             models.UniqueConstraint(
                 fields=["booking_key"],
@@ -208,6 +228,80 @@ class Allocation(models.Model):
 
     def __str__(self):
         return f"{self.credit_id} → {self.debit_id}: {self.amount_cents}"
+
+
+class PaymentShare(models.Model):
+    """The part of a money movement (payment, reversal, refund) that goes to one fee, as the
+    library system is told at booking time: the fees it was made for first, then the
+    oldest, as the settlement offsets them. Written with the movement, never changed."""
+
+    movement = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="shares")
+    # None: the part for no fee, which becomes (or, for a refund, comes out of) credit.
+    fee = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    amount_cents = models.BigIntegerField(_("amount (cents)"))
+
+    class Meta:
+        verbose_name = _("payment share")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="share_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.movement_id} → {self.fee_id}: {self.amount_cents}"
+
+
+class Delivery(models.Model):
+    """A money movement to be told to the library system: recorded in the booking's own
+    transaction, sent by the worker (`manage.py deliver`) with its one idempotency key.
+
+    It is also the library system's feed of money movements (`txid` orders it by commit
+    on PostgreSQL, so a reader never misses a late-committing booking).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        RETRYING = "retrying", _("Retrying")
+        DELIVERED = "delivered", _("In the library system")
+        FAILED = "failed", _("Refused: waits for staff")
+        RESOLVED = "resolved", _("Resolved by hand")
+        SKIPPED = "skipped", _("Not sent: the library system reported it")
+
+    entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, related_name="delivery", verbose_name=_("booking")
+    )
+    key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    target = models.CharField(_("sent to"), max_length=16, blank=True)
+    answer = models.CharField(_("their answer"), max_length=255, blank=True)
+    # PostgreSQL: the booking transaction's id (see fees.bridge); 0 on SQLite, one writer.
+    txid = models.BigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("delivery to the library system")
+        verbose_name_plural = _("deliveries to the library system")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "retrying"]),
+                name="delivery_due",
+            ),
+            models.Index(fields=["status", "created_at"], name="delivery_status"),
+            models.Index(fields=["txid", "id"], name="delivery_feed"),
+        ]
+
+    def __str__(self):
+        return self.key
 
 
 class Loan(models.Model):

@@ -7,7 +7,14 @@ from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import Patron
-from fees.models import CREDIT_KINDS, PAYABLE_KINDS, Allocation, JournalEntry, Loan
+from fees.models import (
+    CREDIT_KINDS,
+    PAYABLE_KINDS,
+    TARGETED_CREDIT_KINDS,
+    Allocation,
+    JournalEntry,
+    Loan,
+)
 
 
 def balance_cents(*, patron: Patron) -> int:
@@ -40,15 +47,16 @@ def open_fees(*, patron: Patron) -> QuerySet[JournalEntry]:
 
 
 def open_cents_of(*, fee: JournalEntry) -> int:
-    """What is left of one fee after allocations and waivers booked but not yet settled."""
+    """What is left of one fee after allocations, and waivers and reductions booked but not
+    yet settled."""
     allocated = fee.allocations_received.aggregate(total=Sum("amount_cents"))["total"] or 0
-    pending_waivers = (
-        JournalEntry.objects.filter(target=fee, kind="waiver", settled_in__isnull=True).aggregate(
-            total=Sum("amount_cents")
-        )["total"]
+    pending = (
+        JournalEntry.objects.filter(
+            target=fee, kind__in=TARGETED_CREDIT_KINDS, settled_in__isnull=True
+        ).aggregate(total=Sum("amount_cents"))["total"]
         or 0
     )
-    return fee.amount_cents - allocated + pending_waivers
+    return fee.amount_cents - allocated + pending
 
 
 def patron_credit_cents(*, patron: Patron) -> int:

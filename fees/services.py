@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Patron
+from fees.bridge import movement_record
 from fees.models import (
     DEBIT_KINDS,
     PAYABLE_KINDS,
@@ -100,7 +101,11 @@ def fee_book(
     currency: str | None = None,
     booked_by: AbstractBaseUser | None = None,
     note: str = "",
+    source_system: str = "",
+    external_id: str = "",
+    external_type: str = "",
 ) -> JournalEntry:
+    """A fee; one from the library system carries its id and fee type code there."""
     _check_amount(amount_cents)
     currency = _check_currency(currency)
     if fee_type not in FeeType.values:
@@ -118,6 +123,9 @@ def fee_book(
         item=item,
         booked_by=booked_by,
         note=note,
+        source_system=source_system,
+        external_id=external_id,
+        external_type=external_type,
     )
 
 
@@ -133,10 +141,12 @@ def payment_book(
     booked_by: AbstractBaseUser | None = None,
     note: str = "",
     booking_key: str = "",
+    tell_library_system: bool = True,
 ) -> JournalEntry:
     """Money received from the patron. It may exceed the balance: the rest becomes credit.
 
-    `booking_key` names what the payment books; the journal holds each key once.
+    `booking_key` names what the payment books; the journal holds each key once. The
+    library system is told of it (a Delivery), unless it is the one that reported it.
     """
     _check_amount(amount_cents)
     currency = _check_currency(currency)
@@ -154,6 +164,7 @@ def payment_book(
         booking_key=booking_key,
     )
     entry.for_fees.set(fees)
+    movement_record(entry=entry, preferred=fees, send=tell_library_system)
     return entry
 
 
@@ -243,7 +254,7 @@ def refund_book(
             % {"credit": format_money(max(0, credit_cents), currency)},
             code="exceeds_credit",
         )
-    return _book(
+    entry = _book(
         patron=patron,
         kind=EntryKind.REFUND,
         amount_cents=amount_cents,
@@ -252,6 +263,8 @@ def refund_book(
         booked_by=booked_by,
         note=note,
     )
+    movement_record(entry=entry)
+    return entry
 
 
 @transaction.atomic
@@ -286,7 +299,7 @@ def reversal_book(
             % {"amount": format_money(reversible, payment.currency)},
             code="exceeds_payment",
         )
-    return _book(
+    entry = _book(
         patron=patron,
         kind=EntryKind.REVERSAL,
         amount_cents=amount_cents,
@@ -296,6 +309,8 @@ def reversal_book(
         booked_by=booked_by,
         note=note,
     )
+    movement_record(entry=entry)
+    return entry
 
 
 @transaction.atomic

@@ -27,7 +27,14 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import Patron
-from fees.models import CREDIT_KINDS, DEBIT_KINDS, Allocation, EntryKind, JournalEntry, Settlement
+from fees.models import (
+    CREDIT_KINDS,
+    DEBIT_KINDS,
+    TARGETED_CREDIT_KINDS,
+    Allocation,
+    JournalEntry,
+    Settlement,
+)
 from fees.signals import settlement_held_debits
 
 WRITE_CHUNK = 5000
@@ -255,15 +262,15 @@ def _offset(
     """
     debit_by_id = {item.id: item for item in items if item.kind not in CREDIT_KINDS}
     debits = [debit for debit in debit_by_id.values() if debit.id not in held]
-    # Waivers first: each is meant for one fee and must land there.
+    # Waivers and reductions first: each is meant for one fee and must land there.
     credits = sorted(
         (item for item in items if item.kind in CREDIT_KINDS),
-        key=lambda item: item.kind != EntryKind.WAIVER,
+        key=lambda item: item.kind not in TARGETED_CREDIT_KINDS,
     )
     allocations = []
     first_open = 0  # debits before it are paid in full: the oldest-first pass starts here
     for credit in credits:
-        if credit.kind == EntryKind.WAIVER:
+        if credit.kind in TARGETED_CREDIT_KINDS:
             targets = [credit.target_id]
         else:
             targets = [i for i in paid_for.get(credit.id, []) if i not in held]

@@ -100,6 +100,8 @@ def external_patron_create(*, client: ApiClient, data: dict) -> Answer:
             last_name=data["last_name"],
             first_name=data.get("first_name", ""),
             email=data.get("email", ""),
+            source_system=client.library_system,
+            external_id=data.get("external_id", ""),
         )
         return Answer(201, _patron_body(patron))
 
@@ -115,6 +117,7 @@ def _patron_body(patron: Patron) -> dict:
         "first_name": patron.first_name,
         "last_name": patron.last_name,
         "email": patron.email,
+        "external_id": patron.external_id,
     }
 
 
@@ -124,15 +127,22 @@ def external_fee_create(*, client: ApiClient, data: dict) -> Answer:
     def perform():
         _check_currency(data["currency"])
         patron = _patron(data["user_number"])
-        fee = ledger.fee_book(
-            patron=patron,
-            amount_cents=data["amount_cents"],
-            fee_type=data["fee_type"],
-            description=data["description"],
-            item=data.get("item", ""),
-            note=_("Posted by %(client)s as %(id)s")
-            % {"client": client.name, "id": data["fee_id"]},
-        )
+        try:
+            with transaction.atomic():
+                fee = ledger.fee_book(
+                    patron=patron,
+                    amount_cents=data["amount_cents"],
+                    fee_type=data["fee_type"],
+                    description=data["description"],
+                    item=data.get("item", ""),
+                    note=_("Posted by %(client)s as %(id)s")
+                    % {"client": client.name, "id": data["fee_id"]},
+                    source_system=client.library_system,
+                    external_id=data["fee_id"],
+                    external_type=data.get("external_type", ""),
+                )
+        except IntegrityError:
+            raise Conflict(_("Fee %(id)s is known already.") % {"id": data["fee_id"]}) from None
         body = {
             "fee_id": data["fee_id"],
             "entry_id": fee.pk,
@@ -151,6 +161,7 @@ def external_fee_create(*, client: ApiClient, data: dict) -> Answer:
                 method=payment.get("method", ""),
                 for_fees=[fee],
                 note=_("Reported by %(client)s") % {"client": client.name},
+                tell_library_system=False,  # it reported the payment itself
             )
             _refuse_other_payment(result, patron=patron, amount_cents=payment["amount_cents"])
             body["payment_entry_id"] = result.money.entry_id

@@ -350,6 +350,7 @@ class ApiScope(models.TextChoices):
     FEES_WRITE = "fees:write", _("Post patrons, fees and overdue loans")
     PAYMENTS_WRITE = "payments:write", _("Report payments")
     ACCOUNTS_READ = "accounts:read", _("Read account summaries")
+    MOVEMENTS_READ = "movements:read", _("Read the feed of money movements")
 
 
 class ApiClient(models.Model):
@@ -360,6 +361,14 @@ class ApiClient(models.Model):
     key_prefix = models.CharField(_("key prefix"), max_length=16, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
     scopes = models.JSONField(_("scopes"), default=list)
+    # The library system this client speaks for: the patron and fee ids it sends are kept
+    # under this name, so that two systems feeding the portal can use the same ids.
+    library_system = models.CharField(
+        _("library system"),
+        max_length=32,
+        blank=True,
+        help_text=_("Leave empty when only one library system feeds the portal."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)

@@ -3,11 +3,14 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 
 from accounts.models import Patron
 from fees import selectors as ledger
-from fees.models import JournalEntry
+from fees.models import Delivery, JournalEntry, PaymentShare
+from payments.library_systems.base import FeeShare, Movement
 from payments.models import OPEN_STATUSES, MoneyReport, OrderFee, OrderStatus, PaymentOrder
 
 
@@ -125,3 +128,84 @@ def needs_attention_q(*, now) -> Q:
     for condition in needs_attention(now=now).values():
         combined |= condition
     return combined
+
+
+def movements_for(deliveries: list[Delivery]) -> list[Movement]:
+    """What the library system is told of each delivery's booking, in three queries."""
+    entries = JournalEntry.objects.filter(pk__in=[d.entry_id for d in deliveries])
+    shares = PaymentShare.objects.select_related("fee").order_by("pk")
+    by_id = {
+        entry.pk: entry
+        for entry in entries.select_related("patron").prefetch_related(
+            Prefetch("shares", queryset=shares)
+        )
+    }
+    return [_movement(delivery, by_id[delivery.entry_id]) for delivery in deliveries]
+
+
+def _movement(delivery: Delivery, entry: JournalEntry) -> Movement:
+    shares = list(entry.shares.all())
+    return Movement(
+        key=delivery.key,
+        kind=entry.kind,
+        entry_id=entry.pk,
+        booked_at=entry.booked_at,
+        amount_cents=abs(entry.amount_cents),
+        currency=entry.currency,
+        method=entry.method,
+        reference=entry.reference,
+        patron_user_number=entry.patron.user_number,
+        patron_external_id=entry.patron.external_id,
+        shares=tuple(
+            FeeShare(
+                entry_id=share.fee_id,
+                fee_id=share.fee.external_id,
+                fee_type=share.fee.external_type,
+                amount_cents=share.amount_cents,
+            )
+            for share in shares
+            if share.fee is not None
+        ),
+        unassigned_cents=sum(share.amount_cents for share in shares if share.fee is None),
+        reverses_entry_id=entry.target_id if entry.kind == "reversal" else None,
+    )
+
+
+@dataclass(frozen=True)
+class MovementPage:
+    movements: list[Movement]
+    next_cursor: str
+
+
+def money_movements(*, cursor: str = "", limit: int = 100) -> MovementPage:
+    """The feed of money movements, oldest first, from after `cursor` ("" from the start).
+
+    On PostgreSQL rows are ordered by the id of the transaction that booked them and only
+    rows below the oldest transaction still running are read: a booking that commits after
+    a later one is still ahead of the cursor when it appears. (A plain "id > cursor" would
+    skip it.) SQLite has one writer at a time, so there ids are in commit order already.
+    """
+    after_txid, after_id = _parse_cursor(cursor)
+    rows = Delivery.objects.filter(Q(txid__gt=after_txid) | Q(txid=after_txid, id__gt=after_id))
+    if connection.vendor == "postgresql":
+        rows = rows.filter(
+            txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
+        )
+    page = list(rows.order_by("txid", "id")[:limit])
+    last = page[-1] if page else None
+    next_cursor = f"{last.txid}.{last.id}" if last else cursor
+    return MovementPage(movements=movements_for(page), next_cursor=next_cursor)
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def _parse_cursor(cursor: str) -> tuple[int, int]:
+    if not cursor:
+        return 0, 0
+    try:
+        txid, row_id = (int(part) for part in cursor.split("."))
+    except ValueError:
+        raise BadCursor(cursor) from None
+    return txid, row_id

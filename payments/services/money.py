@@ -72,6 +72,7 @@ def money_book(
     staff_user=None,
     note: str = "",
     for_fees: Iterable[JournalEntry] | None = None,
+    tell_library_system: bool = True,
 ) -> JournalEntry:
     """Book a report as a journal payment. The caller holds the patron's (and order's) lock.
 
@@ -100,6 +101,7 @@ def money_book(
         booked_by=staff_user,
         note=note.strip(),
         booking_key=f"money:{report.pk}",
+        tell_library_system=tell_library_system,
     )
     report.entry = entry
     report.save(update_fields=["entry"])
@@ -128,8 +130,11 @@ def money_receive_for_patron(
     method: str = "",
     for_fees: Iterable[JournalEntry] = (),
     note: str = "",
+    tell_library_system: bool = True,
 ) -> TransitionResult:
-    """A payment an external system took for a patron, not for one of our orders."""
+    """A payment an external system took for a patron, not for one of our orders.
+
+    The library system is not told of a payment it reported itself."""
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
         report = money_report_create(
@@ -144,5 +149,8 @@ def money_receive_for_patron(
         if report is None:
             earlier = money_report_find(api_client=api_client, external_id=external_id)
             return TransitionResult(order=earlier.order, outcome=Outcome.REPEAT, money=earlier)
-        entry = money_book(report=report, patron=patron, for_fees=for_fees, note=note)
+        entry = money_book(
+            report=report, patron=patron, for_fees=for_fees, note=note,
+            tell_library_system=tell_library_system,
+        )  # fmt: skip
         return TransitionResult(order=None, outcome=Outcome.BOOKED, booked=entry, money=report)

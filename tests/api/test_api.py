@@ -46,7 +46,12 @@ def test_openapi_document_describes_every_endpoint(client):
     assert document["openapi"].startswith("3.")
     assert set(document["paths"]) == {
         "/api/v1/patrons",
+        "/api/v1/patrons/{user_number}",
+        "/api/v1/patrons/{user_number}/fees",
         "/api/v1/fees",
+        "/api/v1/fees/{fee_id}",
+        "/api/v1/fees/{fee_id}/cancel",
+        "/api/v1/movements",
         "/api/v1/patrons/{user_number}/overdue-loans",
         "/api/v1/payments",
         "/api/v1/patrons/{user_number}/account",

@@ -1,0 +1,103 @@
+"""What the library system does through the API besides posting: keep patrons up to date,
+correct, cancel and re-send its fees, and read the money that moved here.
+
+A client's ids live in its library system's namespace (ApiClient.library_system).
+"""
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import Patron
+from accounts.services import patron_create, patron_update
+from fees import corrections
+from fees.models import EntryKind, JournalEntry
+from payments.external import Answer, Conflict, NotFound, _check_currency, _patron, _patron_body
+from payments.models import ApiClient
+from payments.selectors import money_movements
+
+
+def external_patron_upsert(*, client: ApiClient, user_number: str, data: dict) -> Answer:
+    """Create the patron, or take its current card number, name and e-mail. Sending the same
+    data again changes nothing."""
+    with transaction.atomic():
+        patron = Patron.objects.select_for_update().filter(user_number=user_number).first()
+        try:
+            with transaction.atomic():
+                if patron is None:
+                    patron = patron_create(
+                        user_number=user_number,
+                        card_number=data["card_number"],
+                        last_name=data["last_name"],
+                        first_name=data.get("first_name", ""),
+                        email=data.get("email", ""),
+                        source_system=client.library_system,
+                        external_id=data.get("external_id", ""),
+                    )
+                    return Answer(201, _patron_body(patron))
+                patron_update(
+                    patron=patron,
+                    card_number=data["card_number"],
+                    last_name=data["last_name"],
+                    first_name=data.get("first_name", ""),
+                    email=data.get("email", ""),
+                    external_id=data.get("external_id") or None,
+                )
+        except IntegrityError:
+            raise Conflict(_("That card number or id belongs to another patron.")) from None
+        patron.refresh_from_db()
+        return Answer(200, _patron_body(patron))
+
+
+def _fee(client: ApiClient, fee_id: str) -> JournalEntry:
+    fee = JournalEntry.objects.filter(
+        kind=EntryKind.FEE, source_system=client.library_system, external_id=fee_id
+    ).first()
+    if fee is None:
+        raise NotFound(_("No fee %(id)s from this library system.") % {"id": fee_id})
+    return fee
+
+
+def _correction_body(fee_id: str, correction: corrections.Correction) -> dict:
+    return {
+        "fee_id": fee_id,
+        "entry_id": correction.fee.pk,
+        "charged_before_cents": correction.charged_before,
+        "charged_cents": correction.charged_after,
+        "booked_entry_id": correction.booked.pk if correction.booked else None,
+        "already_paid_cents": correction.already_paid_cents,
+        "in_open_order": correction.in_open_order,
+    }
+
+
+def external_fee_correct(*, client: ApiClient, fee_id: str, amount_cents: int, reason: str):
+    """Set a fee's amount as the library system now charges it (0: cancelled)."""
+    correction = corrections.fee_correct(
+        fee=_fee(client, fee_id), amount_cents=amount_cents, note=reason
+    )
+    return Answer(200, _correction_body(fee_id, correction))
+
+
+def external_fees_sync(*, client: ApiClient, user_number: str, fees: list[dict]) -> Answer:
+    for index, item in enumerate(fees):
+        _check_currency(item["currency"], field=f"fees.{index}.currency")
+    result = corrections.fees_sync(
+        patron=_patron(user_number),
+        system=client.library_system,
+        fees=fees,
+        note=_("Synchronised by %(client)s") % {"client": client.name},
+    )
+    return Answer(
+        200,
+        {
+            "user_number": user_number,
+            "booked": [fee.external_id for fee in result.booked],
+            "corrected": [_correction_body(c.fee.external_id, c) for c in result.corrected],
+            "cancelled": [_correction_body(c.fee.external_id, c) for c in result.cancelled],
+            "unchanged": [fee.external_id for fee in result.unchanged],
+        },
+    )
+
+
+def external_movements(*, cursor: str, limit: int) -> dict:
+    page = money_movements(cursor=cursor, limit=limit)
+    return {"movements": page.movements, "next_cursor": page.next_cursor}

@@ -1,0 +1,71 @@
+"""What the portal tells a library system, and what a target must do with it.
+
+Every booking of money (a payment, a payment's reversal after a chargeback, a refund)
+is one Movement. A target delivers it to one kind of library system; the worker
+(`manage.py deliver`) calls `deliver` until it succeeds or fails for good.
+"""
+
+import datetime
+from dataclasses import dataclass
+from typing import Protocol
+
+import requests
+
+
+class TransientError(Exception):
+    """Try again later: the library system is down, slow, or answered 5xx / 429."""
+
+
+class PermanentError(Exception):
+    """The library system refused the movement (4xx): retrying will not help; staff decide."""
+
+
+@dataclass(frozen=True)
+class FeeShare:
+    """The part of a movement that goes to one fee."""
+
+    entry_id: int  # the fee's journal entry in the portal
+    fee_id: str  # the fee's id in the library system ("" for a fee it did not send)
+    fee_type: str  # the library system's fee type code ("" when unknown)
+    amount_cents: int  # positive
+
+
+@dataclass(frozen=True)
+class Movement:
+    key: str  # idempotency key: the same for every attempt of the same booking
+    kind: str  # "payment", "reversal" or "refund"
+    entry_id: int
+    booked_at: datetime.datetime
+    amount_cents: int  # positive: how much money moved
+    currency: str
+    method: str  # "cash", "online: card", ...
+    reference: str  # the payment order's reference, or the reporting system's id
+    patron_user_number: str
+    patron_external_id: str  # the patron's id in the library system ("" when unknown)
+    shares: tuple[FeeShare, ...]  # what it pays (or, for a reversal, re-opens) per fee
+    unassigned_cents: int  # the part for no known fee: the patron's credit
+    reverses_entry_id: int | None = None  # a reversal: the payment it takes back
+
+
+class Target(Protocol):
+    name: str
+
+    def deliver(self, movement: Movement) -> str:
+        """Send the movement; return a short note of what the library system answered.
+
+        Raise TransientError or PermanentError when it did not take it.
+        """
+        ...
+
+
+def http_send(session: requests.Session, method: str, url: str, *, timeout: float, **kwargs):
+    """One HTTP call with failures sorted into transient and permanent ones."""
+    try:
+        response = session.request(method, url, timeout=timeout, **kwargs)
+    except (requests.Timeout, requests.ConnectionError) as error:
+        raise TransientError(f"{method} {url}: {error.__class__.__name__}: {error}") from error
+    if response.status_code >= 500 or response.status_code in (408, 425, 429):
+        raise TransientError(f"{method} {url}: {response.status_code} {response.text[:300]}")
+    if response.status_code >= 400:
+        raise PermanentError(f"{method} {url}: {response.status_code} {response.text[:300]}")
+    return response
