@@ -54,6 +54,10 @@ class StaffDesk(models.Model):
             ("complete_order", "Can complete and book payment orders"),
             ("book_late_payment", "Can book a payment that arrived after cancellation"),
             ("book_counter_entry", "Can book counter payments, credit notes, waivers and refunds"),
+            (
+                "manage_deliveries",
+                "Can send deliveries to the library system again or resolve them",
+            ),
         ]
         verbose_name = _("staff desk")
 

@@ -5,7 +5,7 @@ from django import forms
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from fees.models import JournalEntry
+from fees.models import Delivery, JournalEntry
 from payments.models import Mode, MoneyReport, OrderStatus
 from staffdesk.models import StaffAction
 
@@ -67,6 +67,25 @@ class OrderActionForm(SubmissionForm):
 
 class RequeryForm(SubmissionForm):
     pass
+
+
+class DeliveryActionForm(SubmissionForm):
+    delivery = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    action = forms.ChoiceField(
+        choices=[
+            (StaffAction.Kind.RETRY_DELIVERY, _("Send again now")),
+            (StaffAction.Kind.RESOLVE_DELIVERY, _("Resolved by hand")),
+        ]
+    )
+    reason = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+class DeliveryFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("not in the library system yet")), *Delivery.Status.choices],
+    )
 
 
 class ResolveProviderReportForm(forms.Form):

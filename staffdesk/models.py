@@ -17,6 +17,8 @@ class StaffAction(models.Model):
         CREDIT_NOTE = "credit_note", _("Booked a credit note")
         WAIVER = "waiver", _("Waived a fee")
         REFUND = "refund", _("Booked a refund")
+        RETRY_DELIVERY = "retry_delivery", _("Sent a delivery to the library system again")
+        RESOLVE_DELIVERY = "resolve_delivery", _("Resolved a library-system delivery by hand")
 
     at = models.DateTimeField(_("time"), default=timezone.now)
     staff_user = models.ForeignKey(

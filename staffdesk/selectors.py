@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from accounts.models import Patron
 from fees import selectors as ledger
-from fees.models import Allocation, EntryKind, JournalEntry
+from fees.models import Allocation, Delivery, EntryKind, JournalEntry
 from payments.models import MoneyReport, PaymentOrder, UnmatchedProviderReport
 from payments.reference import normalize_reference
 from payments.selectors import needs_attention, needs_attention_q
+from payments.services.deliveries import DUE as DELIVERY_DUE
 from staffdesk.models import StaffAction
 
 
@@ -67,6 +68,7 @@ class DeskFigures:
     online_today_count: int
     online_today_cents: int
     unmatched_reports: int
+    deliveries: dict[str, int]
 
 
 def desk_figures(*, now: datetime.datetime | None = None) -> DeskFigures:
@@ -84,6 +86,10 @@ def desk_figures(*, now: datetime.datetime | None = None) -> DeskFigures:
         online_today_count=today["count"],
         online_today_cents=-(today["total"] or 0),
         unmatched_reports=unmatched_provider_reports().count(),
+        deliveries=Delivery.objects.aggregate(
+            waiting=Count("pk", filter=Q(status__in=DELIVERY_DUE)),
+            failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
+        ),
     )
 
 
@@ -109,7 +115,7 @@ def patron_ledger(*, patron: Patron, on_date: datetime.date, limit: int = 200) -
     allocations = Allocation.objects.select_related("settlement")
     entries = list(
         JournalEntry.objects.filter(patron=patron)
-        .select_related("booked_by", "settled_in", "target")
+        .select_related("booked_by", "settled_in", "target", "delivery")
         .prefetch_related(
             Prefetch("allocations_received", queryset=allocations),
             Prefetch("allocations_given", queryset=allocations),
@@ -128,3 +134,11 @@ def patron_ledger(*, patron: Patron, on_date: datetime.date, limit: int = 200) -
             StaffAction.objects.filter(patron=patron).select_related("staff_user", "order")[:50]
         ),
     )
+
+
+def deliveries(*, status: str = "") -> QuerySet[Delivery]:
+    """Deliveries to the library system, newest first; by default those not in it yet."""
+    found = Delivery.objects.select_related("entry__patron")
+    if status:
+        return found.filter(status=status)
+    return found.exclude(status__in=[Delivery.Status.DELIVERED, Delivery.Status.SKIPPED])

@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Patron
 from fees import services as ledger
-from fees.models import JournalEntry
+from fees.models import Delivery, JournalEntry
 from payments import services as orders
 from payments.models import PaymentOrder
+from payments.services import deliveries
 from staffdesk.models import StaffAction
 
 Kind = StaffAction.Kind
@@ -131,5 +132,38 @@ def desk_counter_booking(
             patron=patron,
             journal_entry=entry,
             reason=note,
+            submission=submission,
+        )
+
+
+def desk_delivery_action(
+    *, kind: str, delivery: Delivery, staff_user, reason: str = "", submission=None
+) -> StaffAction:
+    """Send a delivery to the library system again, or record that staff entered it there
+    by hand; audited like every desk action."""
+    with transaction.atomic():
+        if done := _earlier(submission):
+            return done
+        before = delivery.status
+        try:
+            if kind == Kind.RETRY_DELIVERY:
+                delivery = deliveries.delivery_retry_now(delivery=delivery)
+            elif kind == Kind.RESOLVE_DELIVERY:
+                if not reason.strip():
+                    raise ValidationError(_("Say what was done by hand."), code="required")
+                delivery = deliveries.delivery_resolve_by_hand(delivery=delivery, note=reason)
+            else:
+                raise ValueError(f"not a delivery action: {kind}")
+        except ValueError as error:
+            raise ValidationError(str(error), code="not_allowed") from error
+        entry = delivery.entry
+        return StaffAction.objects.create(
+            staff_user=staff_user,
+            kind=kind,
+            patron_id=entry.patron_id,
+            journal_entry=entry,
+            status_before=before,
+            status_after=delivery.status,
+            reason=reason,
             submission=submission,
         )

@@ -41,6 +41,7 @@ urlpatterns = [
     path("orders/<reference:reference>/", views.order_detail, name="order"),
     path("orders/<reference:reference>/<slug:action>/", views.order_action, name="order_action"),
     path("provider-reports/", views.provider_reports, name="provider_reports"),
+    path("deliveries/", views.deliveries, name="deliveries"),
     path("patrons/", views.patron_lookup, name="patron_lookup"),
     path("patrons/<user_number:user_number>/", views.patron_detail, name="patron"),
     path(

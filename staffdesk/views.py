@@ -1,4 +1,5 @@
 import csv
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,13 +15,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.cards import normalize_card_number
 from accounts.models import Patron
-from fees.models import Settlement
+from fees.models import Delivery, Settlement
 from payments import services as order_services
 from payments.models import PaymentOrder
 from payments.providers.base import ProviderError
 from staffdesk import exports, selectors, services
 from staffdesk.forms import (
     CounterBookingForm,
+    DeliveryActionForm,
+    DeliveryFilterForm,
     MoneyActionForm,
     OrderActionForm,
     OrderFilterForm,
@@ -111,7 +114,9 @@ def order_detail(request, reference):
         {
             "order": order,
             "events": order.events.select_related("staff_user"),
-            "money": order.money_reports.select_related("entry", "closed_by", "api_client"),
+            "money": order.money_reports.select_related(
+                "entry__delivery", "closed_by", "api_client"
+            ),
             "fees": order.order_fees.select_related("fee"),
             "staff_actions": actions,
             "last_manual": actions[0] if actions else None,
@@ -205,6 +210,41 @@ def _perform(spec, order, staff_user, data):
         submission=data["submission"],
         money=data.get("money"),
     )
+
+
+@desk_view
+@require_http_methods(["GET", "POST"])
+def deliveries(request):
+    """Deliveries to the library system: what waits, retries or was refused, and why."""
+    if request.method == "POST":
+        if not request.user.has_perm("accounts.manage_deliveries"):
+            raise PermissionDenied
+        form = DeliveryActionForm(request.POST)
+        if form.is_valid():
+            delivery = get_object_or_404(Delivery, pk=form.cleaned_data["delivery"])
+            try:
+                services.desk_delivery_action(
+                    kind=form.cleaned_data["action"],
+                    delivery=delivery,
+                    staff_user=request.user,
+                    reason=form.cleaned_data["reason"],
+                    submission=form.cleaned_data["submission"],
+                )
+            except ValidationError as error:
+                messages.error(request, error.messages[0])
+            else:
+                messages.success(request, _("Done."))
+        else:
+            messages.error(request, _("The form was not complete; nothing was done."))
+        return redirect(request.get_full_path())
+    filters = DeliveryFilterForm(request.GET)
+    status = filters.cleaned_data["status"] if filters.is_valid() else ""
+    page = LookaheadPaginator(selectors.deliveries(status=status), 50).get_page(
+        request.GET.get("page")
+    )
+    for delivery in page:  # each row's form its own one-time token
+        delivery.submission = uuid.uuid4()
+    return render(request, "staffdesk/deliveries.html", {"page": page, "filters": filters})
 
 
 @desk_view

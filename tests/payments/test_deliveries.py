@@ -1,0 +1,165 @@
+"""The worker sends every money movement to the library system: at least once, each with
+its one key, retrying what is transient, stopping for staff on a refusal."""
+
+import datetime
+import socket
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from fees import services as ledger
+from fees.models import Delivery
+from payments.library_systems.webhook import WebhookTarget
+from payments.services.deliveries import deliveries_send_due, delivery_send_next
+from tests.factories import FeeFactory, PatronFactory
+from tests.library_systems.receiver import SECRET, Receiver
+
+pytestmark = pytest.mark.django_db
+
+Status = Delivery.Status
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def target(receiver):
+    return WebhookTarget(url=receiver.url, secret=SECRET, timeout=1)
+
+
+def book_payments(count, amount_cents=500):
+    """Payments for one fee from the library system; the fee."""
+    patron = PatronFactory(external_id="4711")
+    fee = FeeFactory(patron=patron, amount_cents=amount_cents * count, external_id="K-1")
+    for _ in range(count):
+        ledger.payment_book(patron=patron, amount_cents=amount_cents, method="cash")
+    return fee
+
+
+def statuses():
+    return list(Delivery.objects.order_by("pk").values_list("status", flat=True))
+
+
+def later(minutes):
+    return time_machine.travel(timezone.now() + datetime.timedelta(minutes=minutes))
+
+
+def test_a_payment_arrives_with_its_key_shares_and_a_valid_signature(receiver, target):
+    fee = book_payments(1)
+
+    outcomes = deliveries_send_due(target=target)
+
+    assert outcomes[Status.DELIVERED] == 1 and statuses() == [Status.DELIVERED]
+    (movement,) = receiver.received
+    assert movement["key"] == Delivery.objects.get().key
+    assert movement["patron_external_id"] == "4711"
+    assert movement["shares"] == [
+        {"entry_id": fee.pk, "fee_id": "K-1", "fee_type": "", "amount_cents": 500}
+    ]
+
+
+def test_a_server_error_is_retried_later_with_a_growing_wait(receiver, target):
+    book_payments(1)
+    receiver.script = [500, 503]
+
+    first = delivery_send_next(target=target)
+    assert first.status == Status.RETRYING and "500" in first.last_error
+    assert delivery_send_next(target=target) is None  # not due yet
+    with later(1):
+        second = delivery_send_next(target=target)
+    assert second.status == Status.RETRYING
+    assert second.next_attempt_at - second.last_attempt_at > (
+        first.next_attempt_at - first.last_attempt_at
+    )
+    with later(10):
+        assert delivery_send_next(target=target).status == Status.DELIVERED
+
+
+def test_a_refusal_stops_and_waits_for_staff(receiver, target):
+    book_payments(1)
+    receiver.script = [422]
+
+    delivery = delivery_send_next(target=target)
+
+    assert delivery.status == Status.FAILED and "422" in delivery.last_error
+    with later(60 * 24):
+        assert delivery_send_next(target=target) is None
+
+
+def test_a_timeout_is_retried(receiver):
+    book_payments(1)
+    receiver.hang_seconds = 1.0
+
+    delivery = delivery_send_next(
+        target=WebhookTarget(url=receiver.url, secret=SECRET, timeout=0.2)
+    )
+
+    assert delivery.status == Status.RETRYING and "Timeout" in delivery.last_error
+
+
+def test_a_refused_connection_is_retried():
+    book_payments(1)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+    delivery = delivery_send_next(target=WebhookTarget(url=url, secret=SECRET, timeout=1))
+
+    assert delivery.status == Status.RETRYING and "ConnectionError" in delivery.last_error
+
+
+def test_while_the_library_system_is_down_nothing_is_lost_and_each_arrives_once(receiver, target):
+    book_payments(5)
+    receiver.script = [500] * 5
+
+    deliveries_send_due(target=target)
+    assert set(statuses()) == {Status.RETRYING} and receiver.received == []
+    with later(5):
+        deliveries_send_due(target=target)
+
+    assert set(statuses()) == {Status.DELIVERED}
+    assert sorted(receiver.by_key) == sorted(Delivery.objects.values_list("key", flat=True))
+    assert len(receiver.received) == 5
+
+
+def test_a_worker_that_dies_while_sending_loses_nothing(receiver, target):
+    book_payments(2)
+
+    class Dies:
+        name = "webhook"
+
+        def deliver(self, movement):
+            raise KeyboardInterrupt  # the process is killed mid-send
+
+    with pytest.raises(KeyboardInterrupt):
+        deliveries_send_due(target=Dies())
+    assert statuses() == [Status.PENDING, Status.PENDING]
+
+    deliveries_send_due(target=target)
+    assert statuses() == [Status.DELIVERED, Status.DELIVERED]
+
+
+def test_without_a_configured_library_system_deliveries_are_kept(settings):
+    settings.LIBRARY_SYSTEM_TARGET = ""
+    book_payments(1)
+
+    with pytest.raises(CommandError, match="1 deliveries are kept"):
+        call_command("deliver")
+
+    assert statuses() == [Status.PENDING]
+
+
+def test_the_command_sends_and_ends_with_a_summary(receiver, settings, capsys):
+    settings.LIBRARY_SYSTEM_TARGET = "webhook"
+    settings.LIBRARY_SYSTEM_URL = receiver.url
+    settings.LIBRARY_SYSTEM_SECRET = SECRET
+    book_payments(3)
+
+    call_command("deliver")
+
+    assert "3 delivered, 0 to retry, 0 refused; 0 waiting" in capsys.readouterr().out

@@ -1,0 +1,92 @@
+"""The desk shows where each payment stands with the library system, and lets staff send a
+refused one again or resolve it by hand (audited, behind a permission)."""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from fees import services as ledger
+from fees.models import Delivery
+from staffdesk.models import StaffAction
+from tests.factories import PatronFactory
+from tests.staffdesk.conftest import make_order
+
+pytestmark = pytest.mark.django_db
+
+Status = Delivery.Status
+
+
+@pytest.fixture
+def refused():
+    payment = ledger.payment_book(patron=PatronFactory(), amount_cents=500, method="cash")
+    Delivery.objects.filter(entry=payment).update(
+        status=Status.FAILED, attempts=1, last_error="422 unknown account line"
+    )
+    return Delivery.objects.get(entry=payment)
+
+
+def act(client, delivery, action, reason=""):
+    return client.post(
+        reverse("staffdesk:deliveries"),
+        {"delivery": delivery.pk, "action": action, "reason": reason,
+         "submission": str(uuid.uuid4())},
+    )  # fmt: skip
+
+
+def test_the_list_shows_a_refused_delivery_with_its_error(desk_client, refused):
+    page = desk_client.get(reverse("staffdesk:deliveries")).content.decode()
+
+    assert refused.key in page and "422 unknown account line" in page
+
+
+def test_the_start_page_counts_refused_deliveries(desk_client, refused):
+    page = desk_client.get(reverse("staffdesk:home")).content.decode()
+
+    assert 'id="count-deliveries-failed">1<' in page
+
+
+def test_send_again_makes_it_due_now_and_is_audited(desk_client, refused, staff):
+    act(desk_client, refused, "retry_delivery")
+
+    refused.refresh_from_db()
+    assert refused.status == Status.PENDING
+    action = StaffAction.objects.get(kind=StaffAction.Kind.RETRY_DELIVERY)
+    assert action.staff_user == staff and action.journal_entry_id == refused.entry_id
+
+
+def test_resolved_by_hand_needs_a_note(desk_client, refused):
+    act(desk_client, refused, "resolve_delivery")
+    refused.refresh_from_db()
+    assert refused.status == Status.FAILED
+
+    act(desk_client, refused, "resolve_delivery", reason="Entered in Koha by hand")
+    refused.refresh_from_db()
+    assert refused.status == Status.RESOLVED
+
+
+def test_a_viewer_cannot_act_on_deliveries(viewer, refused):
+    response = act(viewer, refused, "retry_delivery")
+
+    assert response.status_code == 403
+    refused.refresh_from_db()
+    assert refused.status == Status.FAILED
+
+
+def test_the_order_page_says_whether_its_payment_is_in_the_library_system(desk_client):
+    from payments import services
+
+    order = make_order()
+    services.payment_order_transition(order=order, status="Paid", source="provider")
+
+    page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
+
+    assert "Waiting to be sent" in page
+
+
+def test_the_patron_journal_shows_each_payments_delivery(desk_client, refused):
+    patron = refused.entry.patron
+
+    page = desk_client.get(reverse("staffdesk:patron", args=[patron.user_number]))
+
+    assert "Refused: waits for staff" in page.content.decode()
