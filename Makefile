@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/epayment
 # CI sets REQUIRE_POSTGRES=1: an unreachable PostgreSQL then fails the run instead of being skipped.
 REQUIRE_POSTGRES ?= 0
 
-.PHONY: run test lint chromium screenshots property bench-settle bench-account bench-desk clean
+.PHONY: run test lint chromium screenshots property bench-settle bench-account bench-desk bench-bridge clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,9 @@ bench-account: $(VENV)/.installed .env
 
 bench-desk: $(VENV)/.installed .env
 	$(PY) bench/desk.py
+
+bench-bridge: $(VENV)/.installed .env
+	cd bench && ../$(PY) bridge.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .test-db.sqlite3* staticfiles
