@@ -2,7 +2,7 @@ import pytest
 
 from payments.api_keys import api_client_create
 
-ALL_SCOPES = ["fees:write", "payments:write", "accounts:read"]
+ALL_SCOPES = ["fees:write", "payments:write", "accounts:read", "movements:read"]
 
 
 @pytest.fixture

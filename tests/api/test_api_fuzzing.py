@@ -163,3 +163,55 @@ def test_api_refuses_nul_in_a_path_parameter_and_writes_nothing(
     case.validate_response(response, checks=CHECKS)
     assert response.status_code in (404, 422), response.text
     assert snapshot() == before
+
+
+SYNC_FEE = {"fee_id": "F-9", "amount_cents": 100, "currency": "EUR", "description": "Fine"}
+UPSERT = {"card_number": "1111", "last_name": "Lind"}
+
+
+def refused_library_system_calls():
+    for value in [*NOT_INTEGERS, -1]:
+        yield "/api/v1/fees/{fee_id}", "PATCH", {"amount_cents": value, "reason": "x"}
+    for value in NOT_INTEGERS:
+        yield (
+            "/api/v1/patrons/{user_number}/fees",
+            "PUT",
+            {"fees": [SYNC_FEE | {"amount_cents": value}]},
+        )
+    for field in ("fee_id", "currency", "description", "external_type", "item"):
+        yield "/api/v1/patrons/{user_number}/fees", "PUT", {"fees": [SYNC_FEE | {field: "a\x00b"}]}
+    for field in ("card_number", "last_name", "first_name", "email", "external_id"):
+        yield "/api/v1/patrons/{user_number}", "PUT", UPSERT | {field: "a\x00b"}
+    yield "/api/v1/fees/{fee_id}", "PATCH", {"amount_cents": 1, "reason": "a\x00b"}
+    yield "/api/v1/fees/{fee_id}/cancel", "POST", {"reason": "a\x00b"}
+
+
+@pytest.mark.parametrize(("path", "method", "body"), list(refused_library_system_calls()))
+def test_library_system_calls_refuse_loose_amounts_and_nul_and_write_nothing(
+    key, ledger_with_an_order, path, method, body
+):
+    FeeFactory(patron=Patron.objects.get(user_number="U-1"), external_id="F-1")
+    case = schema[path][method].Case(
+        body=body, path_parameters={"user_number": "U-1", "fee_id": "F-1"}
+    )
+    before = snapshot()
+
+    response = case.call(headers={"Authorization": f"Bearer {key}"})
+
+    case.validate_response(response, checks=CHECKS)
+    assert response.status_code == 422, response.text
+    assert snapshot() == before
+    assert Patron.objects.get(user_number="U-1").card_number == "1111"
+
+
+@pytest.mark.parametrize("fee_id", ["\x00", "F-1\x00"])
+def test_a_nul_in_a_fee_id_of_the_path_is_refused(key, ledger_with_an_order, fee_id):
+    case = schema["/api/v1/fees/{fee_id}/cancel"]["POST"].Case(
+        body={"reason": "x"}, path_parameters={"fee_id": fee_id}
+    )
+    before = snapshot()
+
+    response = case.call(headers={"Authorization": f"Bearer {key}"})
+
+    assert response.status_code in (404, 422), response.text
+    assert snapshot() == before
