@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from fees.models import Allocation, JournalEntry, Loan, Settlement
+from fees.models import Allocation, Delivery, JournalEntry, Loan, PaymentShare, Settlement
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -34,6 +34,24 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     search_fields = ["=patron__user_number", "=patron__card_number", "=reference", "description"]
     list_select_related = ["patron", "settled_in", "cleared_in"]
     date_hierarchy = "business_date"
+    show_full_result_count = False
+
+
+@admin.register(PaymentShare)
+class PaymentShareAdmin(ReadOnlyAdmin):
+    list_display = ["id", "movement", "fee", "amount_cents"]
+    search_fields = ["=movement__patron__user_number", "=movement__patron__card_number"]
+    list_select_related = ["movement", "fee"]
+    show_full_result_count = False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    """Read here; staff send again or resolve on the desk's deliveries page (audited)."""
+
+    list_display = ["key", "status", "attempts", "next_attempt_at", "delivered_at", "target"]
+    list_filter = ["status", "target"]
+    search_fields = ["=key", "=entry__patron__user_number", "=entry__patron__card_number"]
     show_full_result_count = False
 
 

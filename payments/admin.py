@@ -8,10 +8,12 @@ from payments.models import (
     ApiClient,
     ApiRequest,
     ApiScope,
+    MoneyReport,
     OrderFee,
     PaymentEvent,
     PaymentOrder,
     SimulatedCheckout,
+    UnmatchedProviderReport,
 )
 
 
@@ -73,6 +75,30 @@ class PaymentEventAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+@admin.register(MoneyReport)
+class MoneyReportAdmin(ReadOnlyAdmin):
+    list_display = ["id", "received_at", "order", "amount_cents", "currency", "source", "hold",
+                    "entry", "closed_at"]  # fmt: skip
+    list_filter = ["source", "hold", "currency"]
+    search_fields = ["=order__reference", "=patron__user_number", "=external_id"]
+    list_select_related = ["order", "entry"]
+    show_full_result_count = False
+
+
+@admin.register(UnmatchedProviderReport)
+class UnmatchedProviderReportAdmin(ReadOnlyAdmin):
+    list_display = [
+        "received_at",
+        "provider",
+        "status",
+        "payment_id",
+        "amount_cents",
+        "resolved_at",
+    ]
+    list_filter = ["provider", "status", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=payment_id", "=transaction_id", "=order_reference", "=event_id"]
+
+
 @admin.register(SimulatedCheckout)
 class SimulatedCheckoutAdmin(ReadOnlyAdmin):
     list_display = ["transaction_id", "order_reference", "amount_cents", "outcome", "created_at"]
@@ -87,7 +113,7 @@ class ApiClientForm(forms.ModelForm):
 
     class Meta:
         model = ApiClient
-        fields = ["name", "scopes", "note"]
+        fields = ["name", "scopes", "library_system", "note"]
 
 
 @admin.register(ApiClient)
