@@ -17,8 +17,12 @@ class Patron(models.Model):
     email = models.EmailField(_("email"), blank=True)
     # The id the library system's own API knows the patron by (Koha's patron_id, Alma's
     # primary id, FOLIO's user id), and which system that is when several feed the portal.
-    source_system = models.CharField(_("library system"), max_length=32, blank=True)
-    external_id = models.CharField(_("id in the library system"), max_length=64, blank=True)
+    source_system = models.CharField(
+        _("library system"), max_length=32, blank=True, default="", db_default=""
+    )
+    external_id = models.CharField(
+        _("id in the library system"), max_length=64, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

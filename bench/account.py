@@ -42,10 +42,9 @@ import django  # noqa: E402
 
 django.setup()
 
-import psycopg  # noqa: E402
 import stripe  # noqa: E402
+from common import recreate_database  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
@@ -57,17 +56,6 @@ from fees.models import JournalEntry  # noqa: E402
 from fees.settlement import settlement_run  # noqa: E402
 from payments.models import OrderFee, OrderStatus, PaymentEvent, PaymentOrder  # noqa: E402
 from payments.reference import new_reference  # noqa: E402
-
-
-def recreate_database():
-    name = settings.DATABASES["default"]["NAME"]
-    if "bench" not in name:
-        sys.exit(f"Refusing to drop {name!r}: the benchmark database name must contain 'bench'.")
-    admin_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    call_command("migrate", verbosity=0)
 
 
 def load(patrons: int, entries: int, history_date):

@@ -100,12 +100,21 @@ class JournalEntry(models.Model):
     reference = models.CharField(_("reference"), max_length=64, blank=True)
     note = models.TextField(_("note"), blank=True)
     # A fee sent by the library system: its id and fee type code there, and which system.
-    source_system = models.CharField(_("library system"), max_length=32, blank=True)
-    external_id = models.CharField(_("id in the library system"), max_length=64, blank=True)
-    external_type = models.CharField(_("fee type in the library system"), max_length=64, blank=True)
+    # (Database defaults too, so that set-based SQL that names no such column still works.)
+    source_system = models.CharField(
+        _("library system"), max_length=32, blank=True, default="", db_default=""
+    )
+    external_id = models.CharField(
+        _("id in the library system"), max_length=64, blank=True, default="", db_default=""
+    )
+    external_type = models.CharField(
+        _("fee type in the library system"), max_length=64, blank=True, default="", db_default=""
+    )
     # What this entry books, when something above the ledger names it ("money:12"): the
     # unique index lets that thing be booked once, however often or concurrently it is tried.
-    booking_key = models.CharField(_("booking key"), max_length=80, blank=True, default="")
+    booking_key = models.CharField(
+        _("booking key"), max_length=80, blank=True, default="", db_default=""
+    )
     # A waiver names the fee it waives; a reversal the payment it reverses.
     target = models.ForeignKey(
         "self",

@@ -15,12 +15,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='patron',
             name='external_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='id in the library system'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='id in the library system'),
         ),
         migrations.AddField(
             model_name='patron',
             name='source_system',
-            field=models.CharField(blank=True, max_length=32, verbose_name='library system'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=32, verbose_name='library system'),
         ),
         migrations.AddConstraint(
             model_name='patron',

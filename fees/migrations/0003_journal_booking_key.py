@@ -70,22 +70,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='journalentry',
             name='booking_key',
-            field=models.CharField(blank=True, default='', max_length=80, verbose_name='booking key'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=80, verbose_name='booking key'),
         ),
         migrations.AddField(
             model_name='journalentry',
             name='external_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='id in the library system'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='id in the library system'),
         ),
         migrations.AddField(
             model_name='journalentry',
             name='external_type',
-            field=models.CharField(blank=True, max_length=64, verbose_name='fee type in the library system'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='fee type in the library system'),
         ),
         migrations.AddField(
             model_name='journalentry',
             name='source_system',
-            field=models.CharField(blank=True, max_length=32, verbose_name='library system'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=32, verbose_name='library system'),
         ),
         migrations.AlterField(
             model_name='journalentry',

@@ -179,6 +179,14 @@ def _held_report(order, report_id, *, bookable) -> MoneyReport:
     return report
 
 
+def _money_note(template: str, report: MoneyReport, reason: str) -> str:
+    return template % {
+        "amount": format_money(report.amount_cents, report.currency),
+        "date": timezone.localtime(report.received_at).strftime("%Y-%m-%d %H:%M"),
+        "reason": reason,
+    }
+
+
 def order_book_late_payment(
     *, order: PaymentOrder, staff_user, reason: str = "", money_id: int | None = None
 ) -> JournalEntry:
@@ -196,12 +204,9 @@ def order_book_late_payment(
             source=EventSource.STAFF,
             staff_user=staff_user,
             amount_cents=report.amount_cents,
-            note=_("Booked %(amount)s received on %(date)s. %(reason)s")
-            % {
-                "amount": format_money(report.amount_cents, report.currency),
-                "date": timezone.localtime(report.received_at).strftime("%Y-%m-%d %H:%M"),
-                "reason": reason,
-            },
+            note=_money_note(
+                _("Booked %(amount)s received on %(date)s. %(reason)s"), report, reason
+            ),
         )
         order.save()
         return entry
@@ -221,12 +226,11 @@ def order_close_money(
             status=order.status,
             source=EventSource.STAFF,
             staff_user=staff_user,
-            note=_("Closed %(amount)s received on %(date)s without booking. %(reason)s")
-            % {
-                "amount": format_money(report.amount_cents, report.currency),
-                "date": timezone.localtime(report.received_at).strftime("%Y-%m-%d %H:%M"),
-                "reason": reason,
-            },
+            note=_money_note(
+                _("Closed %(amount)s received on %(date)s without booking. %(reason)s"),
+                report,
+                reason,
+            ),
         )
         order.save()
         return report
