@@ -36,7 +36,7 @@ chromium:
 	fi
 
 test: $(VENV)/.installed .env chromium
-	@if $(PY) -c "import psycopg, sys; psycopg.connect(sys.argv[1].replace('/epayment', '/postgres'), connect_timeout=5).close()" "$(TEST_DATABASE_URL)" 2>/dev/null; then \
+	@if $(PY) -c "import psycopg, sys; psycopg.connect(sys.argv[1].rsplit('/', 1)[0] + '/postgres', connect_timeout=5).close()" "$(TEST_DATABASE_URL)" 2>/dev/null; then \
 		echo "== Test suite on PostgreSQL ($(TEST_DATABASE_URL))"; \
 		DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS) || exit 1; \
 	elif [ "$(REQUIRE_POSTGRES)" = "1" ]; then \

@@ -1,0 +1,196 @@
+"""Aleph target: reports payments with the RESTful API's "pay cash" update (put-pat-cash).
+
+Aleph 22.1 (rep_change 2036) lets an external payment system tell Aleph that a patron paid:
+a PUT on the patron's cash list in the RESTful (DLF) API updates the cash transactions (Z31).
+Sources read:
+
+- Ex Libris Knowledge Center, "Aleph enhanced to provide an infrastructure for paying
+  patron's debts via OPAC" and "Credit-card payment by patrons in Aleph":
+  https://knowledge.exlibrisgroup.com/Aleph/Knowledge_Articles/Aleph_enhanced_to_provide_an_infrastructure_for_paying_patron's_debts_via_OPAC
+  https://knowledge.exlibrisgroup.com/Aleph/Knowledge_Articles/Automated_credit_card_payments/Credit-card_payment_by_patrons_in_Aleph
+- Developer Network, Aleph RESTful APIs, Cash (GET of the cash list and of one cash
+  transaction, ``institution`` and ``view`` parameters):
+  https://developers.exlibrisgroup.com/aleph/apis/aleph-restful-apis/cash/
+
+Ex Libris publishes no machine-readable description, and the PUT's input XML is not in the
+pages that could be read here. Assumed, from the documented GET resources and from two
+public client programs that call the PUT:
+
+- The update is ``PUT <LIBRARY_SYSTEM_URL>/patron/{patron id}/circulationActions/cash
+  ?institution=<ADM library>`` with the body ``post_xml=<pay-cash-parameters><sum>12.34</sum>
+  <pay-reference>...</pay-reference></pay-cash-parameters>`` sent as raw text (not
+  URL-encoded, no Content-Type), the way Aleph's RESTful API takes XML input. Aleph pays the
+  patron's open cash transactions with that sum.
+- The same PUT on ``.../circulationActions/cash/{cash id}`` pays that one transaction; a
+  fee's id in the portal (``FeeShare.fee_id``) is that cash id, the last path element of the
+  transaction's href in Aleph's cash list.
+- The sum is a decimal with a point and two places; success is ``<reply-code>0000</reply-code>``
+  in the XML answer (Aleph answers errors with HTTP 200 too, so any other reply code is a
+  PermanentError carrying Aleph's reply text).
+- The pay-reference is stored with the payment and shown in the cash transaction's full view.
+  It is the bare movement key (Z31 fields are short), or ``<key>/all`` for the whole-list
+  payment; a key with other characters than letters, digits and ``. _ : -`` (or longer than
+  60) is refused, since the raw body could not carry it unchanged. Before paying, the
+  adapter reads the transaction (or the cash list) with ``view=full`` and skips the payment
+  when an element holds exactly that reference. If an Aleph installation does not show it,
+  a retry after a timeout could pay twice: check the delivery list after such failures.
+
+What is sent: a payment pays each fee's cash transaction with its share and the rest of the
+money (unassigned, shares without a fee id) on the patron's whole cash list. Aleph's APIs
+offer no way to re-open a paid transaction or to create one, so a reversal or a refund is
+refused with a PermanentError saying what to book by hand in the Aleph client.
+
+Configuration: LIBRARY_SYSTEM_URL (the rest-dlf base, e.g. http://aleph.example.org:1891/rest-dlf),
+LIBRARY_SYSTEM_LIBRARY (the ADM library, e.g. USM50). The RESTful API has no login of its own;
+LIBRARY_SYSTEM_USER and LIBRARY_SYSTEM_PASSWORD, when set, are sent as HTTP Basic auth for a
+proxy in front of it. LIBRARY_SYSTEM_SUB_LIBRARY is not sent: the sources name no field for it.
+"""
+
+import re
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from payments.library_systems.base import Movement, PermanentError, TransientError, http_send
+
+SAFE_REFERENCE = re.compile(r"[A-Za-z0-9._:-]{1,60}")
+
+
+def _money(cents: int) -> str:
+    return str(Decimal(cents).scaleb(-2))
+
+
+class AlephTarget:
+    name = "aleph"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        institution: str,
+        user: str = "",
+        password: str = "",
+        timeout: float = 10,
+        session: requests.Session | None = None,
+    ):
+        self.url = url.rstrip("/")
+        self.institution = institution
+        self.auth = (user, password) if user else None
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def deliver(self, movement: Movement) -> str:
+        patron = movement.patron_external_id
+        if not patron:
+            raise PermanentError(
+                f"Movement {movement.key}: no Aleph patron id (patron_external_id is empty); "
+                "book it in Aleph by hand."
+            )
+        if movement.kind in ("reversal", "refund"):
+            fees = ", ".join(s.fee_id or f"entry {s.entry_id}" for s in movement.shares)
+            raise PermanentError(
+                f"Aleph cannot take a {movement.kind} through its APIs: book "
+                f"{_money(movement.amount_cents)} {movement.currency} for patron {patron} "
+                f"(payment {movement.reference}; cash transactions: {fees or 'none'}) by hand."
+            )
+        if movement.kind != "payment":
+            raise PermanentError(f"Unknown movement kind {movement.kind!r}.")
+        if not SAFE_REFERENCE.fullmatch(movement.key):
+            # The body goes out raw: &, + and % would change it if Aleph decodes it as a form.
+            raise PermanentError(
+                f"Movement key {movement.key!r} has characters Aleph's raw post_xml body "
+                "cannot carry safely; not sent."
+            )
+
+        per_cash: dict[str, int] = {}
+        for share in movement.shares:
+            if share.fee_id:
+                per_cash[share.fee_id] = per_cash.get(share.fee_id, 0) + share.amount_cents
+        loose = movement.amount_cents - sum(per_cash.values())
+        if loose < 0:
+            raise PermanentError(
+                f"Movement {movement.key}: its fee shares exceed its amount; not sent."
+            )
+
+        cash_list = f"/patron/{_seg(patron)}/circulationActions/cash"
+        paid, skipped = 0, 0
+        for cash_id, cents in per_cash.items():
+            path = f"{cash_list}/{_seg(cash_id)}"
+            if self._holds(path, movement.key):
+                skipped += 1
+                continue
+            self._pay(path, cents, movement.key)
+            paid += 1
+        note = f"Aleph patron {patron}: {paid} cash transaction(s) paid"
+        if skipped:
+            note += f", {skipped} already paid"
+        if loose:
+            reference = f"{movement.key}/all"
+            if self._holds(cash_list, reference):
+                note += f"; {_money(loose)} on the cash list already paid"
+            else:
+                self._pay(cash_list, loose, reference)
+                note += f"; {_money(loose)} paid on the cash list"
+        return note
+
+    def _holds(self, path: str, reference: str) -> bool:
+        answer = self._call("GET", path, params={"institution": self.institution, "view": "full"})
+        return any((element.text or "").strip() == reference for element in answer.iter())
+
+    def _pay(self, path: str, cents: int, reference: str) -> None:
+        xml = (
+            "<pay-cash-parameters>"
+            f"<sum>{_money(cents)}</sum>"
+            f"<pay-reference>{reference}</pay-reference>"
+            "</pay-cash-parameters>"
+        )
+        self._call(
+            "PUT",
+            path,
+            params={"institution": self.institution},
+            data=("post_xml=" + xml).encode(),
+        )
+
+    def _call(self, method: str, path: str, **kwargs) -> ET.Element:
+        response = http_send(
+            self.session,
+            method,
+            self.url + path,
+            timeout=self.timeout,
+            auth=self.auth,
+            **kwargs,
+        )
+        try:
+            answer = ET.fromstring(response.content)
+        except ET.ParseError as error:
+            raise TransientError(
+                f"{method} {path}: Aleph's answer is not XML: {response.text[:200]!r}"
+            ) from error
+        code = answer.findtext(".//reply-code")
+        if code is not None and code.strip() != "0000":
+            text = (answer.findtext(".//reply-text") or "").strip()
+            note = (answer.findtext(".//note") or "").strip()
+            raise PermanentError(f"{method} {path}: Aleph reply {code.strip()} {text} {note}")
+        return answer
+
+
+def _seg(value: str) -> str:
+    return requests.utils.quote(value, safe="")
+
+
+def from_settings() -> AlephTarget:
+    if not settings.LIBRARY_SYSTEM_URL or not settings.LIBRARY_SYSTEM_LIBRARY:
+        raise ImproperlyConfigured(
+            "The Aleph target needs LIBRARY_SYSTEM_URL (the rest-dlf base URL) and "
+            "LIBRARY_SYSTEM_LIBRARY (the ADM library, e.g. USM50)."
+        )
+    return AlephTarget(
+        url=settings.LIBRARY_SYSTEM_URL,
+        institution=settings.LIBRARY_SYSTEM_LIBRARY,
+        user=settings.LIBRARY_SYSTEM_USER,
+        password=settings.LIBRARY_SYSTEM_PASSWORD,
+        timeout=settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS,
+    )

@@ -1,0 +1,264 @@
+"""Alma target: books movements through the Alma users API's fines and fees.
+
+Ex Libris publishes no machine-readable description of these calls that could be fetched
+here; the adapter follows the Developer Network pages, and the tests check each request
+against the parameters they document:
+
+- Pay/waive/dispute/restore user fine/fee, POST /almaws/v1/users/{user_id}/fees/{fee_id}:
+  https://developers.exlibrisgroup.com/alma/apis/docs/users/UE9TVCAvYWxtYXdzL3YxL3VzZXJzL3t1c2VyX2lkfS9mZWVzL3tmZWVfaWR9/
+- Pay user fines/fees, POST /almaws/v1/users/{user_id}/fees/all:
+  https://developers.exlibrisgroup.com/alma/apis/docs/users/UE9TVCAvYWxtYXdzL3YxL3VzZXJzL3t1c2VyX2lkfS9mZWVzL2FsbA==/
+- Create user fine/fee, POST /almaws/v1/users/{user_id}/fees:
+  https://developers.exlibrisgroup.com/alma/apis/docs/users/UE9TVCAvYWxtYXdzL3YxL3VzZXJzL3t1c2VyX2lkfS9mZWVz/
+- Get user fines/fees and Get user fine/fee, GET .../fees and .../fees/{fee_id}:
+  https://developers.exlibrisgroup.com/alma/apis/docs/users/R0VUIC9hbG1hd3MvdjEvdXNlcnMve3VzZXJfaWR9L2ZlZXM=/
+  https://developers.exlibrisgroup.com/alma/apis/docs/users/R0VUIC9hbG1hd3MvdjEvdXNlcnMve3VzZXJfaWR9L2ZlZXMve2ZlZV9pZH0=/
+- The fee object (rest_fee.xsd):
+  https://developers.exlibrisgroup.com/alma/apis/docs/xsd/rest_fee.xsd/
+
+What is sent (user = ``movement.patron_external_id``, an Alma user identifier; fee id = the
+Alma fine/fee id):
+
+- payment: ``op=pay`` on each fee with the share's amount, ``method`` CASH for a movement
+  paid in cash and ONLINE otherwise, ``external_transaction_id`` = the movement key. Money
+  not tied to an Alma fee (the unassigned part, shares without a fee id) is paid on
+  ``fees/all``, with ``external_transaction_id`` = ``<key>-all``; Alma applies it to the
+  user's open fees and refuses it (PermanentError) when it exceeds them.
+- reversal (chargeback, the fees are owed again) and refund (money paid back): Alma has no
+  operation that re-opens a payment, so the debt is created again as a new fee of the same
+  type and owner as the paid one (read with GET .../fees/{fee_id}), for the share's amount.
+  Money not tied to an Alma fee cannot be re-created that way (the adapter would have to
+  invent a fee type and owner); such a movement is refused with a PermanentError before
+  anything is written, for staff to book by hand. The portal's refunds pay back credit and
+  name no fee, so in Alma every refund waits for staff.
+
+Retries: before paying a fee the adapter reads it and skips it when one of its transactions
+already carries the movement key as external_transaction_id (or in its comment); the
+``fees/all`` payment is looked for the same way across the user's active and closed fees.
+A re-created fee carries ``[<key> fee <id>]`` in its comment and is looked for among the
+user's active fees first. That the transaction objects Alma returns include
+``external_transaction_id`` and ``comment`` is assumed from rest_fee.xsd; if they do not,
+a retry after an unknown outcome could pay twice, so check such deliveries.
+
+Configuration: LIBRARY_SYSTEM_URL (the API gateway, e.g. https://api-eu.hosted.exlibrisgroup.com)
+and LIBRARY_SYSTEM_API_KEY (an API key with read/write access to Users).
+"""
+
+from decimal import Decimal
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from payments.library_systems.base import Movement, PermanentError, TransientError, http_send
+
+
+def _money(cents: int) -> str:
+    return str(Decimal(cents).scaleb(-2))
+
+
+class AlmaTarget:
+    name = "alma"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        api_key: str,
+        timeout: float = 10,
+        session: requests.Session | None = None,
+    ):
+        self.api = url.rstrip("/").removesuffix("/almaws/v1") + "/almaws/v1"
+        self.api_key = api_key
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def deliver(self, movement: Movement) -> str:
+        user = movement.patron_external_id
+        if not user:
+            raise PermanentError(
+                f"Movement {movement.key}: no Alma user id (patron_external_id is empty); "
+                "book it in Alma by hand."
+            )
+        per_fee: dict[str, int] = {}
+        for share in movement.shares:
+            if share.fee_id:
+                per_fee[share.fee_id] = per_fee.get(share.fee_id, 0) + share.amount_cents
+        loose = movement.amount_cents - sum(per_fee.values())
+        if loose < 0:
+            raise PermanentError(
+                f"Movement {movement.key}: its fee shares exceed its amount; not sent."
+            )
+        if movement.kind == "payment":
+            return self._pay(movement, user, per_fee, loose)
+        if movement.kind in ("reversal", "refund"):
+            if loose:
+                raise PermanentError(
+                    f"Movement {movement.key}: {_money(loose)} {movement.currency} of this "
+                    f"{movement.kind} belong to no Alma fee, and Alma cannot re-open a "
+                    "payment. Book it in Alma by hand."
+                )
+            return self._recreate(movement, user, per_fee)
+        raise PermanentError(f"Unknown movement kind {movement.kind!r}.")
+
+    def _pay(self, movement: Movement, user: str, per_fee: dict[str, int], loose: int) -> str:
+        method = "CASH" if movement.method.lower().startswith("cash") else "ONLINE"
+        comment = f"ePayment {movement.reference} ({movement.method})"
+        paid, skipped = 0, 0
+        for fee_id, cents in per_fee.items():
+            fee = self._get(f"/users/{_seg(user)}/fees/{_seg(fee_id)}")
+            if _carries(fee, movement.key):
+                skipped += 1
+                continue
+            self._post(
+                f"/users/{_seg(user)}/fees/{_seg(fee_id)}",
+                params={
+                    "op": "pay",
+                    "amount": _money(cents),
+                    "method": method,
+                    "external_transaction_id": movement.key,
+                    "comment": f"{comment} [{movement.key}]",
+                },
+            )
+            paid += 1
+        note = f"Alma user {user}: {paid} fee(s) paid"
+        if skipped:
+            note += f", {skipped} already paid"
+        if loose:
+            all_key = f"{movement.key}-all"
+            if self._any_fee_carries(user, all_key):
+                note += f"; {_money(loose)} on all fees already paid"
+            else:
+                self._post(
+                    f"/users/{_seg(user)}/fees/all",
+                    params={
+                        "op": "pay",
+                        "amount": _money(loose),
+                        "method": method,
+                        "external_transaction_id": all_key,
+                        "comment": f"{comment} [{all_key}]",
+                    },
+                )
+                note += f"; {_money(loose)} paid on all fees"
+        return note
+
+    def _recreate(self, movement: Movement, user: str, per_fee: dict[str, int]) -> str:
+        what = "Chargeback" if movement.kind == "reversal" else "Refund"
+        active = self._get(f"/users/{_seg(user)}/fees", params={"status": "ACTIVE"})
+        comments = [str(fee.get("comment") or "") for fee in _fees(active)]
+        created, skipped = [], 0
+        for fee_id, cents in per_fee.items():
+            marker = f"[{movement.key} fee {fee_id}]"
+            if any(marker in comment for comment in comments):
+                skipped += 1
+                continue
+            original = self._get(f"/users/{_seg(user)}/fees/{_seg(fee_id)}")
+            fee_type = _code(original.get("type"))
+            owner = _code(original.get("owner"))
+            if not fee_type or not owner:
+                raise PermanentError(
+                    f"Alma fee {fee_id} has no type or owner to re-create it with."
+                )
+            response = self._post(
+                f"/users/{_seg(user)}/fees",
+                json={
+                    "type": {"value": fee_type},
+                    # A double keeps any cent amount below 10**13 exactly and prints it
+                    # back unchanged, so Alma reads the exact decimal.
+                    "original_amount": float(Decimal(cents).scaleb(-2)),
+                    "owner": {"value": owner},
+                    "comment": (
+                        f"{what} of ePayment {movement.reference}: fee {fee_id} owed again {marker}"
+                    ),
+                },
+            )
+            created.append(str(_json(response).get("id", "?")))
+        note = f"Alma user {user}: {len(created)} fee(s) created again"
+        if created:
+            note += f" ({', '.join(created)})"
+        if skipped:
+            note += f", {skipped} already there"
+        return note
+
+    def _any_fee_carries(self, user: str, key: str) -> bool:
+        for status in ("ACTIVE", "CLOSED"):
+            fees = self._get(f"/users/{_seg(user)}/fees", params={"status": status})
+            if any(_carries(fee, key) for fee in _fees(fees)):
+                return True
+        return False
+
+    def _headers(self) -> dict:
+        return {"Authorization": f"apikey {self.api_key}", "Accept": "application/json"}
+
+    def _get(self, path: str, **kwargs) -> dict:
+        response = http_send(
+            self.session,
+            "GET",
+            self.api + path,
+            timeout=self.timeout,
+            headers=self._headers(),
+            **kwargs,
+        )
+        answer = _json(response)
+        if not isinstance(answer, dict):
+            raise TransientError(f"Alma answered GET {path} with {response.text[:200]!r}")
+        return answer
+
+    def _post(self, path: str, **kwargs) -> requests.Response:
+        return http_send(
+            self.session,
+            "POST",
+            self.api + path,
+            timeout=self.timeout,
+            headers=self._headers(),
+            **kwargs,
+        )
+
+
+def _seg(value: str) -> str:
+    return requests.utils.quote(value, safe="")
+
+
+def _code(value) -> str:
+    """Alma writes coded fields as {"value": ..., "desc": ...}."""
+    if isinstance(value, dict):
+        return str(value.get("value") or "")
+    return str(value or "")
+
+
+def _fees(answer: dict) -> list[dict]:
+    fees = answer.get("fee") or []
+    return [fee for fee in fees if isinstance(fee, dict)]
+
+
+def _carries(fee: dict, key: str) -> bool:
+    transactions = (fee.get("transactions") or {}).get("transaction") or []
+    for transaction in transactions:
+        if not isinstance(transaction, dict):
+            continue
+        if transaction.get("external_transaction_id") == key:
+            return True
+        if f"[{key}]" in str(transaction.get("comment") or ""):
+            return True
+    return False
+
+
+def _json(response: requests.Response):
+    try:
+        return response.json()
+    except ValueError as error:
+        raise TransientError(
+            f"{response.request.method} {response.url}: answer is not JSON: {response.text[:200]!r}"
+        ) from error
+
+
+def from_settings() -> AlmaTarget:
+    if not settings.LIBRARY_SYSTEM_URL or not settings.LIBRARY_SYSTEM_API_KEY:
+        raise ImproperlyConfigured(
+            "The Alma target needs LIBRARY_SYSTEM_URL (the API gateway) and LIBRARY_SYSTEM_API_KEY."
+        )
+    return AlmaTarget(
+        url=settings.LIBRARY_SYSTEM_URL,
+        api_key=settings.LIBRARY_SYSTEM_API_KEY,
+        timeout=settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS,
+    )

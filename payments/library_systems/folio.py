@@ -1,0 +1,226 @@
+"""FOLIO target: books movements through mod-feesfines' account actions.
+
+FOLIO describes these calls in RAML and JSON schemas (folio-org/mod-feesfines, ramls/); the
+tests check every request against the copies kept in tests/library_systems/specs/folio/.
+
+A FOLIO fee/fine is an "account" with a UUID; ``FeeShare.fee_id`` is that UUID. What is sent,
+one call per fee share (FOLIO needs no patron id for this; the account knows its owner):
+
+- payment: ``POST /accounts/{accountId}/pay`` with the share's amount.
+- reversal (chargeback, the fees are owed again): ``POST /accounts/{accountId}/refund``. A
+  FOLIO refund credits the paid amount back and re-opens the account for it ("Refunded
+  fully/partially", remaining amount raised by the refund), which is what a chargeback
+  means to the library: the money went back to the patron, the fee is owed again.
+- refund (money paid back to the patron): the portal's refunds pay back the patron's credit
+  and name no fee. FOLIO keeps no patron credit outside accounts, so money not tied to a
+  FOLIO fee (a refund of credit, the unassigned part of a payment or of its reversal) is not
+  sent; the note that ``deliver`` returns says how much stayed in the portal. Should a refund
+  name fees, each gets the same ``/refund`` call as a reversal.
+
+A share without a fee id (a debt only the portal knows, e.g. the amount a chargeback
+re-opened, which a later payment pays) cannot be booked in FOLIO: there is no "pay the
+patron" call, only actions on accounts. Such a movement is refused with a PermanentError
+before anything is written, for staff to book by hand.
+
+Every action carries the movement key in ``transactionInfo`` and, as ``[<key>]``, in
+``comments`` (FOLIO overwrites transactionInfo on refunds, but keeps comments). FOLIO has no
+idempotency key: before each action the adapter asks ``GET /feefineactions`` for an action
+on that account whose comments hold the key, and skips the account when there is one, so a
+retry never pays or refunds a fee twice.
+
+Configuration: LIBRARY_SYSTEM_URL (Okapi or gateway URL), LIBRARY_SYSTEM_TENANT, and either
+LIBRARY_SYSTEM_API_KEY (an x-okapi-token, used as is) or LIBRARY_SYSTEM_USER and
+LIBRARY_SYSTEM_PASSWORD (the adapter logs in with ``/authn/login-with-expiry`` and logs in
+again before the access token runs out). LIBRARY_SYSTEM_LIBRARY is the UUID of the service
+point the actions are booked at (FOLIO requires one). The actions name the payment method
+"ePayment" (create it for each fee/fine owner in FOLIO's settings so it shows in the
+reports) and, as userName, LIBRARY_SYSTEM_USER or "epayment-portal". Patrons get no notice
+from FOLIO (notifyPatron false): the portal sends its own receipts.
+"""
+
+import datetime
+import re
+from decimal import Decimal
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from payments.library_systems.base import Movement, PermanentError, TransientError, http_send
+
+PAYMENT_METHOD = "ePayment"
+UUID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
+)
+
+
+def _money(cents: int) -> str:
+    return str(Decimal(cents).scaleb(-2))
+
+
+def _cql_string(value: str) -> str:
+    """The value as a CQL string literal, its masking characters taken literally."""
+    return re.sub(r'([\\"*?^])', r"\\\1", value)
+
+
+class FolioTarget:
+    name = "folio"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        tenant: str,
+        service_point_id: str,
+        token: str = "",
+        user: str = "",
+        password: str = "",
+        timeout: float = 10,
+        session: requests.Session | None = None,
+    ):
+        self.url = url.rstrip("/")
+        self.tenant = tenant
+        self.service_point_id = service_point_id
+        self.user = user
+        self.password = password
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self._token = token
+        self._static_token = bool(token)
+        self._token_expires: datetime.datetime | None = None
+
+    def deliver(self, movement: Movement) -> str:
+        if movement.kind == "payment":
+            action = "pay"
+        elif movement.kind in ("reversal", "refund"):
+            action = "refund"
+        else:
+            raise PermanentError(f"Unknown movement kind {movement.kind!r}.")
+
+        missing = [share.entry_id for share in movement.shares if not share.fee_id]
+        if missing:
+            raise PermanentError(
+                f"Movement {movement.key}: fee entries {missing} have no FOLIO account id "
+                "(debts only the portal knows, such as a chargeback's re-opened amount); "
+                "FOLIO can only book money against an account. Book it by hand."
+            )
+        per_account: dict[str, int] = {}
+        for share in movement.shares:
+            if not UUID.match(share.fee_id):
+                raise PermanentError(f"Fee id {share.fee_id!r} is not a FOLIO account id.")
+            per_account[share.fee_id] = per_account.get(share.fee_id, 0) + share.amount_cents
+        loose = movement.amount_cents - sum(per_account.values())
+        if loose < 0:
+            raise PermanentError(
+                f"Movement {movement.key}: its fee shares exceed its amount; not sent."
+            )
+
+        done, skipped = [], []
+        for account, cents in per_account.items():
+            if self._already_booked(account, movement.key):
+                skipped.append(account)
+                continue
+            self._send(
+                "POST",
+                f"/accounts/{account}/{action}",
+                json=self._action_body(movement, cents),
+            )
+            done.append(account)
+        note = f"FOLIO: {action} on {len(done)} account(s)"
+        if skipped:
+            note += f", {len(skipped)} already booked"
+        if loose:
+            note += f"; {_money(loose)} {movement.currency} not tied to a FOLIO fee, not sent"
+        return note
+
+    def _action_body(self, movement: Movement, cents: int) -> dict:
+        what = {"payment": "ePayment", "reversal": "Chargeback of ePayment", "refund": "Refund"}
+        return {
+            "amount": _money(cents),
+            "paymentMethod": PAYMENT_METHOD,
+            "notifyPatron": False,
+            "servicePointId": self.service_point_id,
+            "userName": self.user or "epayment-portal",
+            "transactionInfo": movement.key,
+            "comments": (
+                f"STAFF : {what[movement.kind]} {movement.reference} ({movement.method}) "
+                f"[{movement.key}]"
+            ),
+        }
+
+    def _already_booked(self, account: str, key: str) -> bool:
+        query = f'accountId=="{account}" and comments=="*[{_cql_string(key)}]*"'
+        response = self._send("GET", "/feefineactions", params={"query": query, "limit": 1})
+        try:
+            return int(response.json()["totalRecords"]) > 0
+        except (ValueError, KeyError, TypeError) as error:
+            raise TransientError(
+                f"FOLIO answered the fee/fine action search with {response.text[:200]!r}"
+            ) from error
+
+    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {
+            "x-okapi-tenant": self.tenant,
+            "x-okapi-token": self._current_token(),
+            "Accept": "application/json",
+        }
+        return http_send(
+            self.session, method, self.url + path, timeout=self.timeout, headers=headers, **kwargs
+        )
+
+    def _current_token(self) -> str:
+        if self._static_token:
+            return self._token
+        now = datetime.datetime.now(datetime.UTC)
+        if self._token and self._token_expires and now < self._token_expires:
+            return self._token
+        response = http_send(
+            self.session,
+            "POST",
+            self.url + "/authn/login-with-expiry",
+            timeout=self.timeout,
+            headers={"x-okapi-tenant": self.tenant, "Accept": "application/json"},
+            json={"username": self.user, "password": self.password},
+        )
+        token = response.cookies.get("folioAccessToken")
+        # The session would otherwise send the cookies along with the header from now on.
+        self.session.cookies.clear()
+        if not token:
+            raise PermanentError("FOLIO accepted the login but sent no folioAccessToken cookie.")
+        try:
+            expires = datetime.datetime.fromisoformat(response.json()["accessTokenExpiration"])
+        except (ValueError, KeyError, TypeError):
+            expires = now + datetime.timedelta(minutes=1)
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=datetime.UTC)
+        self._token = token
+        self._token_expires = expires - datetime.timedelta(seconds=30)
+        return token
+
+
+def from_settings() -> FolioTarget:
+    if not settings.LIBRARY_SYSTEM_URL or not settings.LIBRARY_SYSTEM_TENANT:
+        raise ImproperlyConfigured(
+            "The FOLIO target needs LIBRARY_SYSTEM_URL and LIBRARY_SYSTEM_TENANT."
+        )
+    if not settings.LIBRARY_SYSTEM_API_KEY and not (
+        settings.LIBRARY_SYSTEM_USER and settings.LIBRARY_SYSTEM_PASSWORD
+    ):
+        raise ImproperlyConfigured(
+            "The FOLIO target needs LIBRARY_SYSTEM_API_KEY (an Okapi token) or "
+            "LIBRARY_SYSTEM_USER and LIBRARY_SYSTEM_PASSWORD."
+        )
+    if not UUID.match(settings.LIBRARY_SYSTEM_LIBRARY):
+        raise ImproperlyConfigured(
+            "The FOLIO target needs LIBRARY_SYSTEM_LIBRARY: the UUID of the service point "
+            "FOLIO books the portal's payments at."
+        )
+    return FolioTarget(
+        url=settings.LIBRARY_SYSTEM_URL,
+        tenant=settings.LIBRARY_SYSTEM_TENANT,
+        service_point_id=settings.LIBRARY_SYSTEM_LIBRARY,
+        token=settings.LIBRARY_SYSTEM_API_KEY,
+        user=settings.LIBRARY_SYSTEM_USER,
+        password=settings.LIBRARY_SYSTEM_PASSWORD,
+        timeout=settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS,
+    )

@@ -1,0 +1,260 @@
+"""Koha target: books movements through Koha's REST API (/api/v1).
+
+Koha is described by its own OpenAPI document (koha-community/Koha, api/v1/swagger/); the
+tests check every request against the parts of it kept in tests/library_systems/specs/.
+
+What is sent (patron = ``movement.patron_external_id`` = Koha's patron_id / borrowernumber,
+fee id = Koha account line id):
+
+- payment: one credit of type PAYMENT per fee, ``POST /patrons/{id}/account/credits`` with
+  ``account_lines_ids: [fee]`` so Koha pays exactly that line with exactly that share. Money
+  not tied to a Koha fee (the unassigned part, shares without a fee id) goes in one more
+  PAYMENT credit without lines: Koha applies it to the patron's outstanding debits or keeps
+  it as credit, which is what the portal's own settlement does with it.
+- reversal (chargeback, the fees are owed again): Koha's API cannot re-open a paid line, so
+  the debt is booked again as new debits, ``POST /patrons/{id}/account/debits`` of type
+  MANUAL, one per fee (and one for the part that was not tied to a fee).
+- refund (money paid back to the patron): one debit of type PAYOUT for the amount, Koha's
+  own notion of paying credit out. It offsets the patron's credit when Koha reconciles the
+  account (AccountAutoReconcile) or when staff apply it.
+
+Koha has no idempotency key. Every line we write carries ``[<movement key> <part>]`` in its
+internal note; before writing, the adapter lists the patron's credits (or debits) whose note
+contains the key and writes only the parts not found, so a retry after a timeout never
+books a part twice.
+
+Authentication: HTTP Basic with LIBRARY_SYSTEM_USER / LIBRARY_SYSTEM_PASSWORD (Koha's
+RESTBasicAuth preference), or OAuth2 client credentials when LIBRARY_SYSTEM_API_KEY is set
+(LIBRARY_SYSTEM_USER is then the client id, the API key the client secret).
+LIBRARY_SYSTEM_LIBRARY, when set, is sent as the library_id (branch code) of every line.
+
+Amounts go out as JSON numbers built from the exact decimal of the cents: any amount below
+10**13 cents has at most 15 significant digits, which a double keeps and prints back
+unchanged, so the text Koha reads is exactly the decimal.
+"""
+
+import json
+import time
+from decimal import Decimal
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from payments.library_systems.base import Movement, PermanentError, TransientError, http_send
+
+REVERSAL_DEBIT_TYPE = "MANUAL"
+REFUND_DEBIT_TYPE = "PAYOUT"
+
+
+def _money(cents: int) -> float:
+    if not 0 < cents < 10**13:
+        raise PermanentError(f"Amount of {cents} cents cannot be sent to Koha.")
+    return float(Decimal(cents).scaleb(-2))
+
+
+def _line_id(fee_id: str) -> int:
+    if not fee_id.isdigit():
+        raise PermanentError(f"Fee id {fee_id!r} is not a Koha account line id.")
+    return int(fee_id)
+
+
+class KohaTarget:
+    name = "koha"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        user: str = "",
+        password: str = "",
+        client_secret: str = "",
+        library_id: str = "",
+        timeout: float = 10,
+        session: requests.Session | None = None,
+    ):
+        self.api = url.rstrip("/").removesuffix("/api/v1") + "/api/v1"
+        self.user = user
+        self.password = password
+        self.client_secret = client_secret
+        self.library_id = library_id
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self._token = ""
+        self._token_expires = 0.0
+
+    def deliver(self, movement: Movement) -> str:
+        patron = movement.patron_external_id
+        if not patron.isdigit():
+            raise PermanentError(
+                f"Movement {movement.key}: no Koha patron id (patron_external_id is "
+                f"{patron!r}); book it in Koha by hand."
+            )
+        if movement.kind == "payment":
+            kind, make, parts = "credits", self._credit, self._parts(movement)
+        elif movement.kind == "reversal":
+            kind, make, parts = "debits", self._reversal_debit, self._parts(movement)
+        elif movement.kind == "refund":
+            # Koha cannot tie a payout to the fees it came from; the amount is what counts.
+            kind, make, parts = (
+                "debits",
+                self._refund_debit,
+                [("payout", None, movement.amount_cents)],
+            )
+        else:
+            raise PermanentError(f"Unknown movement kind {movement.kind!r}.")
+
+        done = self._written_parts(patron, kind, movement.key)
+        written = []
+        for part, line, cents in parts:
+            if part in done:
+                continue
+            body = make(movement, self._note(movement, part), line, cents)
+            response = self._send("POST", f"/patrons/{patron}/account/{kind}", json=body)
+            written.append(str(_json(response).get("account_line_id", "?")))
+        note = f"Koha patron {patron}: {len(written)} {kind} written"
+        if written:
+            note += f" (lines {', '.join(written)})"
+        if len(written) < len(parts):
+            note += f", {len(parts) - len(written)} already there"
+        return note
+
+    def _parts(self, movement: Movement) -> list[tuple[str, int | None, int]]:
+        """(part name, Koha account line, cents) for each line to write."""
+        per_line: dict[int, int] = {}
+        for share in movement.shares:
+            if share.fee_id:
+                line = _line_id(share.fee_id)
+                per_line[line] = per_line.get(line, 0) + share.amount_cents
+        loose = movement.amount_cents - sum(per_line.values())
+        if loose < 0:
+            raise PermanentError(
+                f"Movement {movement.key}: its fee shares exceed its amount; not sent."
+            )
+        parts: list[tuple[str, int | None, int]] = [
+            (f"fee {line}", line, cents) for line, cents in per_line.items()
+        ]
+        if loose:
+            parts.append(("no fee", None, loose))
+        return parts
+
+    @staticmethod
+    def _note(movement: Movement, part: str) -> str:
+        what = {"payment": "ePayment", "reversal": "Chargeback of ePayment", "refund": "Refund"}
+        return f"{what[movement.kind]} {movement.reference} [{movement.key} {part}]"
+
+    def _credit(self, movement: Movement, note: str, line: int | None, cents: int) -> dict:
+        body = {
+            "credit_type": "PAYMENT",
+            "amount": _money(cents),
+            "date": timezone.localdate(movement.booked_at).isoformat(),
+            "description": f"ePayment {movement.reference} ({movement.method})",
+            "note": note,
+        }
+        if line is not None:
+            body["account_lines_ids"] = [line]
+        if self.library_id:
+            body["library_id"] = self.library_id
+        return body
+
+    def _debit(self, movement: Movement, note: str, cents: int, debit_type: str) -> dict:
+        body = {
+            "type": debit_type,
+            "amount": _money(cents),
+            "date": movement.booked_at.isoformat(),
+            "internal_note": note,
+        }
+        if self.library_id:
+            body["library_id"] = self.library_id
+        return body
+
+    def _reversal_debit(self, movement: Movement, note: str, line: int | None, cents: int):
+        return self._debit(movement, note, cents, REVERSAL_DEBIT_TYPE)
+
+    def _refund_debit(self, movement: Movement, note: str, line: int | None, cents: int):
+        return self._debit(movement, note, cents, REFUND_DEBIT_TYPE)
+
+    def _written_parts(self, patron: str, kind: str, key: str) -> set[str]:
+        # The -like filter only narrows the list; the exact marker is compared here, since
+        # % and _ in a key would be wildcards to the database.
+        query = json.dumps({"internal_note": {"-like": f"%[{key} %"}})
+        response = self._send(
+            "GET", f"/patrons/{patron}/account/{kind}", params={"q": query, "_per_page": 100}
+        )
+        lines = _json(response)
+        if not isinstance(lines, list):
+            raise TransientError(f"Koha listed the patron's {kind} as something else than a list.")
+        done = set()
+        for line in lines:
+            note = (line.get("internal_note") if isinstance(line, dict) else None) or ""
+            start = note.find(f"[{key} ")
+            if start >= 0 and note.endswith("]"):
+                done.add(note[start + len(key) + 2 : -1])
+        return done
+
+    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+        return http_send(
+            self.session,
+            method,
+            self.api + path,
+            timeout=self.timeout,
+            headers=self._auth_headers(),
+            auth=None if self.client_secret else (self.user, self.password),
+            **kwargs,
+        )
+
+    def _auth_headers(self) -> dict:
+        headers = {"Accept": "application/json"}
+        if not self.client_secret:
+            return headers
+        # Koha's tokens last an hour; a fresh one is fetched a minute before that.
+        if not self._token or time.monotonic() > self._token_expires:
+            response = http_send(
+                self.session,
+                "POST",
+                self.api + "/oauth/token",
+                timeout=self.timeout,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.user,
+                    "client_secret": self.client_secret,
+                },
+            )
+            answer = _json(response)
+            if not answer.get("access_token"):
+                raise PermanentError("Koha answered the token request without a token.")
+            self._token = answer["access_token"]
+            self._token_expires = time.monotonic() + int(answer.get("expires_in", 3600)) - 60
+        headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+
+def _json(response: requests.Response):
+    try:
+        return response.json()
+    except ValueError as error:
+        raise TransientError(
+            f"{response.request.method} {response.url}: answer is not JSON: {response.text[:200]!r}"
+        ) from error
+
+
+def from_settings() -> KohaTarget:
+    if not settings.LIBRARY_SYSTEM_URL:
+        raise ImproperlyConfigured("The Koha target needs LIBRARY_SYSTEM_URL.")
+    if not settings.LIBRARY_SYSTEM_USER or not (
+        settings.LIBRARY_SYSTEM_PASSWORD or settings.LIBRARY_SYSTEM_API_KEY
+    ):
+        raise ImproperlyConfigured(
+            "The Koha target needs LIBRARY_SYSTEM_USER and LIBRARY_SYSTEM_PASSWORD (Basic "
+            "auth) or LIBRARY_SYSTEM_USER and LIBRARY_SYSTEM_API_KEY (OAuth2 client id and "
+            "secret)."
+        )
+    return KohaTarget(
+        url=settings.LIBRARY_SYSTEM_URL,
+        user=settings.LIBRARY_SYSTEM_USER,
+        password=settings.LIBRARY_SYSTEM_PASSWORD,
+        client_secret=settings.LIBRARY_SYSTEM_API_KEY,
+        library_id=settings.LIBRARY_SYSTEM_LIBRARY,
+        timeout=settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS,
+    )

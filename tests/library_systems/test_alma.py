@@ -1,0 +1,316 @@
+import dataclasses
+import datetime
+import json
+import re
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from payments.library_systems import alma, get_target
+from payments.library_systems.base import FeeShare, Movement, PermanentError, TransientError
+from tests.library_systems.fake_server import FakeServer, Reply, closed_port_url
+
+USER = r"/almaws/v1/users/u%2042"
+FEES = USER + r"/fees"
+AMOUNT = re.compile(r"\d+\.\d\d")
+
+# What the Developer Network pages cited in payments/library_systems/alma.py document for
+# each call: the query parameters it takes and the values they may have.
+DOCUMENTED = [
+    ("GET", r"/almaws/v1/users/[^/]+/fees", {"user_id_type", "status"}),
+    ("GET", r"/almaws/v1/users/[^/]+/fees/(?!all$)[^/]+", {"user_id_type"}),
+    (
+        "POST",
+        r"/almaws/v1/users/[^/]+/fees/all",
+        {"user_id_type", "op", "amount", "method", "comment", "external_transaction_id"},
+    ),
+    (
+        "POST",
+        r"/almaws/v1/users/[^/]+/fees/[^/]+",
+        {"user_id_type", "op", "amount", "method", "reason", "comment", "external_transaction_id"},
+    ),
+    ("POST", r"/almaws/v1/users/[^/]+/fees", set()),
+]
+FEE_FIELDS = {
+    "id", "type", "status", "user_primary_id", "balance", "remaining_vat_amount",
+    "original_amount", "original_vat_amount", "creation_time", "status_time", "comment",
+    "owner", "title", "barcode", "transactions", "bursar_transaction_id",
+}  # fmt: skip
+
+
+def documented_alma(request) -> list[str]:
+    allowed = next(
+        (
+            allowed
+            for method, path, allowed in DOCUMENTED
+            if request.method == method and re.fullmatch(path, request.path)
+        ),
+        None,
+    )
+    if allowed is None:
+        return ["not a documented Alma fees call"]
+    problems = [
+        f"query parameter {name} is not documented" for name in request.query if name not in allowed
+    ]
+    if not request.headers.get("authorization", "").startswith("apikey "):
+        problems.append("no 'Authorization: apikey ...' header")
+    status = request.arg("status")
+    if status is not None and status not in {"ACTIVE", "INDISPUTE", "EXPORTED", "CLOSED"}:
+        problems.append(f"status={status!r} is not documented")
+    if request.method == "POST" and "op" in allowed:
+        ops = {"pay"} if request.path.endswith("/all") else {"pay", "waive", "dispute", "restore"}
+        if request.arg("op") not in ops:
+            problems.append(f"op={request.arg('op')!r} is not one of {sorted(ops)}")
+        if request.arg("op") == "pay" and request.arg("method") not in {
+            "CREDIT_CARD",
+            "ONLINE",
+            "CASH",
+        }:
+            problems.append(f"method={request.arg('method')!r} is mandatory for op=pay")
+        if request.arg("amount") is not None and not AMOUNT.fullmatch(request.arg("amount")):
+            problems.append(f"amount={request.arg('amount')!r} is not a decimal with cents")
+        if request.body:
+            problems.append("the operation takes no body")
+    if request.method == "POST" and "op" not in allowed:
+        fee = json.loads(request.body)
+        problems += [
+            f"fee field {name} is not in rest_fee.xsd" for name in fee if name not in FEE_FIELDS
+        ]
+        problems += [
+            f"fee field {name} is mandatory"
+            for name in ("type", "original_amount", "owner")
+            if name not in fee
+        ]
+    return problems
+
+
+PAYMENT = Movement(
+    key="mv-7f3a",
+    kind="payment",
+    entry_id=900,
+    booked_at=datetime.datetime(2025, 3, 4, 10, 0, tzinfo=datetime.UTC),
+    amount_cents=2510,
+    currency="EUR",
+    method="online: card",
+    reference="EP-2025-0001",
+    patron_user_number="U-1",
+    patron_external_id="u 42",
+    shares=(
+        FeeShare(entry_id=11, fee_id="8801", fee_type="OVERDUEFINE", amount_cents=1999),
+        FeeShare(entry_id=12, fee_id="8802", fee_type="LOSTITEMREPLACEMENTFEE", amount_cents=10),
+    ),
+    unassigned_cents=501,
+)
+REVERSAL = dataclasses.replace(
+    PAYMENT, key="mv-rev", kind="reversal", amount_cents=2009, unassigned_cents=0
+)
+
+
+def _fee(fee_id, transactions=()):
+    return {
+        "id": fee_id,
+        "type": {"value": "OVERDUEFINE", "desc": "Overdue fine"},
+        "owner": {"value": "MAIN", "desc": "Main library"},
+        "balance": 0.0,
+        "transactions": {"transaction": list(transactions)},
+    }
+
+
+@pytest.fixture
+def server():
+    with FakeServer(documented_alma) as fake:
+        fake.route("GET", FEES + r"/(\d+)", lambda r: Reply(200, _fee(r.path.rsplit("/", 1)[1])))
+        fake.route("GET", FEES, Reply(200, {"fee": [], "total_record_count": 0}))
+        fake.route("POST", FEES + r"/(\d+|all)", lambda r: Reply(200, _fee("x")))
+        fake.route("POST", FEES, Reply(200, _fee("9901")))
+        yield fake
+        assert fake.violations == []
+
+
+def _target(server):
+    return alma.AlmaTarget(url=server.url, api_key="l7xx-key", timeout=0.5)
+
+
+def _paid(server):
+    return {r.path.rsplit("/", 1)[1]: r for r in server.sent("POST", FEES + r"/(\d+|all)")}
+
+
+def test_payment_pays_each_fee_its_share(server):
+    _target(server).deliver(PAYMENT)
+
+    paid = _paid(server)
+    assert (paid["8801"].arg("op"), paid["8801"].arg("amount")) == ("pay", "19.99")
+    assert (paid["8802"].arg("op"), paid["8802"].arg("amount")) == ("pay", "0.10")
+
+
+def test_payment_carries_the_key_as_external_transaction_id(server):
+    _target(server).deliver(PAYMENT)
+
+    paid = _paid(server)
+    assert paid["8801"].arg("external_transaction_id") == "mv-7f3a"
+    assert paid["8801"].arg("comment") == "ePayment EP-2025-0001 (online: card) [mv-7f3a]"
+    assert paid["all"].arg("external_transaction_id") == "mv-7f3a-all"
+
+
+def test_online_payment_is_sent_as_method_online(server):
+    _target(server).deliver(PAYMENT)
+
+    assert {r.arg("method") for r in _paid(server).values()} == {"ONLINE"}
+
+
+def test_cash_payment_is_sent_as_method_cash(server):
+    _target(server).deliver(dataclasses.replace(PAYMENT, method="cash"))
+
+    assert {r.arg("method") for r in _paid(server).values()} == {"CASH"}
+
+
+def test_money_without_a_fee_is_paid_on_all_fees(server):
+    _target(server).deliver(PAYMENT)
+
+    assert _paid(server)["all"].arg("amount") == "5.01"
+
+
+def test_user_id_is_sent_as_one_path_segment(server):
+    _target(server).deliver(PAYMENT)
+
+    assert all(r.path.startswith("/almaws/v1/users/u%2042/") for r in server.requests)
+
+
+def test_retry_skips_fees_whose_transactions_carry_the_key(server):
+    paid_before = {
+        "type": {"value": "PAYMENT"},
+        "amount": 19.99,
+        "external_transaction_id": "mv-7f3a",
+    }
+    server.route("GET", FEES + r"/8801", Reply(200, _fee("8801", [paid_before])))
+
+    note = _target(server).deliver(PAYMENT)
+
+    assert set(_paid(server)) == {"8802", "all"}
+    assert "1 already paid" in note
+
+
+def test_retry_skips_the_payment_on_all_fees_once_made(server):
+    on_all = {"type": {"value": "PAYMENT"}, "comment": "ePayment EP-2025-0001 [mv-7f3a-all]"}
+    server.route(
+        "GET",
+        FEES,
+        lambda r: Reply(
+            200, {"fee": [_fee("8803", [on_all])] if r.arg("status") == "CLOSED" else []}
+        ),
+    )
+
+    _target(server).deliver(PAYMENT)
+
+    assert "all" not in _paid(server)
+
+
+def test_reversal_creates_each_fee_again_with_its_type_and_owner(server):
+    _target(server).deliver(REVERSAL)
+
+    created = [r.json() for r in server.sent("POST", FEES)]
+    assert [(f["type"], f["owner"], f["original_amount"]) for f in created] == [
+        ({"value": "OVERDUEFINE"}, {"value": "MAIN"}, 19.99),
+        ({"value": "OVERDUEFINE"}, {"value": "MAIN"}, 0.1),
+    ]
+    assert created[0]["comment"].endswith("[mv-rev fee 8801]")
+    assert _paid(server) == {}
+
+
+def test_refund_creates_the_fees_it_names_again(server):
+    refund = dataclasses.replace(REVERSAL, key="mv-ref", kind="refund")
+
+    _target(server).deliver(refund)
+
+    created = [r.json()["comment"] for r in server.sent("POST", FEES)]
+    assert created == [
+        "Refund of ePayment EP-2025-0001: fee 8801 owed again [mv-ref fee 8801]",
+        "Refund of ePayment EP-2025-0001: fee 8802 owed again [mv-ref fee 8802]",
+    ]
+
+
+def test_retry_of_reversal_skips_fees_already_created(server):
+    again = _fee("9901") | {"comment": "Chargeback ... [mv-rev fee 8801]"}
+    server.route("GET", FEES, Reply(200, {"fee": [again], "total_record_count": 1}))
+
+    _target(server).deliver(REVERSAL)
+
+    (created,) = [r.json()["comment"] for r in server.sent("POST", FEES)]
+    assert created.endswith("[mv-rev fee 8802]")
+
+
+def test_reversal_of_money_without_a_fee_is_permanent_and_sends_nothing(server):
+    with pytest.raises(PermanentError, match=r"5\.01 EUR of this reversal belong to no Alma fee"):
+        _target(server).deliver(dataclasses.replace(REVERSAL, amount_cents=2510))
+
+    assert server.requests == []
+
+
+def test_refund_of_credit_is_permanent_and_sends_nothing(server):
+    refund = dataclasses.replace(
+        PAYMENT, key="mv-ref", kind="refund", amount_cents=700, shares=(), unassigned_cents=700
+    )
+
+    with pytest.raises(PermanentError, match="Book it in Alma by hand"):
+        _target(server).deliver(refund)
+
+    assert server.requests == []
+
+
+def test_movement_without_patron_id_is_permanent_and_sends_nothing(server):
+    with pytest.raises(PermanentError, match="no Alma user id"):
+        _target(server).deliver(dataclasses.replace(PAYMENT, patron_external_id=""))
+
+    assert server.requests == []
+
+
+def test_refused_payment_is_permanent(server):
+    error = {"errorsExist": True, "errorList": {"error": [{"errorCode": "401666"}]}}
+    server.route("POST", FEES + r"/8801", Reply(400, error))
+
+    with pytest.raises(PermanentError, match="401666"):
+        _target(server).deliver(PAYMENT)
+
+
+def test_server_error_is_transient(server):
+    server.route("POST", FEES + r"/8801", Reply(500, "General error"))
+
+    with pytest.raises(TransientError):
+        _target(server).deliver(PAYMENT)
+
+
+def test_rate_limit_is_transient(server):
+    server.route("GET", FEES + r"/8801", Reply(429, "PER_SECOND_THRESHOLD"))
+
+    with pytest.raises(TransientError):
+        _target(server).deliver(PAYMENT)
+
+
+def test_timeout_is_transient(server):
+    server.route("POST", FEES + r"/8801", Reply(hang=True))
+
+    with pytest.raises(TransientError):
+        _target(server).deliver(PAYMENT)
+
+
+def test_refused_connection_is_transient():
+    with pytest.raises(TransientError):
+        alma.AlmaTarget(url=closed_port_url(), api_key="k", timeout=0.5).deliver(PAYMENT)
+
+
+def test_from_settings_needs_the_api_key(settings):
+    settings.LIBRARY_SYSTEM_URL = "https://api-eu.hosted.exlibrisgroup.com"
+    settings.LIBRARY_SYSTEM_API_KEY = ""
+
+    with pytest.raises(ImproperlyConfigured):
+        alma.from_settings()
+
+
+def test_get_target_builds_it_from_the_library_system_settings(settings):
+    settings.LIBRARY_SYSTEM_URL = "https://api-eu.hosted.exlibrisgroup.com/"
+    settings.LIBRARY_SYSTEM_API_KEY = "l7xx-key"
+
+    target = get_target("alma")
+
+    assert target.name == "alma"
+    assert target.api == "https://api-eu.hosted.exlibrisgroup.com/almaws/v1"

@@ -1,0 +1,264 @@
+import base64
+import dataclasses
+import datetime
+import json
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from payments.library_systems import get_target, koha
+from payments.library_systems.base import FeeShare, Movement, PermanentError, TransientError
+from tests.library_systems.fake_server import (
+    SPECS,
+    FakeServer,
+    Reply,
+    SwaggerCheck,
+    closed_port_url,
+)
+
+CHECK = SwaggerCheck(SPECS / "koha-account.yaml")
+CREDITS = r"/api/v1/patrons/42/account/credits"
+DEBITS = r"/api/v1/patrons/42/account/debits"
+
+PAYMENT = Movement(
+    key="mv-7f3a",
+    kind="payment",
+    entry_id=900,
+    booked_at=datetime.datetime(2025, 3, 4, 23, 30, tzinfo=datetime.UTC),
+    amount_cents=2510,
+    currency="EUR",
+    method="online: card",
+    reference="EP-2025-0001",
+    patron_user_number="U-1",
+    patron_external_id="42",
+    shares=(
+        FeeShare(entry_id=11, fee_id="1001", fee_type="OVERDUE", amount_cents=1999),
+        FeeShare(entry_id=12, fee_id="1002", fee_type="LOST", amount_cents=10),
+    ),
+    unassigned_cents=501,
+)
+
+
+@pytest.fixture
+def server():
+    with FakeServer(CHECK) as fake:
+        fake.route("GET", CREDITS, Reply(200, []))
+        fake.route("GET", DEBITS, Reply(200, []))
+        fake.route("POST", CREDITS, _created)
+        fake.route("POST", DEBITS, _created)
+        yield fake
+        assert fake.violations == []
+
+
+def _created(request):
+    return Reply(201, {"account_line_id": 5000 + len(request.body), "amount": 1})
+
+
+def _target(server, **options):
+    options.setdefault("user", "portal")
+    options.setdefault("password", "secret")
+    return koha.KohaTarget(url=server.url, timeout=0.5, **options)
+
+
+def test_payment_books_one_credit_per_fee_with_its_share(server):
+    _target(server).deliver(PAYMENT)
+
+    bodies = [r.json() for r in server.sent("POST", CREDITS)]
+    per_line = {tuple(b.get("account_lines_ids", [])): b["amount"] for b in bodies}
+    assert per_line[(1001,)] == 19.99
+    assert per_line[(1002,)] == 0.1
+    assert all(b["credit_type"] == "PAYMENT" for b in bodies)
+
+
+def test_payment_puts_money_without_a_fee_in_a_credit_without_lines(server):
+    _target(server).deliver(PAYMENT)
+
+    loose = [r.json() for r in server.sent("POST", CREDITS) if b"account_lines_ids" not in r.body]
+    assert [b["amount"] for b in loose] == [5.01]
+
+
+def test_payment_sends_amounts_as_exact_decimals(server):
+    _target(server).deliver(PAYMENT)
+
+    raw = b" ".join(r.body for r in server.sent("POST", CREDITS))
+    assert b'"amount": 19.99' in raw
+    assert b'"amount": 0.1' in raw
+    assert b'"amount": 5.01' in raw
+
+
+def test_payment_is_dated_on_the_local_booking_day(server, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+
+    _target(server).deliver(PAYMENT)
+
+    # 23:30 UTC on 4 March is already 5 March in Berlin.
+    assert {r.json()["date"] for r in server.sent("POST", CREDITS)} == {"2025-03-05"}
+
+
+def test_every_line_carries_the_movement_key_in_its_note(server):
+    _target(server).deliver(PAYMENT)
+
+    notes = [r.json()["note"] for r in server.sent("POST", CREDITS)]
+    assert len(notes) == 3
+    assert all("[mv-7f3a " in note for note in notes)
+
+
+def test_reversal_books_the_debt_again_as_manual_debits(server):
+    reversal = dataclasses.replace(PAYMENT, key="mv-rev", kind="reversal", reverses_entry_id=900)
+
+    _target(server).deliver(reversal)
+
+    bodies = [r.json() for r in server.sent("POST", DEBITS)]
+    assert sorted(b["amount"] for b in bodies) == [0.1, 5.01, 19.99]
+    assert {b["type"] for b in bodies} == {"MANUAL"}
+    assert all("[mv-rev " in b["internal_note"] for b in bodies)
+    assert server.sent("POST", CREDITS) == []
+
+
+def test_refund_books_one_payout_debit_for_the_amount(server):
+    refund = dataclasses.replace(
+        PAYMENT, key="mv-ref", kind="refund", amount_cents=700, shares=(), unassigned_cents=700
+    )
+
+    _target(server).deliver(refund)
+
+    (body,) = [r.json() for r in server.sent("POST", DEBITS)]
+    assert body["type"] == "PAYOUT"
+    assert body["amount"] == 7.0
+    assert "[mv-ref payout]" in body["internal_note"]
+
+
+def test_lines_are_looked_up_by_the_key_before_writing(server):
+    _target(server).deliver(PAYMENT)
+
+    (lookup,) = server.sent("GET", CREDITS)
+    assert json.loads(lookup.arg("q")) == {"internal_note": {"-like": "%[mv-7f3a %"}}
+    assert server.requests.index(lookup) == 0
+
+
+def test_retry_writes_only_the_lines_koha_lacks(server):
+    first_try = _target(server)
+    server.route("POST", CREDITS, _created, Reply(500, {"error": "deadlock"}))
+    with pytest.raises(TransientError):
+        first_try.deliver(PAYMENT)
+    written = [r.json() for r in server.sent("POST", CREDITS)[:1]]
+    server.route(
+        "GET", CREDITS, Reply(200, [{"amount": 1, "internal_note": b["note"]} for b in written])
+    )
+    server.route("POST", CREDITS, _created)
+
+    _target(server).deliver(PAYMENT)
+
+    notes = [r.json()["note"] for r in server.sent("POST", CREDITS)]
+    assert len(notes) == 4  # 2 on the first try (one failed), 2 on the retry
+    assert notes.count(written[0]["note"]) == 1
+
+
+def test_retry_of_a_delivered_movement_writes_nothing(server):
+    _target(server).deliver(PAYMENT)
+    notes = [r.json()["note"] for r in server.sent("POST", CREDITS)]
+    server.route("GET", CREDITS, Reply(200, [{"amount": 1, "internal_note": n} for n in notes]))
+
+    note = _target(server).deliver(PAYMENT)
+
+    assert len(server.sent("POST", CREDITS)) == 3
+    assert "3 already there" in note
+
+
+def test_server_error_is_transient(server):
+    server.route("POST", CREDITS, Reply(503, {"error": "Under maintenance"}))
+
+    with pytest.raises(TransientError):
+        _target(server).deliver(PAYMENT)
+
+
+def test_timeout_is_transient(server):
+    server.route("POST", CREDITS, Reply(hang=True))
+
+    with pytest.raises(TransientError):
+        _target(server).deliver(PAYMENT)
+
+
+def test_refused_connection_is_transient():
+    target = koha.KohaTarget(url=closed_port_url(), user="u", password="p", timeout=0.5)
+
+    with pytest.raises(TransientError):
+        target.deliver(PAYMENT)
+
+
+def test_unknown_patron_is_permanent(server):
+    server.route("GET", CREDITS, Reply(404, {"error": "Patron not found."}))
+
+    with pytest.raises(PermanentError, match="404"):
+        _target(server).deliver(PAYMENT)
+
+
+def test_movement_without_patron_id_is_permanent_and_sends_nothing(server):
+    with pytest.raises(PermanentError, match="no Koha patron id"):
+        _target(server).deliver(dataclasses.replace(PAYMENT, patron_external_id=""))
+
+    assert server.requests == []
+
+
+def test_fee_id_that_is_no_account_line_is_permanent_and_sends_nothing(server):
+    odd = (FeeShare(entry_id=11, fee_id="A-17", fee_type="", amount_cents=2510),)
+
+    with pytest.raises(PermanentError, match="not a Koha account line"):
+        _target(server).deliver(dataclasses.replace(PAYMENT, shares=odd, unassigned_cents=0))
+
+    assert server.requests == []
+
+
+def test_basic_auth_is_sent_with_user_and_password(server):
+    _target(server).deliver(PAYMENT)
+
+    expected = "Basic " + base64.b64encode(b"portal:secret").decode()
+    assert {r.headers["authorization"] for r in server.requests} == {expected}
+
+
+def test_oauth_token_is_fetched_once_and_sent_as_bearer(server):
+    server.route(
+        "POST",
+        r"/api/v1/oauth/token",
+        Reply(200, {"access_token": "tok-1", "token_type": "Bearer", "expires_in": 3600}),
+    )
+    target = _target(server, user="client-id", password="", client_secret="client-secret")
+
+    target.deliver(PAYMENT)
+    target.deliver(dataclasses.replace(PAYMENT, key="mv-other"))
+
+    (token_request,) = server.sent("POST", r"/api/v1/oauth/token")
+    assert token_request.form() == {
+        "grant_type": ["client_credentials"],
+        "client_id": ["client-id"],
+        "client_secret": ["client-secret"],
+    }
+    api_calls = [r for r in server.requests if r is not token_request]
+    assert {r.headers["authorization"] for r in api_calls} == {"Bearer tok-1"}
+
+
+def test_library_is_sent_as_the_lines_library_id(server):
+    _target(server, library_id="CPL").deliver(PAYMENT)
+
+    assert {r.json()["library_id"] for r in server.sent("POST", CREDITS)} == {"CPL"}
+
+
+def test_from_settings_needs_credentials(settings):
+    settings.LIBRARY_SYSTEM_URL = "https://koha.example.org"
+    settings.LIBRARY_SYSTEM_USER = ""
+
+    with pytest.raises(ImproperlyConfigured):
+        koha.from_settings()
+
+
+def test_get_target_builds_it_from_the_library_system_settings(settings):
+    settings.LIBRARY_SYSTEM_URL = "https://koha.example.org/"
+    settings.LIBRARY_SYSTEM_USER = "portal"
+    settings.LIBRARY_SYSTEM_PASSWORD = "secret"
+    settings.LIBRARY_SYSTEM_LIBRARY = "CPL"
+
+    target = get_target("koha")
+
+    assert target.name == "koha"
+    assert target.api == "https://koha.example.org/api/v1"
+    assert target.library_id == "CPL"
