@@ -97,6 +97,7 @@ def test_desk_staff_group_holds_the_desk_permissions():
         "complete_order",
         "book_late_payment",
         "book_counter_entry",
+        "manage_deliveries",
     }
 
 
