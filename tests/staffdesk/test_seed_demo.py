@@ -1,6 +1,8 @@
+import datetime
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -79,3 +81,24 @@ def test_running_it_again_changes_nothing(seeded):
     call_command("seed_demo", stdout=StringIO())
 
     assert (Patron.objects.count(), JournalEntry.objects.count()) == before
+
+
+def test_each_demo_order_tells_one_story_in_its_dates(seeded):
+    from payments.models import PaymentOrder
+
+    for order in PaymentOrder.objects.all():
+        events = list(order.events.order_by("at", "id"))
+        assert abs(events[0].at - order.created_at) < datetime.timedelta(minutes=1)
+        assert events[-1].at <= order.updated_at, order.reference
+        if order.payment_entry:
+            assert order.payment_entry.booked_at >= order.created_at, order.reference
+
+
+def test_seeding_prints_the_logins_and_no_mail(django_capture_on_commit_callbacks):
+    out = StringIO()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=out)
+
+    assert mail.outbox == []  # the console backend would print it before the logins
+    assert out.getvalue().lstrip().startswith("Demo logins")
