@@ -181,20 +181,35 @@ def money_movements(*, cursor: str = "", limit: int = 100) -> MovementPage:
     """The feed of money movements, oldest first, from after `cursor` ("" from the start).
 
     On PostgreSQL rows are ordered by the id of the transaction that booked them and only
-    rows below the oldest transaction still running are read: a booking that commits after
-    a later one is still ahead of the cursor when it appears. (A plain "id > cursor" would
-    skip it.) SQLite has one writer at a time, so there ids are in commit order already.
+    rows below the oldest transaction still running (FEED_HORIZON) are read: a booking
+    that commits after a later one is still ahead of the cursor when it appears. (A plain
+    "id > cursor" would skip it.) SQLite has one writer at a time, so there ids are in commit order already.
     """
     after_txid, after_id = _parse_cursor(cursor)
     rows = Delivery.objects.filter(Q(txid__gt=after_txid) | Q(txid=after_txid, id__gt=after_id))
     if connection.vendor == "postgresql":
-        rows = rows.filter(
-            txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
-        )
+        rows = rows.filter(txid__lt=RawSQL(FEED_HORIZON, []))
     page = list(rows.order_by("txid", "id")[:limit])
     last = page[-1] if page else None
     next_cursor = f"{last.txid}.{last.id}" if last else cursor
     return MovementPage(movements=movements_for(page), next_cursor=next_cursor)
+
+
+# The oldest transaction of this database still running when the statement's snapshot was
+# taken (or, with none, the snapshot's upper bound): rows below it can no longer be
+# preceded by a commit. Transactions of other databases on the server are left out when
+# pg_stat_activity names them, so they cannot hold the feed back; one it does not name
+# counts, which may delay the feed but never skips a row.
+FEED_HORIZON = """
+    COALESCE(
+        (SELECT min(running::text::bigint)
+           FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+          WHERE mod(running::text::bigint, 4294967296) NOT IN (
+                SELECT backend_xid::text::bigint FROM pg_stat_activity
+                 WHERE backend_xid IS NOT NULL
+                   AND datname IS DISTINCT FROM current_database())),
+        pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+"""
 
 
 class BadCursor(ValueError):

@@ -3,6 +3,7 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 
@@ -101,3 +102,20 @@ def test_a_polling_reader_sees_a_booking_that_commits_after_a_later_one():
     late_id = Delivery.objects.get(entry__patron=late).pk
     assert early_id < late_id  # the row a plain "id > cursor" reader would skip
     assert sorted(seen) == sorted([early.user_number, late.user_number])
+
+
+def test_a_long_transaction_in_another_database_does_not_hold_the_feed_back():
+    other_database = connection.settings_dict.copy()
+    url = (
+        f"postgresql://{other_database['USER']}@{other_database['HOST']}:"
+        f"{other_database['PORT'] or 5432}/postgres"
+    )
+    with psycopg.connect(url) as elsewhere:
+        elsewhere.execute("SELECT pg_current_xact_id()")  # holds an xid, stays open
+        patron = PatronFactory()
+        ledger.payment_book(patron=patron, amount_cents=100, method="cash")
+
+        page = money_movements()
+
+        elsewhere.rollback()
+    assert [m.patron_user_number for m in page.movements] == [patron.user_number]
