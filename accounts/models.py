@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -36,6 +37,11 @@ class Patron(models.Model):
                 name="patron_external_id_once_per_system",
             )
         ]
+        indexes = [
+            # The desk finds a user number typed in any case; `user_number__iexact` compares
+            # UPPER(user_number), which this index serves.
+            models.Index(Upper("user_number"), name="patron_user_number_upper"),
+        ]
 
     def __str__(self):
         return f"{self.full_name} ({self.user_number})"
@@ -62,6 +68,7 @@ class StaffDesk(models.Model):
                 "manage_deliveries",
                 "Can send deliveries to the library system again or resolve them",
             ),
+            ("resolve_flag", "Can mark underpaid and charged-back orders as resolved"),
         ]
         verbose_name = _("staff desk")
 

@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from payments.api import api
 
+# 403.html and 404.html are rendered by Django's own views, with the request's context.
+handler500 = "config.views.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -26,10 +26,12 @@ class OrderStatus(models.TextChoices):
 OPEN_STATUSES = (OrderStatus.CREATED.value, OrderStatus.CREATED_AT_PROVIDER.value)
 # Paid: money arrived for the order (a report of money moves it to one of these).
 PAID_STATUSES = (OrderStatus.PAID.value, OrderStatus.UNDERPAID.value)
-# Statuses that can need staff: problems, and open orders (which need staff once stuck).
-# Money waiting to be booked is found through MoneyReport, not through the status.
-ATTENTION_STATES = Q(
-    status__in=[OrderStatus.UNDERPAID.value, OrderStatus.CANCELATION.value, *OPEN_STATUSES]
+# Flagged: problems staff must deal with, until they record how they resolved them.
+FLAG_STATUSES = (OrderStatus.UNDERPAID.value, OrderStatus.CANCELATION.value)
+# Statuses that can need staff: unresolved flags, and open orders (which need staff once
+# stuck). Money waiting to be booked is found through MoneyReport, not through the status.
+ATTENTION_STATES = Q(status__in=FLAG_STATUSES, flag_resolved_at__isnull=True) | Q(
+    status__in=OPEN_STATUSES
 )
 
 
@@ -84,6 +86,9 @@ class PaymentOrder(models.Model):
     payment_method = models.CharField(_("payment method"), max_length=64, default=UNKNOWN_METHOD)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("last changed"), default=timezone.now)
+    # When staff recorded how they dealt with an Underpaid or Cancelation (who and how: the
+    # staff action). Any later change of status clears it: a new status is a new problem.
+    flag_resolved_at = models.DateTimeField(_("flag resolved at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("payment order")

@@ -9,7 +9,8 @@ from django.db.models.expressions import RawSQL
 
 from accounts.models import Patron
 from fees import selectors as ledger
-from fees.models import Delivery, JournalEntry, PaymentShare
+from fees.bridge import unpaid_cents
+from fees.models import Delivery, EntryKind, JournalEntry, PaymentShare
 from payments.library_systems.base import FeeShare, Movement
 from payments.models import OPEN_STATUSES, MoneyReport, OrderFee, OrderStatus, PaymentOrder
 
@@ -61,6 +62,21 @@ def patron_orders(*, patron: Patron) -> QuerySet[PaymentOrder]:
     return PaymentOrder.objects.filter(patron=patron).order_by("-created_at", "-id")
 
 
+def unsettled_payments_by_fee(*, patron: Patron) -> dict[int, list[JournalEntry]]:
+    """The payments not yet settled that pay part of each fee, as the library system was
+    told (their shares): what covers a fee until the settlement offsets it."""
+    shares = PaymentShare.objects.filter(
+        movement__patron=patron,
+        movement__kind=EntryKind.PAYMENT,
+        movement__settled_in__isnull=True,
+        fee__isnull=False,
+    ).select_related("movement")
+    by_fee: dict[int, list[JournalEntry]] = {}
+    for share in shares.order_by("movement__booked_at", "movement_id"):
+        by_fee.setdefault(share.fee_id, []).append(share.movement)
+    return by_fee
+
+
 @dataclass
 class AccountOverview:
     balance_cents: int
@@ -75,20 +91,51 @@ class AccountOverview:
     def selectable_fees(self):
         return [fee for fee in self.open_fees if fee.selectable]
 
+    def selected_cents(self, fee_ids) -> int:
+        """What paying these fees would charge: the unpaid part of each that can be paid."""
+        return sum(fee.unpaid_cents for fee in self.selectable_fees if fee.pk in fee_ids)
+
 
 def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOverview:
-    """Everything the account page shows, in a fixed number of queries."""
+    """Everything the account page shows, in a fixed number of queries.
+
+    Each open fee says what is still unpaid of it (`unpaid_cents`), which open order holds
+    it (`open_order`), and the one payment of today that covers it in full, if that is
+    why nothing is left to pay (`paid_today_by`).
+    """
     open_orders = list(patron_orders(patron=patron).filter(status__in=OPEN_STATUSES))
+    orders_by_id = {order.pk: order for order in open_orders}
     balance = ledger.balance_cents(patron=patron)
-    reserved = reserved_fee_ids(patron=patron)
+    reserved = dict(
+        OrderFee.objects.filter(order__patron=patron, reserved=True).values_list(
+            "fee_id", "order_id"
+        )
+    )
     awaiting = fees_awaiting_settlement(patron=patron)
     money_awaiting = fees_with_money_awaiting(patron=patron)
+    unpaid = unpaid_cents(patron.pk)
+    covering = unsettled_payments_by_fee(patron=patron)
     fees = list(ledger.open_fees(patron=patron))
+    for order in open_orders:
+        order.held_fees = []
     for fee in fees:
+        fee.open_order = orders_by_id.get(reserved.get(fee.pk))
         fee.reserved = fee.pk in reserved
         fee.awaiting_settlement = fee.pk in awaiting
         fee.money_awaiting = fee.pk in money_awaiting
-        fee.selectable = not (fee.reserved or fee.awaiting_settlement or fee.money_awaiting)
+        fee.unpaid_cents = unpaid.get(fee.pk, 0)
+        fee.partly_paid = 0 < fee.unpaid_cents < fee.open_cents
+        covered_by = covering.get(fee.pk, [])
+        fee.paid_today_by = (
+            covered_by[0]
+            if fee.unpaid_cents == 0
+            and len(covered_by) == 1
+            and covered_by[0].business_date == on_date
+            else None
+        )
+        fee.selectable = not (fee.reserved or fee.money_awaiting) and fee.unpaid_cents > 0
+        if fee.open_order is not None:
+            fee.open_order.held_fees.append(fee)
     return AccountOverview(
         balance_cents=balance,
         credit_cents=ledger.patron_credit_cents(patron=patron),
@@ -113,9 +160,10 @@ def needs_attention(*, now) -> dict[str, Q]:
     def money_held(*reasons):
         return Q(pk__in=held.filter(hold__in=reasons).values("order_id"))
 
+    unresolved = Q(flag_resolved_at__isnull=True)
     return {
-        "underpaid": Q(status=S.UNDERPAID),
-        "chargeback": Q(status=S.CANCELATION),
+        "underpaid": Q(status=S.UNDERPAID) & unresolved,
+        "chargeback": Q(status=S.CANCELATION) & unresolved,
         "paid_after_cancel": money_held(Hold.AFTER_CANCELLATION),
         "paid_twice": money_held(Hold.FURTHER_PAYMENT, Hold.FEES_IN_ANOTHER_ORDER),
         "wrong_currency": money_held(Hold.WRONG_CURRENCY),
@@ -183,7 +231,8 @@ def money_movements(*, cursor: str = "", limit: int = 100) -> MovementPage:
     On PostgreSQL rows are ordered by the id of the transaction that booked them and only
     rows below the oldest transaction still running (FEED_HORIZON) are read: a booking
     that commits after a later one is still ahead of the cursor when it appears. (A plain
-    "id > cursor" would skip it.) SQLite has one writer at a time, so there ids are in commit order already.
+    "id > cursor" would skip it.) SQLite has one writer at a time, so there ids are in
+    commit order already.
     """
     after_txid, after_id = _parse_cursor(cursor)
     rows = Delivery.objects.filter(Q(txid__gt=after_txid) | Q(txid=after_txid, id__gt=after_id))

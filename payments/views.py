@@ -1,5 +1,6 @@
 from contextlib import suppress
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -12,9 +13,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.models import Patron
+from fees.bridge import unpaid_cents
 from payments import selectors, services
 from payments.forms import FeeSelectionForm
-from payments.models import OrderStatus, PaymentOrder
+from payments.models import MoneyReport, OrderStatus, PaymentOrder
 from payments.providers.base import ProviderError
 
 
@@ -32,7 +34,15 @@ def _own_order(request, reference) -> PaymentOrder:
 
 def _account_page(request, patron, *, selected=(), error=None, status=200):
     overview = selectors.account_overview(patron=patron, on_date=timezone.localdate())
-    context = {"patron": patron, "account": overview, "selected": set(selected), "error": error}
+    selected = set(selected)
+    context = {
+        "patron": patron,
+        "account": overview,
+        "selected": selected,
+        # Stated by the server too, so that the total is there without JavaScript.
+        "selected_cents": overview.selected_cents(selected),
+        "error": error,
+    }
     return render(request, "payments/account.html", context, status=status)
 
 
@@ -86,15 +96,43 @@ def order(request, reference):
         # Unreachable provider: the page says "still processing" and looks again shortly.
         with suppress(ProviderError):
             order = services.order_refresh(order=order)
-    return render(
+    fees = list(order.order_fees.select_related("fee"))
+    money = list(order.money_reports.all())
+    held = [report for report in money if report.awaits_staff]
+    context = {
+        "order": order,
+        "fees": fees,
+        "money": money,
+        "held": held,
+        "held_after_cancellation": any(
+            report.hold == MoneyReport.Hold.AFTER_CANCELLATION for report in held
+        ),
+    }
+    if order.status == OrderStatus.UNDERPAID:
+        context["received_cents"] = sum(
+            report.amount_cents for report in money if report.currency == order.currency
+        )
+        unpaid = unpaid_cents(order.patron_id)
+        context["still_to_pay_cents"] = sum(unpaid.get(line.fee_id, 0) for line in fees)
+    return render(request, "payments/order.html", context)
+
+
+@login_required
+@require_POST
+def abandon(request, reference):
+    """The patron gives up an open payment (left the provider's page, say) to pay again."""
+    order = _own_order(request, reference)
+    try:
+        services.order_abandon(order=order, patron=order.patron)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("payments:order", order.reference)
+    messages.success(
         request,
-        "payments/order.html",
-        {
-            "order": order,
-            "events": order.events.all(),
-            "fees": order.order_fees.select_related("fee"),
-        },
+        _("You gave up payment %(reference)s. Its fees can be paid again now.")
+        % {"reference": order.reference},
     )
+    return redirect("payments:account")
 
 
 @login_required

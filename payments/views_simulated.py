@@ -1,6 +1,7 @@
 """The simulated provider's hosted payment page (test mode only)."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -54,6 +55,19 @@ def simulated_checkout(request, transaction_id):
         "payments/simulated_checkout.html",
         {"checkout": checkout, "order": order, "Outcome": SimulatedCheckout.Outcome},
     )
+
+
+@login_required
+def simulated_checkout_of_order(request, reference):
+    """The order page's test-mode link: the checkout found through the order, so that the
+    portal's own pages never show the provider's id for it."""
+    _provider()
+    order = get_object_or_404(
+        PaymentOrder, reference=reference, patron__user=request.user, provider="simulated"
+    )
+    if not order.provider_transaction_id:
+        raise Http404
+    return redirect("payments:simulated_checkout", order.provider_transaction_id)
 
 
 def _deliver(provider, bodies, *, times):

@@ -1,3 +1,4 @@
+import re
 import uuid
 from decimal import Decimal
 
@@ -5,7 +6,8 @@ from django import forms
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from fees.models import Delivery, JournalEntry
+from fees.models import Delivery, EntryKind, JournalEntry
+from fees.money import format_money
 from payments.models import Mode, MoneyReport, OrderStatus
 from staffdesk.models import StaffAction
 
@@ -114,6 +116,24 @@ class MoneyActionForm(OrderActionForm):
             field.initial = field.queryset[0].pk
 
 
+class ResolveFlagForm(OrderActionForm):
+    """Say how an underpayment or chargeback was dealt with (the choices fit the order)."""
+
+    resolution = forms.ChoiceField(
+        label=_("What was done"),
+        widget=forms.RadioSelect,
+        help_text=_(
+            "A waiver or counter payment is booked on the patron's page first; this records "
+            "that the order is dealt with."
+        ),
+    )
+    field_order = ["resolution", "reason"]
+
+    def __init__(self, *args, resolutions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["resolution"].choices = list(resolutions)
+
+
 def _money_label(report: MoneyReport) -> str:
     return _("%(amount)s %(currency)s, %(source)s, received %(date)s") % {
         "amount": f"{report.amount_cents / 100:.2f}",
@@ -126,18 +146,36 @@ def _money_label(report: MoneyReport) -> str:
 
 
 class AmountField(forms.DecimalField):
-    """An amount typed with the digits 0-9 only.
+    """An amount typed with the digits 0-9 only, with a decimal comma or point.
 
     Decimal() reads other scripts' digits too (Arabic-Indic or full-width ones), so a
     slip of the keyboard layout would be booked silently; such an amount is refused.
+
+    Staff type "0,50" and "0.50" whatever the page's language, so either mark is the
+    decimal separator. Grouping marks are not read: "1.500" and "1,500" have three
+    decimals and are refused rather than guessed at a thousandfold.
     """
 
-    default_error_messages = {"digits": _("Type the amount with the digits 0 to 9.")}
+    default_error_messages = {
+        "digits": _("Type the amount with the digits 0 to 9."),
+        "invalid": _("Enter the amount as a number, such as 12.50 or 12,50."),
+        "max_decimal_places": _("Enter at most two decimals, such as 12.50 or 12,50."),
+    }
+    AMOUNT = re.compile(r"\d+(?:[.,]\d*)?|[.,]\d+")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("inputmode", "decimal")
 
     def to_python(self, value):
-        if isinstance(value, str) and any(ch.isnumeric() and not ch.isascii() for ch in value):
+        value = "" if value is None else str(value).strip()
+        if not value:
+            return None
+        if any(ch.isnumeric() and not ch.isascii() for ch in value):
             raise forms.ValidationError(self.error_messages["digits"], code="digits")
-        return super().to_python(value)
+        if not self.AMOUNT.fullmatch(value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return Decimal(value.replace(",", "."))
 
 
 class PatronLookupForm(forms.Form):
@@ -168,20 +206,36 @@ class CounterBookingForm(SubmissionForm):
     fee = forms.ModelChoiceField(
         label=_("Fee (for a waiver)"), queryset=JournalEntry.objects.none(), required=False
     )
+    for_fees = forms.ModelMultipleChoiceField(
+        label=_("Fees it pays (for a payment or credit note)"),
+        queryset=JournalEntry.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "These are offset first; what is left pays the oldest open fees, then becomes credit."
+        ),
+    )
     method = forms.ChoiceField(label=_("Paid by"), choices=METHODS, required=False)
     note = forms.CharField(label=_("Note"), max_length=500)
 
     def __init__(self, *args, open_fees=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["fee"].queryset = JournalEntry.objects.filter(pk__in=[f.pk for f in open_fees])
-        self.fields["fee"].label_from_instance = lambda fee: f"{fee.description} ({fee.pk})"
+        # The ledger's rows carry what is open of each fee; the choices are labelled by them.
+        by_pk = {fee.pk: fee for fee in open_fees}
+        for name in ("fee", "for_fees"):
+            field = self.fields[name]
+            field.queryset = JournalEntry.objects.filter(pk__in=by_pk).select_related("target")
+            field.label_from_instance = lambda fee: fee_choice_label(by_pk.get(fee.pk, fee))
 
     def clean(self):
         cleaned = super().clean()
         kind, amount = cleaned.get("kind"), cleaned.get("amount")
         if kind == Kind.WAIVER and not cleaned.get("fee"):
             self.add_error("fee", _("Choose the fee to waive."))
-        if kind != Kind.WAIVER and amount is None:
+        if cleaned.get("for_fees") and kind not in (Kind.COUNTER_PAYMENT, Kind.CREDIT_NOTE):
+            self.add_error("for_fees", _("Only a payment or a credit note pays named fees."))
+        # A typed amount that could not be read has said so already.
+        if kind != Kind.WAIVER and amount is None and "amount" not in self.errors:
             self.add_error("amount", _("Enter the amount."))
         if kind in (Kind.COUNTER_PAYMENT, Kind.REFUND) and not cleaned.get("method"):
             self.add_error("method", _("Say how the money was paid."))
@@ -191,3 +245,18 @@ class CounterBookingForm(SubmissionForm):
     def amount_cents(self) -> int | None:
         amount = self.cleaned_data.get("amount")
         return None if amount is None else int(amount * 100)
+
+
+def fee_choice_label(fee: JournalEntry) -> str:
+    """What a librarian recognises a fee by: its text, the item, and what is still open."""
+    if fee.kind == EntryKind.REVERSAL:
+        text = _("Returned payment (chargeback)")
+        if fee.target_id and fee.target.reference:
+            text = f"{text} {fee.target.reference}"
+    else:
+        text = " \u2013 ".join(part for part in (fee.description, fee.item) if part)
+    open_cents = getattr(fee, "open_cents", fee.amount_cents)
+    return _("%(fee)s: %(open)s open") % {
+        "fee": text,
+        "open": format_money(open_cents, fee.currency),
+    }

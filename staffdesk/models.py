@@ -13,6 +13,7 @@ class StaffAction(models.Model):
         BOOK_LATE_PAYMENT = "book_late_payment", _("Booked money received for the order")
         CLOSE_MONEY = "close_money", _("Closed money received without booking it")
         REQUERY = "requery", _("Asked the provider again")
+        RESOLVE_FLAG = "resolve_flag", _("Marked an underpayment or chargeback as resolved")
         COUNTER_PAYMENT = "counter_payment", _("Booked a counter payment")
         CREDIT_NOTE = "credit_note", _("Booked a credit note")
         WAIVER = "waiver", _("Waived a fee")

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.cards import normalize_card_number
 from accounts.models import Patron
 from fees import selectors as ledger
-from fees.models import Allocation, Delivery, EntryKind, JournalEntry
+from fees.models import CREDIT_KINDS, Allocation, Delivery, EntryKind, JournalEntry
 from payments.models import MoneyReport, PaymentOrder, UnmatchedProviderReport
 from payments.reference import normalize_reference
 from payments.selectors import needs_attention, needs_attention_q
@@ -18,6 +19,29 @@ from staffdesk.models import StaffAction
 
 def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def patrons_by_number(query: str) -> QuerySet[Patron]:
+    """Patrons whose card or user number is `query`, however it was typed: card numbers
+    are stored normalised (upper case, no spaces), user numbers as the library system
+    sent them, and are compared in any case (served by an index on UPPER(user_number))."""
+    query = query.strip()
+    return Patron.objects.filter(
+        Q(card_number=normalize_card_number(query)) | Q(user_number__iexact=query)
+    )
+
+
+def patron_by_number(query: str) -> Patron | None:
+    """The patron a card or user number names. The number as typed wins over one that
+    differs in case only, so each patron stays reachable if the library system has two
+    such user numbers."""
+    query = query.strip()
+    card_number = normalize_card_number(query)
+    found = sorted(
+        patrons_by_number(query)[:10],
+        key=lambda p: (p.card_number != card_number, p.user_number != query, p.user_number),
+    )
+    return found[0] if found else None
 
 
 def order_search(
@@ -38,11 +62,7 @@ def order_search(
     orders = PaymentOrder.objects.select_related("patron").annotate(money_awaiting=Exists(held))
     if query := query.strip():
         # Patrons first, so that each side of the OR can use its own index.
-        patron_ids = list(
-            Patron.objects.filter(Q(card_number=query) | Q(user_number=query)).values_list(
-                "pk", flat=True
-            )[:50]
-        )
+        patron_ids = list(patrons_by_number(query).values_list("pk", flat=True)[:50])
         prefix = query.upper() if query.upper().startswith("EP") else f"EP-{query.upper()}"
         orders = orders.filter(
             Q(reference=normalize_reference(query))
@@ -111,17 +131,23 @@ class PatronLedger:
 
 
 def patron_ledger(*, patron: Patron, on_date: datetime.date, limit: int = 200) -> PatronLedger:
-    """The patron's journal (newest first, with what offset what), for the desk."""
+    """The patron's journal (newest first, with what offset what), for the desk.
+
+    Each entry says how far it is offset (`offset_state`) and what is left of it
+    (`left_cents`): of a debit what is still owed, of a credit what is not used yet.
+    """
     allocations = Allocation.objects.select_related("settlement")
     entries = list(
         JournalEntry.objects.filter(patron=patron)
-        .select_related("booked_by", "settled_in", "target", "delivery")
+        .select_related("booked_by", "settled_in", "cleared_in", "target", "delivery")
         .prefetch_related(
             Prefetch("allocations_received", queryset=allocations),
             Prefetch("allocations_given", queryset=allocations),
         )
         .order_by("-booked_at", "-id")[:limit]
     )
+    for entry in entries:
+        _mark_offset(entry)
     return PatronLedger(
         patron=patron,
         balance_cents=ledger.balance_cents(patron=patron),
@@ -134,6 +160,29 @@ def patron_ledger(*, patron: Patron, on_date: datetime.date, limit: int = 200) -
             StaffAction.objects.filter(patron=patron).select_related("staff_user", "order")[:50]
         ),
     )
+
+
+class OffsetState:
+    CLEARED = "cleared"  # offset in full
+    PARTLY = "partly"  # some of it offset, the rest open
+    OPEN = "open"  # nothing offset yet
+    # A credit the daily settlement has not looked at yet: it may well pay fees tonight.
+    WAITING = "waiting"
+
+
+def _mark_offset(entry: JournalEntry) -> None:
+    entry.is_credit = is_credit = entry.kind in CREDIT_KINDS
+    allocated = entry.allocations_given.all() if is_credit else entry.allocations_received.all()
+    offset_cents = sum(allocation.amount_cents for allocation in allocated)
+    entry.left_cents = abs(entry.amount_cents) - offset_cents
+    if entry.cleared_in_id is not None:
+        entry.offset_state = OffsetState.CLEARED
+    elif offset_cents:
+        entry.offset_state = OffsetState.PARTLY
+    elif is_credit and entry.settled_in_id is None:
+        entry.offset_state = OffsetState.WAITING
+    else:
+        entry.offset_state = OffsetState.OPEN
 
 
 def deliveries(*, status: str = "") -> QuerySet[Delivery]:

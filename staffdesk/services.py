@@ -5,6 +5,7 @@ second time: the first action's row is returned instead.
 """
 
 import uuid
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -12,10 +13,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Patron
 from fees import services as ledger
-from fees.models import Delivery, JournalEntry
+from fees.models import PAYABLE_KINDS, Delivery, JournalEntry
 from payments import services as orders
 from payments.models import PaymentOrder
 from payments.services import deliveries
+from payments.services import staff as staff_services
 from staffdesk.models import StaffAction
 
 Kind = StaffAction.Kind
@@ -26,11 +28,19 @@ def _earlier(submission: uuid.UUID | None) -> StaffAction | None:
 
 
 def desk_order_action(
-    *, kind: str, order: PaymentOrder, staff_user, reason: str, submission=None, money=None
+    *,
+    kind: str,
+    order: PaymentOrder,
+    staff_user,
+    reason: str,
+    submission=None,
+    money=None,
+    resolution: str = "",
 ) -> StaffAction:
-    """Cancel, complete and book, book or close money received, and audit it.
+    """Cancel, complete and book, book or close money received, resolve a flag; audit it.
 
-    `money` names the money record to book or close (the oldest waiting when not given).
+    `money` names the money record to book or close (the oldest waiting when not given);
+    `resolution` what was done about an underpayment or chargeback.
     """
     with transaction.atomic():
         order = PaymentOrder.objects.select_for_update().get(pk=order.pk)
@@ -50,6 +60,10 @@ def desk_order_action(
             orders.order_close_money(
                 order=order, staff_user=staff_user, reason=reason, money_id=money and money.pk
             )
+        elif kind == Kind.RESOLVE_FLAG:
+            reason = staff_services.order_resolve_flag(
+                order=order, staff_user=staff_user, resolution=resolution, reason=reason
+            ).note
         else:
             raise ValueError(f"not an order action: {kind}")
         order.refresh_from_db()
@@ -97,22 +111,33 @@ def desk_counter_booking(
     note: str,
     method: str = "",
     fee: JournalEntry | None = None,
+    for_fees: Iterable[JournalEntry] = (),
     submission=None,
 ) -> StaffAction:
-    """A payment, credit note, waiver or refund booked at the counter, through the ledger."""
+    """A payment, credit note, waiver or refund booked at the counter, through the ledger.
+
+    A payment or credit note may name the open fees it pays (`for_fees`): the settlement
+    offsets those first, as for an online payment.
+    """
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
         if done := _earlier(submission):
             return done
+        for_fees = _open_fees_of(patron, for_fees)
+        if for_fees and kind not in (Kind.COUNTER_PAYMENT, Kind.CREDIT_NOTE):
+            raise ValidationError(
+                _("Only a payment or a credit note pays named fees."), code="for_fees"
+            )
         if kind == Kind.COUNTER_PAYMENT:
             entry = ledger.payment_book(
                 patron=patron, amount_cents=amount_cents, method=method,
-                booked_by=staff_user, note=note,
+                booked_by=staff_user, note=note, for_fees=for_fees,
             )  # fmt: skip
         elif kind == Kind.CREDIT_NOTE:
             entry = ledger.credit_note_book(
-                patron=patron, amount_cents=amount_cents, note=note, booked_by=staff_user
-            )
+                patron=patron, amount_cents=amount_cents, note=note, booked_by=staff_user,
+                for_fees=for_fees,
+            )  # fmt: skip
         elif kind == Kind.WAIVER:
             if fee is None or fee.patron_id != patron.pk:
                 raise ValidationError(_("Choose one of this patron's open fees."), code="fee")
@@ -134,6 +159,21 @@ def desk_counter_booking(
             reason=note,
             submission=submission,
         )
+
+
+def _open_fees_of(patron: Patron, fees: Iterable[JournalEntry]) -> list[JournalEntry]:
+    """The fees, if each is still open on this patron's account (the ledger checks whose
+    they are, but not whether anything is left of them)."""
+    fees = list(fees)
+    ids = {fee.pk for fee in fees}
+    if not ids:
+        return []
+    still_open = JournalEntry.objects.filter(
+        pk__in=ids, patron=patron, kind__in=PAYABLE_KINDS, cleared_in__isnull=True
+    )
+    if still_open.count() != len(ids):
+        raise ValidationError(_("Choose one of this patron's open fees."), code="for_fees")
+    return fees
 
 
 def desk_delivery_action(

@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.cards import normalize_card_number
 from accounts.models import Patron
 from fees.models import Delivery, Settlement
 from payments import services as order_services
 from payments.models import PaymentOrder
 from payments.providers.base import ProviderError
+from payments.services import staff as staff_services
 from staffdesk import exports, selectors, services
 from staffdesk.forms import (
     CounterBookingForm,
@@ -29,6 +29,7 @@ from staffdesk.forms import (
     OrderFilterForm,
     PatronLookupForm,
     RequeryForm,
+    ResolveFlagForm,
     ResolveProviderReportForm,
 )
 from staffdesk.models import StaffAction
@@ -108,6 +109,9 @@ def order_detail(request, reference):
         PaymentOrder.objects.select_related("patron", "payment_entry"), reference=reference
     )
     actions = list(order.staff_actions.select_related("staff_user"))
+    resolution = None
+    if order.flag_resolved_at:
+        resolution = next((a for a in actions if a.kind == StaffAction.Kind.RESOLVE_FLAG), None)
     return render(
         request,
         "staffdesk/order.html",
@@ -117,9 +121,10 @@ def order_detail(request, reference):
             "money": order.money_reports.select_related(
                 "entry__delivery", "closed_by", "api_client"
             ),
-            "fees": order.order_fees.select_related("fee"),
+            "fees": order.order_fees.select_related("fee__target").order_by("pk"),
             "staff_actions": actions,
             "last_manual": actions[0] if actions else None,
+            "resolution": resolution,
             "buttons": [(action, action.availability(order)) for action in ORDER_ACTIONS.values()],
         },
     )
@@ -133,8 +138,8 @@ class OrderAction:
     permission: str
     availability: Callable
     form: type
-    # For actions on one of the order's money records: the records to choose from.
-    money_choices: Callable | None = None
+    # What the form offers for this order (money records to choose from, resolutions).
+    form_arguments: Callable[[PaymentOrder], dict] | None = None
 
 
 ORDER_ACTIONS = {
@@ -151,16 +156,21 @@ ORDER_ACTIONS = {
         OrderAction(
             "book-late", StaffAction.Kind.BOOK_LATE_PAYMENT, gettext_lazy("Book late payment"),
             "accounts.book_late_payment", order_services.book_late_availability, MoneyActionForm,
-            lambda order: order_services.held_money(order, bookable=True),
+            lambda order: {"held": order_services.held_money(order, bookable=True)},
         ),
         OrderAction(
             "close-money", StaffAction.Kind.CLOSE_MONEY, gettext_lazy("Close without booking"),
             "accounts.book_late_payment", order_services.close_money_availability,
-            MoneyActionForm, order_services.held_money,
+            MoneyActionForm, lambda order: {"held": order_services.held_money(order)},
         ),
         OrderAction(
             "requery", StaffAction.Kind.REQUERY, gettext_lazy("Ask the provider again"),
             "accounts.use_desk", order_services.requery_availability, RequeryForm,
+        ),
+        OrderAction(
+            "resolve", StaffAction.Kind.RESOLVE_FLAG, gettext_lazy("Mark as resolved"),
+            "accounts.resolve_flag", staff_services.resolve_flag_availability, ResolveFlagForm,
+            lambda order: {"resolutions": staff_services.flag_resolutions(order)},
         ),
     ]
 }  # fmt: skip
@@ -175,8 +185,8 @@ def order_action(request, reference, action):
     if not request.user.has_perm(spec.permission):
         raise PermissionDenied
     order = get_object_or_404(PaymentOrder.objects.select_related("patron"), reference=reference)
-    choices = {"held": spec.money_choices(order)} if spec.money_choices else {}
-    form = spec.form(request.POST or None, **choices)
+    arguments = spec.form_arguments(order) if spec.form_arguments else {}
+    form = spec.form(request.POST or None, **arguments)
     if request.method == "POST" and form.is_valid():
         try:
             _perform(spec, order, request.user, form.cleaned_data)
@@ -209,6 +219,7 @@ def _perform(spec, order, staff_user, data):
         reason=data["reason"],
         submission=data["submission"],
         money=data.get("money"),
+        resolution=data.get("resolution", ""),
     )
 
 
@@ -284,10 +295,7 @@ def patron_lookup(request):
         messages.error(request, _("Enter a card or user number."))
         return redirect("staffdesk:home")
     query = form.cleaned_data["q"]
-    patron = (
-        Patron.objects.filter(card_number=normalize_card_number(query)).first()
-        or Patron.objects.filter(user_number=query).first()
-    )
+    patron = selectors.patron_by_number(query)
     if patron is None:
         messages.error(request, _("No patron with card or user number “%(q)s”.") % {"q": query})
         return redirect("staffdesk:home")
@@ -313,6 +321,7 @@ def patron_detail(request, user_number):
                     note=form.cleaned_data["note"],
                     method=form.cleaned_data["method"],
                     fee=form.cleaned_data["fee"],
+                    for_fees=form.cleaned_data["for_fees"],
                     submission=form.cleaned_data["submission"],
                 )
             except ValidationError as error:

@@ -1,6 +1,6 @@
 """The payments app's domain services, one module per concern.
 
-- orders: creating orders and starting them at the provider;
+- orders: creating orders, starting them at the provider, and the patron giving one up;
 - transition: the status table and `payment_order_transition`, the one mover of orders;
 - money: each report of money recorded once and booked once (`money_book`);
 - sync: the provider's news (webhooks, the return page, reconcile);
@@ -8,7 +8,7 @@
 """
 
 from payments.services.money import money_receive_for_patron
-from payments.services.orders import UnknownFee, order_create, order_start
+from payments.services.orders import UnknownFee, order_abandon, order_create, order_start
 from payments.services.outcomes import Outcome, TransitionResult
 from payments.services.staff import (
     ActionRefused,
@@ -49,6 +49,7 @@ __all__ = [
     "complete_availability",
     "held_money",
     "money_receive_for_patron",
+    "order_abandon",
     "order_book_late_payment",
     "order_cancel",
     "order_close_money",

@@ -51,18 +51,25 @@ def _other_orders_with(order: PaymentOrder):
     ).exclude(order=order)
 
 
+def _paid_since(order: PaymentOrder) -> Q:
+    """Another order's payment booked after this order was made, which its amount could not
+    allow for. One booked before is no conflict: an order made after an underpayment asks
+    only for what that payment left unpaid."""
+    return Q(order__payment_entry__booked_at__gte=order.created_at)
+
+
 def fees_in_another_order(order: PaymentOrder) -> bool:
     """Is one of the order's fees being paid, or paid, through another order?"""
     held = MoneyReport.objects.awaiting_staff().values("order_id")
     return (
         _other_orders_with(order)
-        .filter(Q(reserved=True) | Q(order__payment_entry__isnull=False) | Q(order_id__in=held))
+        .filter(Q(reserved=True) | _paid_since(order) | Q(order_id__in=held))
         .exists()
     )
 
 
 def _fees_collected_elsewhere(order: PaymentOrder) -> bool:
-    return _other_orders_with(order).filter(order__payment_entry__isnull=False).exists()
+    return _other_orders_with(order).filter(_paid_since(order)).exists()
 
 
 def money_book(

@@ -10,12 +10,15 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Patron
 from fees import selectors as ledger
+from fees.bridge import unpaid_cents
 from fees.money import format_money
 from payments.models import EventSource, OrderFee, OrderStatus, PaymentEvent, PaymentOrder
 from payments.providers import get_provider
 from payments.providers.base import ProviderError
 from payments.reference import new_reference
-from payments.selectors import fees_awaiting_settlement, fees_with_money_awaiting, reserved_cents
+from payments.selectors import fees_with_money_awaiting, reserved_cents
+from payments.services.outcomes import TransitionResult
+from payments.services.staff import _expire_at_provider
 from payments.services.transition import payment_order_transition
 
 logger = logging.getLogger(__name__)
@@ -26,7 +29,12 @@ class UnknownFee(Exception):
 
 
 def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
-    """Reserve the selected fees in a new order, if the balance allows paying them."""
+    """Reserve the selected fees in a new order, if the balance allows paying them.
+
+    Each fee is charged what is still unpaid of it: a fee partly paid (an underpaid
+    order, a payment at the counter) can have its rest paid at once; one paid in full
+    waits for the settlement and cannot be selected again.
+    """
     fee_ids = set(fee_ids)
     provider = get_provider()
     with transaction.atomic():
@@ -52,12 +60,13 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
                 ),
                 code="money_awaiting",
             )
-        if fees_awaiting_settlement(patron=patron) & fee_ids:
+        unpaid = unpaid_cents(patron.pk)
+        if any(unpaid.get(fee.pk, 0) == 0 for fee in fees):
             raise ValidationError(
                 _("A selected fee has been paid already and is being processed."),
                 code="already_paid",
             )
-        amount = sum(fee.open_cents for fee in fees)
+        amount = sum(unpaid[fee.pk] for fee in fees)
         payable = ledger.payable_cents(patron=patron, reserved_cents=reserved_cents(patron=patron))
         if amount > payable:
             raise ValidationError(
@@ -70,14 +79,14 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
                 code="exceeds_payable",
                 params={"payable_cents": payable},
             )
-        order = _insert_order(patron, fees, amount, provider)
+        order = _insert_order(patron, fees, unpaid, amount, provider)
         PaymentEvent.objects.create(
             order=order, status=OrderStatus.CREATED, source=EventSource.PORTAL
         )
     return order
 
 
-def _insert_order(patron, fees, amount, provider) -> PaymentOrder:
+def _insert_order(patron, fees, unpaid, amount, provider) -> PaymentOrder:
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -94,7 +103,7 @@ def _insert_order(patron, fees, amount, provider) -> PaymentOrder:
         try:
             with transaction.atomic():
                 OrderFee.objects.bulk_create(
-                    OrderFee(order=order, fee=fee, amount_cents=fee.open_cents) for fee in fees
+                    OrderFee(order=order, fee=fee, amount_cents=unpaid[fee.pk]) for fee in fees
                 )
         except IntegrityError as error:
             raise ValidationError(
@@ -130,3 +139,31 @@ def order_start(*, order: PaymentOrder, return_url: str, cancel_url: str) -> str
         transaction_id=checkout.transaction_id,
     )
     return checkout.redirect_url
+
+
+def order_abandon(*, order: PaymentOrder, patron: Patron) -> TransitionResult:
+    """The patron gives up a payment still open, to pay its fees again at once.
+
+    The order ends Failed, which frees its fees, and the checkout is closed at the
+    provider so that it can no longer be paid. Money that arrives for it all the same is
+    a late payment: the transition books it, or holds it for staff when the fees are
+    being paid through another order meanwhile.
+
+    Raises PaymentOrder.DoesNotExist for another patron's order and ValidationError
+    when the order has ended already (paid, failed or cancelled meanwhile).
+    """
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().get(pk=order.pk, patron=patron)
+        if not order.is_open:
+            raise ValidationError(
+                _("This payment has ended already, so there is nothing to give up."),
+                code="not_open",
+            )
+        result = payment_order_transition(
+            order=order,
+            status=OrderStatus.FAILED,
+            source=EventSource.PORTAL,
+            note="Given up by the patron",
+        )
+    transaction.on_commit(lambda: _expire_at_provider(result.order))
+    return result

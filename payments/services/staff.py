@@ -1,6 +1,7 @@
 """What staff may do with an order, and doing it. Each check is derived from the status
-table (ALLOWED_MOVES) and the order's money records; each action goes through the
-transition or the money services, which write its event."""
+table (ALLOWED_MOVES), the flagged statuses (FLAG_STATUSES) and the order's money records;
+each action goes through the transition or the money services, or writes its event with
+`record_event`."""
 
 import datetime
 import logging
@@ -11,14 +12,17 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Patron
 from fees.models import JournalEntry
 from fees.money import format_money
 from payments.models import (
+    FLAG_STATUSES,
     EventSource,
     MoneyReport,
     OrderStatus,
+    PaymentEvent,
     PaymentOrder,
     UnmatchedProviderReport,
 )
@@ -106,6 +110,39 @@ def requery_availability(order: PaymentOrder) -> Availability:
     if order.is_open:
         return Availability(True)
     return Availability(False, _("The order has ended; the provider has nothing more to say."))
+
+
+# What staff can say they did about a flag: each names the outcome, so the audit reads as
+# a record of what happened to the money, with the staff member's own words after it.
+FLAG_RESOLUTIONS = {
+    S.UNDERPAID: {
+        "rest_open": gettext_lazy("Remaining amount stays open — resolved"),
+        "rest_waived": gettext_lazy("Remaining amount waived"),
+        "rest_paid": gettext_lazy("Remaining amount paid at the counter"),
+    },
+    S.CANCELATION: {
+        "patron_contacted": gettext_lazy("Chargeback acknowledged — patron contacted"),
+        "amount_open": gettext_lazy("Chargeback acknowledged — amount stays open"),
+        "paid_again": gettext_lazy("Chargeback acknowledged — amount paid again"),
+    },
+}
+
+
+def flag_resolutions(order: PaymentOrder) -> list[tuple[str, str]]:
+    """The resolutions offered for the order's flag, as (code, label)."""
+    return list(FLAG_RESOLUTIONS.get(order.status, {}).items())
+
+
+def resolve_flag_availability(order: PaymentOrder) -> Availability:
+    if order.status not in FLAG_STATUSES:
+        return Availability(False, _("Only an underpaid or charged-back order needs resolving."))
+    if order.flag_resolved_at is not None:
+        return Availability(
+            False,
+            _("Resolved on %(date)s.")
+            % {"date": timezone.localtime(order.flag_resolved_at).strftime("%Y-%m-%d %H:%M")},
+        )
+    return Availability(True)
 
 
 def held_money(order: PaymentOrder, *, bookable: bool = False):
@@ -245,3 +282,31 @@ def unmatched_report_resolve(*, report_id: int, staff_user, resolution: str) -> 
     ).update(resolved_at=timezone.now(), resolved_by=staff_user, resolution=resolution.strip())
     if not resolved:
         raise ActionRefused(_("This message was resolved already."), code="not_allowed")
+
+
+def order_resolve_flag(
+    *, order: PaymentOrder, staff_user, resolution: str, reason: str
+) -> PaymentEvent:
+    """Record how staff dealt with an Underpaid or Cancelation: the order leaves "needs
+    attention" until its status changes again. Nothing is booked; a waiver or counter
+    payment the resolution speaks of is booked on the patron's page."""
+    with transaction.atomic():
+        order = _locked(order)
+        refuse_unless(resolve_flag_availability(order))
+        label = FLAG_RESOLUTIONS[order.status].get(resolution)
+        if label is None:
+            raise ValidationError(
+                _("Choose one of the resolutions offered for this order."), code="invalid"
+            )
+        if not reason.strip():
+            raise ValidationError(_("Say how it was resolved."), code="required")
+        event = record_event(
+            order,
+            status=order.status,
+            source=EventSource.STAFF,
+            staff_user=staff_user,
+            note=f"{label}: {reason.strip()}",
+        )
+        order.flag_resolved_at = event.at
+        order.save()
+        return event

@@ -136,6 +136,9 @@ def record_event(
         amount_cents=amount_cents,
         note=note.strip(),
     )
+    if status != order.status:
+        # A resolution answers the flag it was given for; a new status needs a new look.
+        order.flag_resolved_at = None
     order.status = status
     order.updated_at = event.at
     if payment_method:

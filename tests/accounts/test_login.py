@@ -98,6 +98,7 @@ def test_desk_staff_group_holds_the_desk_permissions():
         "book_late_payment",
         "book_counter_entry",
         "manage_deliveries",
+        "resolve_flag",
     }
 
 

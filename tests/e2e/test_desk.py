@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from fees.models import JournalEntry
-from payments.models import OrderStatus
+from payments import services
+from payments.models import EventSource, OrderStatus
 from tests.factories import PASSWORD, DeskStaffFactory, PatronFactory
 from tests.staffdesk.conftest import make_order
 
@@ -52,6 +53,8 @@ def test_desk_staff_find_cancel_complete_and_book(site, staff, orders):
     site.check_accessibility("desk orders list")
     search(page, "1000000006")
     expect(page.locator("table.orders tbody tr")).to_contain_text(orders["old"].reference)
+    search(page, "u-1006")
+    expect(page.locator("table.orders tbody tr")).to_contain_text(orders["old"].reference)
     search(page, "U-1001")
     expect(page.locator("table.orders tbody tr")).to_contain_text(orders["open"].reference)
 
@@ -95,3 +98,34 @@ def test_a_button_that_is_not_allowed_yet_says_why(site, staff, orders):
 
     expect(site.page.get_by_role("button", name="Complete and book")).to_be_disabled()
     expect(site.page.locator("#why-complete")).to_contain_text("Can be completed from")
+
+
+def test_desk_staff_resolve_an_underpayment_and_it_leaves_needs_attention(site, staff):
+    order = make_order(amount_cents=500)
+    services.payment_order_transition(
+        order=order, status="Paid", source=EventSource.PROVIDER, amount_cents=200
+    )
+    page = site.page
+    site.open("/login/")
+    site.check_accessibility("login")
+    site.log_in("desk1", PASSWORD)
+    expect(page.locator("#count-underpaid")).to_have_text("1")
+    site.check_accessibility("desk start page, one underpayment")
+
+    page.get_by_role("link", name="Underpaid").click()
+    expect(page.locator("table.orders tbody tr")).to_have_count(1)
+    site.check_accessibility("desk orders needing attention")
+    page.get_by_role("link", name=order.reference).click()
+    site.check_accessibility("desk order detail, underpaid")
+    page.get_by_role("link", name="Mark as resolved").click()
+    page.get_by_label("Remaining amount waived").check()
+    page.get_by_label("Reason").fill("Waived at the counter, patron is a student")
+    site.check_accessibility("desk resolve confirmation")
+    page.get_by_role("button", name="Confirm: Mark as resolved").click()
+
+    expect(page.locator("#resolution")).to_contain_text("desk1: Remaining amount waived")
+    expect(page.get_by_role("button", name="Mark as resolved")).to_be_disabled()
+    site.check_accessibility("desk order detail, resolved")
+    page.get_by_role("link", name="Desk", exact=True).click()
+    expect(page.locator("#count-underpaid")).to_have_text("0")
+    site.check_accessibility("desk start page, nothing underpaid")

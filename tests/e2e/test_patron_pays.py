@@ -16,17 +16,33 @@ pytestmark = pytest.mark.django_db(transaction=True)
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
 
-@pytest.fixture
-def patron():
-    """Three open fees, 12.00 of them paid at the desk this morning, and an overdue loan."""
+def _patron_with_fees():
+    """Three open fees and an overdue loan."""
     patron = PatronFactory(card_number="1000000002", first_name="Jonas", last_name="Schulz",
                            email="jonas@example.org")  # fmt: skip
     for cents, text in ((500, "Overdue fine"), (1200, "Damaged cover"), (300, "Reservation fee")):
         FeeFactory(patron=patron, amount_cents=cents, description=text, business_date=YESTERDAY)
-    ledger.payment_book(patron=patron, amount_cents=1200, method="cash")
     LoanFactory(
         patron=patron, item="Faust I", due_date=timezone.localdate() - datetime.timedelta(days=6)
     )
+    return patron
+
+
+@pytest.fixture
+def patron():
+    """12.00 of the fees paid at the desk this morning: the oldest fee, 5.00, and 7.00 of the
+    next, as the settlement will offset them tonight."""
+    patron = _patron_with_fees()
+    ledger.payment_book(patron=patron, amount_cents=1200, method="cash")
+    return patron
+
+
+@pytest.fixture
+def credited_patron():
+    """A credit note of 12.00 this morning, for no fee in particular: it lowers the balance
+    to 8.00 while every fee is still open in full."""
+    patron = _patron_with_fees()
+    ledger.credit_note_book(patron=patron, amount_cents=1200, note="Goodwill")
     return patron
 
 
@@ -34,9 +50,9 @@ def fee_box(page, description):
     return page.get_by_role("checkbox", name=re.compile(description))
 
 
-def test_patron_pays_what_the_balance_allows_and_prints_the_receipt(site, patron):
+def test_patron_pays_what_the_balance_allows_and_prints_the_receipt(site, credited_patron):
     page = site.page
-    site.log_in(patron.card_number, PASSWORD)
+    site.log_in(credited_patron.card_number, PASSWORD)
 
     expect(page.locator("#balance")).to_have_text("8.00 EUR")
     expect(page.get_by_role("row", name=re.compile("Faust I"))).to_contain_text("3.00 EUR")
@@ -73,9 +89,9 @@ def test_patron_pays_what_the_balance_allows_and_prints_the_receipt(site, patron
     site.check_accessibility("receipt")
 
 
-def test_a_second_tab_cannot_pay_a_fee_already_in_an_open_order(site, context, patron):
+def test_a_second_tab_cannot_pay_a_fee_already_in_an_open_order(site, context, credited_patron):
     first = site.page
-    site.log_in(patron.card_number, PASSWORD)
+    site.log_in(credited_patron.card_number, PASSWORD)
     second = context.new_page()
     second.goto(site.url + "/account/")
 
@@ -92,9 +108,9 @@ def test_a_second_tab_cannot_pay_a_fee_already_in_an_open_order(site, context, p
     assert PaymentOrder.objects.count() == 1
 
 
-def test_the_pay_flow_works_with_the_keyboard_alone(site, patron):
+def test_the_pay_flow_works_with_the_keyboard_alone(site, credited_patron):
     page = site.page
-    site.log_in(patron.card_number, PASSWORD)
+    site.log_in(credited_patron.card_number, PASSWORD)
 
     fee_box(page, "Overdue fine").focus()
     page.keyboard.press("Space")
@@ -110,9 +126,9 @@ def test_the_pay_flow_works_with_the_keyboard_alone(site, patron):
     expect(page.get_by_role("status").filter(has_text="payment has been received")).to_be_visible()
 
 
-def test_the_patron_can_use_the_portal_in_german(site, patron):
+def test_the_patron_can_use_the_portal_in_german(site, credited_patron):
     page = site.page
-    site.log_in(patron.card_number, PASSWORD)
+    site.log_in(credited_patron.card_number, PASSWORD)
 
     page.get_by_role("button", name="Deutsch").click()
 

@@ -1,15 +1,24 @@
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from fees import services
-from tests.factories import DeskStaffFactory, FeeFactory, LoanFactory, PatronFactory
+from fees.settlement import settlement_run
+from tests.factories import (
+    DeskStaffFactory,
+    FeeFactory,
+    LoanFactory,
+    PatronFactory,
+    PaymentFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("payments:account")
+YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
 
 @pytest.fixture
@@ -108,3 +117,94 @@ def test_account_page_speaks_german(client, patron):
     assert "Kontostand" in page
     assert "Ausgewählte Gebühren bezahlen" in page
     assert "English" in page  # the switch back, named in its own language
+
+
+def test_a_negative_balance_reads_as_a_credit(client, patron):
+    services.payment_book(patron=patron, amount_cents=500, method="cash")
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert "You have a credit of 5.00 EUR." in page
+    assert "-5.00" not in page
+
+
+def test_credit_carried_forward_is_not_shown_twice_beside_a_negative_balance(client, patron):
+    # Credit the settlement carried forward: nothing owed, 5.00 left over.
+    PaymentFactory(patron=patron, amount_cents=-500, business_date=YESTERDAY)
+    settlement_run(business_date=YESTERDAY)
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert 'id="credit"' not in page
+
+
+def test_recent_payments_say_that_money_was_paid(client, patron):
+    services.payment_book(patron=patron, amount_cents=500, method="cash")
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert "5.00 EUR paid" in page
+
+
+def test_recent_payments_say_that_money_was_refunded(client, patron):
+    services.payment_book(patron=patron, amount_cents=500, method="cash")
+    services.refund_book(patron=patron, amount_cents=200, method="cash")
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert "2.00 EUR refunded" in page
+
+
+def test_recent_payments_say_that_a_payment_was_reversed(client, patron):
+    payment = services.payment_book(patron=patron, amount_cents=500, reference="EP-AAAA-AAAA")
+    services.reversal_book(payment=payment, reference="simevt_0123456789abcdef")
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert "5.00 EUR reversed" in page
+
+
+def test_a_chargeback_is_shown_with_the_payments_reference_not_the_providers(client, patron):
+    payment = services.payment_book(patron=patron, amount_cents=500, reference="EP-AAAA-AAAA")
+    services.reversal_book(payment=payment, reference="evt_1Pq2Rs3Tu4Vw")
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert "evt_1Pq2Rs3Tu4Vw" not in page
+    assert "EP-AAAA-AAAA" in page
+
+
+def test_nothing_is_selected_at_first(client, patron):
+    FeeFactory(patron=patron, amount_cents=1200)
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert re.search(r"Selected: <strong[^>]*>0\.00 EUR</strong>", page)
+
+
+def test_a_refused_selection_states_its_total(client, patron):
+    fees = [FeeFactory(patron=patron, amount_cents=cents) for cents in (500, 1200)]
+    services.credit_note_book(patron=patron, amount_cents=1000, note="Goodwill")
+    client.force_login(patron.user)
+
+    response = client.post(reverse("payments:pay"), {"fee": [fee.pk for fee in fees]})
+
+    assert "at most 7.00 EUR" in response.content.decode()
+    assert re.search(r"Selected: <strong[^>]*>17\.00 EUR</strong>", response.content.decode())
+
+
+def test_each_fee_tells_the_running_total_what_it_would_charge(client, patron):
+    fee = FeeFactory(patron=patron, amount_cents=1200)
+    services.payment_book(patron=patron, amount_cents=500, method="cash")
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert f'data-cents="700" value="{fee.pk}"' in page

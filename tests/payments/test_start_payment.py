@@ -19,10 +19,11 @@ def pay(client, *fee_ids, **extra):
     return client.post(PAY, {"fee": [str(i) for i in fee_ids], **extra})
 
 
-def test_counter_payment_today_refuses_the_full_selection_and_states_the_maximum(
+def test_a_credit_below_the_fees_refuses_the_full_selection_and_states_the_maximum(
     patron_client, patron, fees
 ):
-    ledger_services.payment_book(patron=patron, amount_cents=1200, method="cash")
+    # A credit note is for no fee in particular: it lowers the balance, not one fee.
+    ledger_services.credit_note_book(patron=patron, amount_cents=1200, note="Goodwill")
 
     response = pay(patron_client, *(fee.pk for fee in fees))
 
@@ -35,7 +36,7 @@ def test_counter_payment_today_refuses_the_full_selection_and_states_the_maximum
 
 
 def test_after_deselecting_the_payment_starts(patron_client, patron, fees):
-    ledger_services.payment_book(patron=patron, amount_cents=1200, method="cash")
+    ledger_services.credit_note_book(patron=patron, amount_cents=1200, note="Goodwill")
     pay(patron_client, *(fee.pk for fee in fees))
 
     response = pay(patron_client, fees[0].pk, fees[2].pk)
@@ -54,7 +55,7 @@ def test_zero_balance_makes_nothing_payable(patron_client, patron, fees):
 
 
 def test_open_orders_count_against_what_is_payable(patron_client, patron, fees):
-    ledger_services.payment_book(patron=patron, amount_cents=1200, method="cash")
+    ledger_services.credit_note_book(patron=patron, amount_cents=1200, note="Goodwill")
     pay(patron_client, fees[0].pk)  # 5.00 of the 8.00 payable now in an open order
 
     response = pay(patron_client, fees[2].pk)  # 3.00: fits exactly

@@ -6,8 +6,9 @@ CI runs MONEY_MACHINE_STEPS=2000 steps (the default); `make property` runs 20,00
 """
 
 import datetime
+import itertools
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from contextlib import suppress
 
 import hypothesis.strategies as st
@@ -254,12 +255,19 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_fee_is_collected_twice(self):
-        collected = Counter(
-            OrderFee.objects.filter(order__payment_entry__isnull=False).values_list(
-                "fee_id", flat=True
-            )
+        """A fee is collected by a second order only when that order was made after the
+        first one's payment was booked: for what that payment left unpaid."""
+        lines = (
+            OrderFee.objects.filter(order__payment_entry__isnull=False)
+            .select_related("order__payment_entry")
+            .order_by("fee_id", "order__created_at", "order_id")
         )
-        assert all(count == 1 for count in collected.values()), collected
+        collected = defaultdict(list)
+        for line in lines:
+            collected[line.fee_id].append(line.order)
+        for fee_id, orders in collected.items():
+            for earlier, later in itertools.pairwise(orders):
+                assert later.created_at > earlier.payment_entry.booked_at, (fee_id, orders)
 
     @invariant()
     def no_journal_row_is_changed_or_deleted(self):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from payments import services
 from payments.models import EventSource, PaymentOrder
+from staffdesk import selectors
 from tests.factories import PatronFactory
 from tests.staffdesk.conftest import make_order
 
@@ -60,6 +61,31 @@ def test_finds_orders_by_user_number(desk_client, two_orders):
     first, _ = two_orders
 
     assert listed(desk_client, q="U-1") == [first.reference]
+
+
+def test_finds_orders_by_user_number_typed_in_another_case(desk_client, two_orders):
+    first, _ = two_orders
+
+    assert listed(desk_client, q="u-1") == [first.reference]
+
+
+def test_finds_orders_by_card_number_typed_with_spaces_and_in_lower_case(desk_client):
+    order = make_order(patron=PatronFactory(card_number="LB7770003"))
+
+    assert listed(desk_client, q="lb 777 0003") == [order.reference]
+
+
+@pytest.mark.postgres_only
+def test_the_number_search_reads_patrons_through_indexes_only():
+    PatronFactory.create_batch(3)
+    with connection.cursor() as cursor:
+        # A few rows are cheaper to scan; the question is whether an index *can* serve.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+
+    plan = selectors.patrons_by_number("u-1006").explain()
+
+    assert "patron_user_number_upper" in plan
+    assert "Seq Scan" not in plan
 
 
 def test_filters_by_status(desk_client, two_orders):

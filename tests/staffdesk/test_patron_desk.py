@@ -1,14 +1,17 @@
 """The patron view at the desk and counter bookings."""
 
+import re
 import uuid
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from fees.models import EntryKind, JournalEntry
 from fees.settlement import settlement_run
 from staffdesk.models import StaffAction
+from staffdesk.services import desk_counter_booking
 from tests.factories import FeeFactory, PatronFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,15 +45,79 @@ def test_patron_view_shows_journal_with_settled_marks_and_allocations(desk_clien
 
     assert 'id="balance">7.00 EUR' in page
     assert "Lost atlas" in page and "Reminder" in page
-    assert "not yet settled" in page
+    assert offset_of(page, "Lost atlas") == "Partly offset, 5.00 EUR open"
     assert "← " in page and "3.00 EUR" in page  # the payment offsets the atlas
     assert f"{fee.pk}" in page
+
+
+def offset_of(page, text):
+    """The text of the "Open / offset" cell in the journal row that shows `text`."""
+    journal = page[page.index('id="journal"') :]
+    row = next(row for row in journal.split("<tr>") if text in row)
+    cell = row.split("<td")[6].split("</td>")[0].split(">", 1)[1]
+    return " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+
+
+def test_journal_shows_a_settled_fee_nothing_has_paid_as_open(desk_client, patron):
+    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+    FeeFactory(patron=patron, amount_cents=800, description="Lost atlas", business_date=yesterday)
+    settlement_run(business_date=yesterday)
+
+    page = desk_client.get(url(patron)).content.decode()
+
+    assert offset_of(page, "Lost atlas") == "Open"
+
+
+def test_journal_shows_a_fee_offset_in_full_and_the_payment_used_up(desk_client, patron):
+    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+    FeeFactory(patron=patron, amount_cents=300, description="Lost atlas", business_date=yesterday)
+    PaymentFactory(patron=patron, amount_cents=-300, business_date=yesterday, note="Cash")
+    settlement_run(business_date=yesterday)
+
+    page = desk_client.get(url(patron)).content.decode()
+
+    assert offset_of(page, "Lost atlas").startswith("Offset in full")
+    assert offset_of(page, "Cash").startswith("Used in full")
+
+
+def test_journal_shows_a_payment_of_today_as_waiting_for_the_settlement(desk_client, patron):
+    FeeFactory(patron=patron, amount_cents=300, description="Lost atlas")
+    PaymentFactory(patron=patron, amount_cents=-300, note="Cash")
+
+    page = desk_client.get(url(patron)).content.decode()
+
+    assert offset_of(page, "Cash") == "Offset at the daily settlement"
+    assert offset_of(page, "Lost atlas") == "Open"
+
+
+def test_journal_shows_credit_no_fee_has_used(desk_client, patron):
+    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+    PaymentFactory(patron=patron, amount_cents=-500, business_date=yesterday, note="Cash")
+    settlement_run(business_date=yesterday)
+
+    page = desk_client.get(url(patron)).content.decode()
+
+    assert offset_of(page, "Cash") == "Unused: 5.00 EUR"
 
 
 def test_lookup_by_card_number_opens_the_patron(desk_client, patron):
     response = desk_client.get(reverse("staffdesk:patron_lookup"), {"q": "4242"})
 
     assert response.url == url(patron)
+
+
+def test_lookup_by_user_number_in_lower_case_opens_the_patron(desk_client, patron):
+    response = desk_client.get(reverse("staffdesk:patron_lookup"), {"q": "u-42"})
+
+    assert response.url == url(patron)
+
+
+def test_lookup_prefers_the_user_number_as_typed_to_one_in_another_case(desk_client, patron):
+    same_but_lower = PatronFactory(user_number="u-42")
+
+    response = desk_client.get(reverse("staffdesk:patron_lookup"), {"q": "u-42"})
+
+    assert response.url == url(same_but_lower)
 
 
 def test_lookup_of_an_unknown_number_says_so(desk_client, patron):
@@ -185,3 +252,146 @@ def test_amounts_in_digits_other_than_0_to_9_are_refused_clearly(desk_client, pa
     assert response.status_code == 400
     assert "Type the amount with the digits 0 to 9." in response.content.decode()
     assert not JournalEntry.objects.exists()
+
+
+def test_fee_choices_name_the_description_item_and_open_amount(desk_client, patron):
+    FeeFactory(patron=patron, amount_cents=350, description="Overdue fine", item="The Hobbit")
+
+    page = desk_client.get(url(patron)).content.decode()
+
+    assert "Overdue fine \u2013 The Hobbit: 3.50 EUR open" in page
+
+
+def test_counter_payment_offsets_the_fees_it_names_first(desk_client, patron):
+    older = FeeFactory(patron=patron, amount_cents=500, description="Lost card")
+    named = FeeFactory(patron=patron, amount_cents=300, description="Reminder")
+
+    book(
+        desk_client,
+        patron,
+        kind="counter_payment",
+        amount="3.00",
+        method="cash",
+        for_fees=[named.pk],
+    )
+    settlement_run(business_date=timezone.localdate())
+
+    payment = JournalEntry.objects.get(kind=EntryKind.PAYMENT)
+    assert list(payment.for_fees.all()) == [named]
+    named.refresh_from_db()
+    older.refresh_from_db()
+    assert named.cleared_in is not None
+    assert older.cleared_in is None
+
+
+def test_credit_note_names_the_fees_it_pays(desk_client, patron):
+    FeeFactory(patron=patron, amount_cents=500)
+    named = FeeFactory(patron=patron, amount_cents=200)
+
+    book(desk_client, patron, kind="credit_note", amount="2.00", for_fees=[named.pk])
+
+    credit_note = JournalEntry.objects.get(kind=EntryKind.CREDIT_NOTE)
+    assert list(credit_note.for_fees.all()) == [named]
+
+
+def test_naming_another_patrons_fee_is_refused(desk_client, patron):
+    FeeFactory(patron=patron)
+    someone_elses = FeeFactory(patron=PatronFactory())
+
+    response = book(
+        desk_client,
+        patron,
+        kind="counter_payment",
+        amount="5.00",
+        method="cash",
+        for_fees=[someone_elses.pk],
+    )
+
+    assert response.status_code == 400
+    assert not JournalEntry.objects.filter(kind=EntryKind.PAYMENT).exists()
+
+
+def test_naming_a_fee_that_is_offset_in_full_is_refused(desk_client, patron):
+    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+    paid = FeeFactory(patron=patron, amount_cents=300, business_date=yesterday)
+    PaymentFactory(patron=patron, amount_cents=-300, business_date=yesterday)
+    settlement_run(business_date=yesterday)
+
+    response = book(
+        desk_client,
+        patron,
+        kind="counter_payment",
+        amount="3.00",
+        method="cash",
+        for_fees=[paid.pk],
+    )
+
+    assert response.status_code == 400
+    assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == 1
+
+
+def test_the_desk_service_refuses_a_fee_that_is_no_longer_open(staff, patron):
+    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+    paid = FeeFactory(patron=patron, amount_cents=300, business_date=yesterday)
+    PaymentFactory(patron=patron, amount_cents=-300, business_date=yesterday)
+    settlement_run(business_date=yesterday)
+
+    with pytest.raises(ValidationError):
+        desk_counter_booking(
+            patron=patron,
+            kind="credit_note",
+            amount_cents=300,
+            staff_user=staff,
+            note="x",
+            for_fees=[paid],
+        )
+    assert not JournalEntry.objects.filter(kind=EntryKind.CREDIT_NOTE).exists()
+
+
+def test_a_waiver_does_not_name_fees_it_pays(desk_client, patron):
+    fee = FeeFactory(patron=patron)
+
+    response = book(desk_client, patron, kind="waiver", fee=fee.pk, for_fees=[fee.pk])
+
+    assert response.status_code == 400
+    assert "Only a payment or a credit note pays named fees." in response.content.decode()
+    assert not JournalEntry.objects.filter(kind=EntryKind.WAIVER).exists()
+
+
+def test_english_desk_accepts_a_decimal_comma(desk_client, patron):
+    response = book(desk_client, patron, kind="credit_note", amount="0,50")
+
+    assert response.status_code == 302
+    assert JournalEntry.objects.get().amount_cents == -50
+
+
+def test_german_desk_accepts_a_decimal_point(desk_client, patron):
+    desk_client.post(reverse("set_language"), {"language": "de"})
+
+    book(desk_client, patron, kind="credit_note", amount="0.50")
+
+    assert JournalEntry.objects.get().amount_cents == -50
+
+
+@pytest.mark.parametrize("amount", ["1,500", "1.500", "1.234,50"])
+def test_grouping_marks_are_refused_not_guessed(desk_client, patron, amount):
+    response = book(desk_client, patron, kind="credit_note", amount=amount)
+
+    assert response.status_code == 400
+    assert not JournalEntry.objects.exists()
+
+
+def test_an_amount_that_cannot_be_read_is_explained_once(desk_client, patron):
+    response = book(desk_client, patron, kind="credit_note", amount="12 euros")
+
+    page = response.content.decode()
+    assert page.count("Enter the amount as a number, such as 12.50 or 12,50.") == 1
+    assert "Enter the amount." not in page
+    assert "Enter a number." not in page
+
+
+def test_a_missing_amount_is_asked_for(desk_client, patron):
+    response = book(desk_client, patron, kind="credit_note", amount="")
+
+    assert response.status_code == 400
+    assert "Enter the amount." in response.content.decode()

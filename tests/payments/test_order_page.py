@@ -1,0 +1,109 @@
+"""What a patron reads about one payment, and what the portal never shows them."""
+
+import pytest
+from django.urls import reverse
+
+from payments import services
+from payments.models import EventSource, OrderStatus, PaymentOrder, SimulatedCheckout
+from tests.factories import DeskStaffFactory, PatronFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def start_payment(client, *fees):
+    return client.post(reverse("payments:pay"), {"fee": [fee.pk for fee in fees]})
+
+
+def order_page(client, order):
+    return client.get(reverse("payments:order", args=[order.reference])).content.decode()
+
+
+@pytest.fixture
+def order(patron_client, fees):
+    start_payment(patron_client, fees[0])
+    return PaymentOrder.objects.get()
+
+
+@pytest.fixture
+def paid(patron_client, order):
+    checkout = SimulatedCheckout.objects.get()
+    patron_client.post(
+        reverse("payments:simulated_checkout", args=[checkout.transaction_id]),
+        {"action": "pay", "delivery": "now"},
+    )
+    order.refresh_from_db()
+    return order
+
+
+@pytest.fixture
+def paid_after_cancel(order):
+    services.order_cancel(order=order, staff_user=DeskStaffFactory(), reason="patron phoned")
+    services.payment_order_transition(
+        order=order, status=OrderStatus.PAID, source=EventSource.PROVIDER
+    )
+    order.refresh_from_db()
+    return order
+
+
+def test_money_after_a_cancellation_is_explained_on_the_order_page(
+    patron_client, paid_after_cancel
+):
+    page = order_page(patron_client, paid_after_cancel)
+
+    assert "Your money arrived after the library had cancelled this payment." in page
+
+
+def test_money_after_a_cancellation_is_not_lost_and_not_to_be_paid_again(
+    patron_client, paid_after_cancel
+):
+    page = order_page(patron_client, paid_after_cancel)
+
+    assert "It is not lost, and you do not need to pay these fees again." in page
+    assert "Library staff will book the money to your account" in page
+
+
+def test_the_order_page_shows_no_provider_ids(patron_client, paid):
+    page = order_page(patron_client, paid)
+
+    assert paid.provider_transaction_id not in page
+    assert "simevt_" not in page
+
+
+def test_the_orders_list_shows_no_provider_ids(patron_client, paid):
+    page = patron_client.get(reverse("payments:orders")).content.decode()
+
+    assert paid.provider_transaction_id not in page
+    assert "simevt_" not in page
+
+
+def test_the_receipt_shows_no_provider_ids(patron_client, paid):
+    page = patron_client.get(reverse("payments:receipt", args=[paid.reference])).content
+    page = page.decode()
+
+    assert paid.provider_transaction_id not in page
+    assert "simevt_" not in page
+
+
+def test_the_test_mode_link_finds_the_simulated_checkout_through_the_order(patron_client, order):
+    response = patron_client.get(
+        reverse("payments:simulated_checkout_of_order", args=[order.reference])
+    )
+
+    assert response.url == reverse(
+        "payments:simulated_checkout", args=[order.provider_transaction_id]
+    )
+
+
+def test_the_test_mode_link_does_not_lead_to_another_patrons_checkout(client, order):
+    client.force_login(PatronFactory().user)
+
+    response = client.get(reverse("payments:simulated_checkout_of_order", args=[order.reference]))
+
+    assert response.status_code == 404
+
+
+def test_an_open_order_page_looks_again_without_reloading_itself(patron_client, order):
+    page = order_page(patron_client, order)
+
+    assert "order_status.js" in page
+    assert 'http-equiv="refresh"' not in page
