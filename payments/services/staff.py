@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Patron
 from fees.models import JournalEntry
 from fees.money import format_money
+from payments.labels import status_label
 from payments.models import (
     FLAG_STATUSES,
     EventSource,
@@ -55,14 +56,23 @@ def cancel_availability(order: PaymentOrder) -> Availability:
     if can_move(order, S.CANCELLED_BY_BIB):
         return Availability(True)
     return Availability(
-        False, _("Only orders still Created or CreatedAtProvider can be cancelled.")
+        False,
+        _("Only orders still %(created)s or %(at_provider)s can be cancelled.")
+        % {
+            "created": status_label(S.CREATED),
+            "at_provider": status_label(S.CREATED_AT_PROVIDER),
+        },
     )
 
 
 def complete_availability(order: PaymentOrder, *, now=None) -> Availability:
     now = now or timezone.now()
     if not can_move(order, S.PAID) or order.money_reports.exists():
-        return Availability(False, _("A Paid message has arrived for this order."))
+        return Availability(
+            False,
+            _("Money has been reported for this order (%(status)s).")
+            % {"status": status_label(order.status)},
+        )
     start = completable_from(order)
     if now < start:
         return Availability(

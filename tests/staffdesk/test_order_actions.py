@@ -81,7 +81,7 @@ def test_cancel_is_refused_once_paid(desk_client, order):
     assert order.status == OrderStatus.PAID
     assert not StaffAction.objects.exists()
     page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
-    assert "Only orders still Created or CreatedAtProvider can be cancelled." in page
+    assert "Only orders still Created or Created at provider can be cancelled." in page
 
 
 def test_complete_is_refused_at_8_days_23_hours_and_says_from_when(desk_client, staff):
