@@ -220,11 +220,11 @@ def test_order_detail_shows_everything_staff_need(desk_client, staff):
 
     for expected in (
         order.reference, "desk7", order.patron.user_number, order.patron.card_number,
-        "Lind, Ida", "5.00 EUR", "Bank statement", "CreatedAtProvider",
+        "Lind, Ida", "5.00 EUR", "Bank statement", "Created at provider",
         f"journal entry {order.payment_entry_id}", "Unknown", "Test",
     ):  # fmt: skip
         assert expected in page, expected
-    assert page.count("<tr><td>") >= 3  # Created, CreatedAtProvider, Paid
+    assert page.count("<tr><td>") >= 3  # Created, Created at provider, Paid
 
 
 def test_a_further_payment_for_a_paid_order_is_booked_by_staff_as_a_plain_payment(
