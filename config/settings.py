@@ -174,6 +174,9 @@ LIBRARY_CURRENCY = env.str("LIBRARY_CURRENCY", default="EUR")
 SETTLEMENT_BATCH_PATRONS = env.int("SETTLEMENT_BATCH_PATRONS", default=2000)
 
 # --- Payments -------------------------------------------------------------------------
+# Limits of one online payment, in cents of LIBRARY_CURRENCY; 0 means no limit.
+ONLINE_MINIMUM_CENTS = env.int("ONLINE_MINIMUM_CENTS", default=0)
+ONLINE_MAXIMUM_CENTS = env.int("ONLINE_MAXIMUM_CENTS", default=0)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Only for tests and stripe-mock: where the Stripe API is reached.

@@ -1,6 +1,17 @@
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
-from fees.models import Allocation, Delivery, JournalEntry, Loan, PaymentShare, Settlement
+from fees.models import (
+    Allocation,
+    Delivery,
+    FeeKind,
+    JournalEntry,
+    Loan,
+    PaymentShare,
+    Settlement,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -16,6 +27,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class FeeTypeFilter(admin.SimpleListFilter):
+    title = _("fee type")
+    parameter_name = "fee_type"
+
+    def lookups(self, request, model_admin):
+        return [(kind.code, kind.name) for kind in FeeKind.objects.all()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(fee_type=self.value())
+        return queryset
+
+
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
     list_display = [
@@ -26,15 +50,63 @@ class JournalEntryAdmin(ReadOnlyAdmin):
         "kind",
         "amount_cents",
         "currency",
+        "fee_type_name",
         "description",
         "settled_in",
         "cleared_in",
     ]
-    list_filter = ["kind", "fee_type", "business_date", ("settled_in", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "kind",
+        FeeTypeFilter,
+        "business_date",
+        ("settled_in", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["=patron__user_number", "=patron__card_number", "=reference", "description"]
     list_select_related = ["patron", "settled_in", "cleared_in"]
     date_hierarchy = "business_date"
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # The type's names come with the rows: one query for the page, not one per row.
+        kind = FeeKind.objects.filter(code=OuterRef("fee_type"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                fee_type_en=Subquery(kind.values("name_en")[:1]),
+                fee_type_de=Subquery(kind.values("name_de")[:1]),
+            )
+        )
+
+    @admin.display(description=_("fee type"), ordering="fee_type")
+    def fee_type_name(self, entry):
+        if (get_language() or "").startswith("de") and entry.fee_type_de:
+            return entry.fee_type_de
+        return entry.fee_type_en or entry.fee_type
+
+
+@admin.register(FeeKind)
+class FeeKindAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name_en",
+        "name_de",
+        "payable_online",
+        "cost_centre",
+        "budget_line",
+        "object_number",
+    ]
+    list_filter = ["payable_online"]
+    search_fields = ["code", "name_en", "name_de", "cost_centre", "budget_line", "object_number"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Booked fees keep the code: renaming it would cut them off from their type.
+        return ["code"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        # Fees in the append-only ledger name their type by code; retire a type by
+        # making it not payable online instead.
+        return False
 
 
 @admin.register(PaymentShare)

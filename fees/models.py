@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -40,6 +41,7 @@ MONEY_KINDS = (EntryKind.PAYMENT.value, EntryKind.REVERSAL.value, EntryKind.REFU
 PAYABLE_KINDS = (EntryKind.FEE.value, EntryKind.REVERSAL.value)
 
 
+# The codes the portal started with; staff manage the fee types themselves (FeeKind).
 class FeeType(models.TextChoices):
     OVERDUE = "overdue", _("Overdue fine")
     LOST_ITEM = "lost_item", _("Lost or damaged item")
@@ -47,6 +49,45 @@ class FeeType(models.TextChoices):
     MEMBERSHIP = "membership", _("Membership fee")
     RESERVATION = "reservation", _("Reservation fee")
     OTHER = "other", _("Other fee")
+
+
+class FeeKind(models.Model):
+    """A fee type as staff manage it. Fees keep only its code (`JournalEntry.fee_type`),
+    so a type is never deleted, only no longer payable online."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=16,
+        unique=True,
+        help_text=_("As the library system names the fee type when it sends fees."),
+    )
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    name_de = models.CharField(_("name (German)"), max_length=100, blank=True)
+    payable_online = models.BooleanField(_("payable online"), default=True)
+    cost_centre = models.CharField(_("cost centre"), max_length=64, blank=True)
+    budget_line = models.CharField(_("budget line"), max_length=64, blank=True)
+    object_number = models.CharField(_("object number"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("fee type")
+        verbose_name_plural = _("fee types")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} ({self.name})"
+
+    @property
+    def name(self) -> str:
+        """The name in the interface language."""
+        if (get_language() or "").startswith("de") and self.name_de:
+            return self.name_de
+        return self.name_en or self.code
+
+
+def fee_type_name(code: str) -> str:
+    """A fee type code's name in the interface language; the code itself when unknown."""
+    kind = FeeKind.objects.filter(code=code).first() if code else None
+    return kind.name if kind else code
 
 
 class Settlement(models.Model):
@@ -92,7 +133,8 @@ class JournalEntry(models.Model):
         related_name="+",
         verbose_name=_("booked by"),
     )
-    fee_type = models.CharField(_("fee type"), max_length=16, choices=FeeType.choices, blank=True)
+    # A FeeKind code, by value: the ledger outlives changes to the fee types.
+    fee_type = models.CharField(_("fee type"), max_length=16, blank=True)
     description = models.CharField(_("description"), max_length=255, blank=True)
     item = models.CharField(_("item"), max_length=255, blank=True)
     # How a payment or refund was made ("cash", "card", "online: card", ...).
@@ -209,6 +251,10 @@ class JournalEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount_cents / 100:.2f} {self.currency}"
+
+    @property
+    def fee_type_name(self) -> str:
+        return fee_type_name(self.fee_type)
 
 
 class Allocation(models.Model):

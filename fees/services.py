@@ -20,6 +20,7 @@ from fees.models import (
     DEBIT_KINDS,
     PAYABLE_KINDS,
     EntryKind,
+    FeeKind,
     FeeType,
     JournalEntry,
     Loan,
@@ -108,7 +109,7 @@ def fee_book(
     """A fee; one from the library system carries its id and fee type code there."""
     _check_amount(amount_cents)
     currency = _check_currency(currency)
-    if fee_type not in FeeType.values:
+    if not fee_type or not FeeKind.objects.filter(code=fee_type).exists():
         raise ValidationError(_("Unknown fee type."), code="invalid_fee_type")
     if not description.strip():
         raise ValidationError(_("A fee needs a description."), code="required")

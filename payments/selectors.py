@@ -11,6 +11,7 @@ from accounts.models import Patron
 from fees import selectors as ledger
 from fees.bridge import unpaid_cents
 from fees.models import Delivery, EntryKind, JournalEntry, PaymentShare
+from payments import rules
 from payments.library_systems.base import FeeShare, Movement
 from payments.models import OPEN_STATUSES, MoneyReport, OrderFee, OrderStatus, PaymentOrder
 
@@ -86,10 +87,19 @@ class AccountOverview:
     accruing_fines: list[ledger.AccruingFine]
     recent_entries: list[JournalEntry]
     open_orders: list[PaymentOrder]
+    minimum_cents: int = 0
 
     @property
     def selectable_fees(self):
         return [fee for fee in self.open_fees if fee.selectable]
+
+    @property
+    def below_minimum(self) -> bool:
+        """Even all that can be selected comes to less than one online payment's minimum."""
+        return sum(fee.unpaid_cents for fee in self.selectable_fees) < self.minimum_cents
+
+    def below_minimum_text(self) -> str:
+        return rules.below_minimum_text()
 
     def selected_cents(self, fee_ids) -> int:
         """What paying these fees would charge: the unpaid part of each that can be paid."""
@@ -116,6 +126,7 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     unpaid = unpaid_cents(patron.pk)
     covering = unsettled_payments_by_fee(patron=patron)
     fees = list(ledger.open_fees(patron=patron))
+    kinds = rules.fee_kinds(fee.fee_type for fee in fees)
     for order in open_orders:
         order.held_fees = []
     for fee in fees:
@@ -133,7 +144,10 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
             and covered_by[0].business_date == on_date
             else None
         )
-        fee.selectable = not (fee.reserved or fee.money_awaiting) and fee.unpaid_cents > 0
+        fee.payable_online = rules.payable_online(fee, kinds)
+        fee.selectable = (
+            fee.payable_online and not (fee.reserved or fee.money_awaiting) and fee.unpaid_cents > 0
+        )
         if fee.open_order is not None:
             fee.open_order.held_fees.append(fee)
     return AccountOverview(
@@ -144,6 +158,7 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
         accruing_fines=ledger.accruing_fines(patron=patron, on_date=on_date),
         recent_entries=list(ledger.recent_entries(patron=patron)),
         open_orders=open_orders,
+        minimum_cents=rules.minimum_cents(),
     )
 
 

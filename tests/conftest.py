@@ -1,4 +1,7 @@
+import importlib
+
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from tests.factories import DeskStaffFactory
@@ -31,3 +34,22 @@ def staff(db):
 def desk_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _default_fee_types(request):
+    """The fee types the data migration creates. A transactional test's flush empties the
+    table, so they are put back for each test that uses the database."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    elif marker is not None or "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
+        return
+    if not apps.get_model("fees", "FeeKind").objects.exists():
+        migration = importlib.import_module("fees.migrations.0004_fee_kinds")
+        migration.create_default_fee_types(apps, None)

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from accounts.models import Patron
-from fees.models import EntryKind, FeeType, JournalEntry, Loan
+from fees.models import EntryKind, FeeKind, FeeType, JournalEntry, Loan
 
 PASSWORD = "correct horse battery"
 
@@ -52,6 +52,17 @@ class PatronFactory(factory.django.DjangoModelFactory):
 
 def _booked_at(entry):
     return timezone.make_aware(datetime.datetime.combine(entry.business_date, datetime.time(10)))
+
+
+class FeeKindFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FeeKind
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"type{n}")
+    name_en = factory.LazyAttribute(lambda kind: f"Fee type {kind.code}")
+    name_de = factory.LazyAttribute(lambda kind: f"Gebührenart {kind.code}")
+    payable_online = True
 
 
 class JournalEntryFactory(factory.django.DjangoModelFactory):

@@ -15,6 +15,7 @@ from ninja.responses import Status
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, StrictInt
 
+from fees.models import FeeKind
 from payments import external
 from payments.api_keys import api_client_for_key
 from payments.models import ApiClient, ApiRequest
@@ -172,6 +173,26 @@ CallerId = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 Cents = Field(gt=0, le=100_000_000)
 Currency = Field(pattern=r"^[A-Z]{3}$")
 UserNumber = Field(min_length=1, max_length=32, pattern=r"^[\x21-\x7e]+$")
+
+
+def _known_fee_type(code: str) -> str:
+    # Checked here, not only when booking, so that the answer names the field.
+    if not FeeKind.objects.filter(code=code).exists():
+        raise ValueError("unknown fee type; the portal's fee types are set up by its staff")
+    return code
+
+
+# A fee type code as set up in the portal's admin (FeeKind).
+FeeTypeCode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=16,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A fee type code set up in the portal (its admin: fee types).",
+    ),
+    AfterValidator(_known_fee_type),
+]
 
 
 def _answer(answer: external.Answer) -> Status:

@@ -13,6 +13,7 @@ from payments.api.core import (
     CallerId,
     Cents,
     Currency,
+    FeeTypeCode,
     MoneyInt,
     SafeText,
     UserNumber,
@@ -52,7 +53,7 @@ class PaymentWithFee(Schema):
 class FeeIn(Schema):
     fee_id: SafeText = CallerId
     user_number: SafeText = UserNumber
-    fee_type: FeeType = FeeType.OTHER
+    fee_type: FeeTypeCode = FeeType.OTHER.value
     amount_cents: MoneyInt = Cents
     currency: SafeText = Currency
     description: SafeText = Field(min_length=1, max_length=255)

@@ -13,6 +13,7 @@ from payments.api.core import (
     CallerId,
     Cents,
     Currency,
+    FeeTypeCode,
     MoneyInt,
     SafeText,
     _answer,
@@ -113,7 +114,7 @@ class SyncFeeIn(Schema):
     amount_cents: MoneyInt = Cents
     currency: SafeText = Currency
     description: SafeText = Field(min_length=1, max_length=255)
-    fee_type: FeeType = FeeType.OTHER
+    fee_type: FeeTypeCode = FeeType.OTHER.value
     external_type: SafeText = Field("", max_length=64)
     item: SafeText = Field("", max_length=255)
 

@@ -12,6 +12,7 @@ from accounts.models import Patron
 from fees import selectors as ledger
 from fees.bridge import unpaid_cents
 from fees.money import format_money
+from payments import rules
 from payments.models import EventSource, OrderFee, OrderStatus, PaymentEvent, PaymentOrder
 from payments.providers import get_provider
 from payments.providers.base import ProviderError
@@ -31,7 +32,9 @@ class UnknownFee(Exception):
 def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
     """Reserve the selected fees in a new order, if the balance allows paying them.
 
-    Each fee is charged what is still unpaid of it: a fee partly paid (an underpaid
+    The library's rules (payments.rules) apply first: fee types payable online only,
+    and the amount within the online minimum and maximum. Each fee is charged what is
+    still unpaid of it: a fee partly paid (an underpaid
     order, a payment at the counter) can have its rest paid at once; one paid in full
     waits for the settlement and cannot be selected again.
     """
@@ -44,6 +47,7 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
             raise UnknownFee
         if not fees:
             raise ValidationError(_("Please select the fees you want to pay."), code="empty")
+        rules.check_fees(fees)
         if OrderFee.objects.filter(fee__in=fees, reserved=True).exists():
             raise ValidationError(
                 _(
@@ -67,6 +71,7 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
                 code="already_paid",
             )
         amount = sum(unpaid[fee.pk] for fee in fees)
+        rules.check_amount(amount)
         payable = ledger.payable_cents(patron=patron, reserved_cents=reserved_cents(patron=patron))
         if amount > payable:
             raise ValidationError(
