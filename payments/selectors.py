@@ -63,6 +63,30 @@ def patron_orders(*, patron: Patron) -> QuerySet[PaymentOrder]:
     return PaymentOrder.objects.filter(patron=patron).order_by("-created_at", "-id")
 
 
+def order_page(*, order: PaymentOrder) -> dict:
+    """What the patron's order page shows besides the order: its fees, the money received
+    for it (and what of it waits for staff), and after an underpayment what arrived and
+    what is still to pay."""
+    fees = list(order.order_fees.select_related("fee"))
+    money = list(order.money_reports.all())
+    held = [report for report in money if report.awaits_staff]
+    page = {
+        "fees": fees,
+        "money": money,
+        "held": held,
+        "held_after_cancellation": any(
+            report.hold == MoneyReport.Hold.AFTER_CANCELLATION for report in held
+        ),
+    }
+    if order.status == OrderStatus.UNDERPAID:
+        page["received_cents"] = sum(
+            report.amount_cents for report in money if report.currency == order.currency
+        )
+        unpaid = unpaid_cents(order.patron_id)
+        page["still_to_pay_cents"] = sum(unpaid.get(line.fee_id, 0) for line in fees)
+    return page
+
+
 def unsettled_payments_by_fee(*, patron: Patron) -> dict[int, list[JournalEntry]]:
     """The payments not yet settled that pay part of each fee, as the library system was
     told (their shares): what covers a fee until the settlement offsets it."""

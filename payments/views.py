@@ -13,10 +13,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.models import Patron
-from fees.bridge import unpaid_cents
 from payments import selectors, services
 from payments.forms import FeeSelectionForm
-from payments.models import MoneyReport, OrderStatus, PaymentOrder
+from payments.models import OrderStatus, PaymentOrder
 from payments.providers.base import ProviderError
 
 
@@ -96,24 +95,7 @@ def order(request, reference):
         # Unreachable provider: the page says "still processing" and looks again shortly.
         with suppress(ProviderError):
             order = services.order_refresh(order=order)
-    fees = list(order.order_fees.select_related("fee"))
-    money = list(order.money_reports.all())
-    held = [report for report in money if report.awaits_staff]
-    context = {
-        "order": order,
-        "fees": fees,
-        "money": money,
-        "held": held,
-        "held_after_cancellation": any(
-            report.hold == MoneyReport.Hold.AFTER_CANCELLATION for report in held
-        ),
-    }
-    if order.status == OrderStatus.UNDERPAID:
-        context["received_cents"] = sum(
-            report.amount_cents for report in money if report.currency == order.currency
-        )
-        unpaid = unpaid_cents(order.patron_id)
-        context["still_to_pay_cents"] = sum(unpaid.get(line.fee_id, 0) for line in fees)
+    context = {"order": order, **selectors.order_page(order=order)}
     return render(request, "payments/order.html", context)
 
 
