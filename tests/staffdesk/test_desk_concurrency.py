@@ -112,3 +112,23 @@ def test_a_cancel_submitted_twice_at_once_acts_once():
 
     assert first.pk == second.pk
     assert order.events.filter(status="CancelledByBib").count() == 1
+
+
+def test_two_staff_booking_the_same_held_money_at_once_book_it_once():
+    first, second = DeskStaffFactory(), DeskStaffFactory()
+    for _ in range(5):
+        order = make_order()
+        services.order_cancel(order=order, staff_user=first, reason="asked")
+        provider_paid(order)()
+        held = order.money_reports.get()
+
+        def book(staff):
+            return lambda: services.order_book_late_payment(
+                order=order, staff_user=staff, money_id=held.pk
+            )
+
+        race(book(first), book(second))
+
+        held.refresh_from_db()
+        assert held.entry is not None
+        assert JournalEntry.objects.filter(reference=order.reference).count() == 1
