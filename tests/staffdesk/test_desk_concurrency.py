@@ -122,7 +122,7 @@ def test_two_staff_booking_the_same_held_money_at_once_book_it_once():
         provider_paid(order)()
         held = order.money_reports.get()
 
-        def book(staff):
+        def book(staff, order=order, held=held):
             return lambda: services.order_book_late_payment(
                 order=order, staff_user=staff, money_id=held.pk
             )
