@@ -90,3 +90,24 @@ def test_the_patron_journal_shows_each_payments_delivery(desk_client, refused):
     page = desk_client.get(reverse("staffdesk:patron", args=[patron.user_number]))
 
     assert "Refused: waits for staff" in page.content.decode()
+
+
+def test_the_same_form_sent_twice_acts_once(desk_client, refused):
+    token = str(uuid.uuid4())
+    for _ in range(2):
+        desk_client.post(
+            reverse("staffdesk:deliveries"),
+            {"delivery": refused.pk, "action": "retry_delivery", "submission": token},
+        )
+
+    assert StaffAction.objects.filter(kind=StaffAction.Kind.RETRY_DELIVERY).count() == 1
+
+
+def test_an_unknown_delivery_is_not_found_and_changes_nothing(desk_client, refused):
+    response = desk_client.post(
+        reverse("staffdesk:deliveries"),
+        {"delivery": 999999, "action": "retry_delivery", "submission": str(uuid.uuid4())},
+    )
+
+    assert response.status_code == 404
+    assert not StaffAction.objects.exists()
