@@ -69,6 +69,7 @@ class StaffDesk(models.Model):
                 "Can send deliveries to the library system again or resolve them",
             ),
             ("resolve_flag", "Can mark underpaid and charged-back orders as resolved"),
+            ("refund_to_card", "Can refund money to the card through the payment provider"),
         ]
         verbose_name = _("staff desk")
 

@@ -178,6 +178,7 @@ def credit_note_book(
     for_fees: Iterable[JournalEntry] = (),
     currency: str | None = None,
     booked_by: AbstractBaseUser | None = None,
+    booking_key: str = "",
 ) -> JournalEntry:
     """A "Gutschrift": the library credits the patron without money changing hands."""
     _check_amount(amount_cents)
@@ -193,6 +194,7 @@ def credit_note_book(
         currency=currency,
         booked_by=booked_by,
         note=note,
+        booking_key=booking_key,
     )
     entry.for_fees.set(fees)
     return entry
@@ -243,13 +245,20 @@ def refund_book(
     currency: str | None = None,
     booked_by: AbstractBaseUser | None = None,
     note: str = "",
+    reference: str = "",
+    booking_key: str = "",
+    within_credit: bool = True,
 ) -> JournalEntry:
-    """Money paid back to the patron; it can only come out of the patron's credit."""
+    """Money paid back to the patron; at the counter it can only come out of their credit.
+
+    A refund the provider has confirmed is booked `within_credit=False`: its money has
+    left, whatever the patron's account says by now.
+    """
     _check_amount(amount_cents)
     currency = _check_currency(currency)
     patron = _lock_patron(patron)
     credit_cents = -balance_cents(patron=patron)
-    if amount_cents > credit_cents:
+    if within_credit and amount_cents > credit_cents:
         raise ValidationError(
             _("Only the patron's credit of %(credit)s can be refunded.")
             % {"credit": format_money(max(0, credit_cents), currency)},
@@ -261,8 +270,10 @@ def refund_book(
         amount_cents=amount_cents,
         currency=currency,
         method=method,
+        reference=reference,
         booked_by=booked_by,
         note=note,
+        booking_key=booking_key,
     )
     movement_record(entry=entry)
     return entry

@@ -4,10 +4,11 @@ import secrets
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_reference() -> str:
-    """'EP-7K3M-9XQ2': random, so the next reference can't be guessed from this one."""
+def new_reference(prefix: str = "EP") -> str:
+    """'EP-7K3M-9XQ2': random, so the next reference can't be guessed from this one.
+    Refunds are 'RF-…'."""
     chars = "".join(secrets.choice(ALPHABET) for _ in range(8))
-    return f"EP-{chars[:4]}-{chars[4:]}"
+    return f"{prefix}-{chars[:4]}-{chars[4:]}"
 
 
 def normalize_reference(text: str) -> str:

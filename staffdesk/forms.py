@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fees.models import Delivery, EntryKind, JournalEntry
 from fees.money import format_money
-from payments.models import Mode, MoneyReport, OrderStatus
+from payments.models import Mode, MoneyReport, OrderStatus, Refund
 from staffdesk.models import StaffAction
 
 
@@ -192,7 +192,16 @@ COUNTER_KINDS = [
 METHODS = [("cash", _("Cash")), ("card", _("Card")), ("transfer", _("Bank transfer"))]
 
 
-class CounterBookingForm(SubmissionForm):
+class AmountInCents:
+    """For a form with an `amount` field: the amount in whole cents."""
+
+    @property
+    def amount_cents(self) -> int | None:
+        amount = self.cleaned_data.get("amount")
+        return None if amount is None else int(amount * 100)
+
+
+class CounterBookingForm(AmountInCents, SubmissionForm):
     kind = forms.ChoiceField(label=_("Booking"), choices=COUNTER_KINDS)
     amount = AmountField(
         label=_("Amount"),
@@ -241,10 +250,19 @@ class CounterBookingForm(SubmissionForm):
             self.add_error("method", _("Say how the money was paid."))
         return cleaned
 
-    @property
-    def amount_cents(self) -> int | None:
-        amount = self.cleaned_data.get("amount")
-        return None if amount is None else int(amount * 100)
+
+
+class RefundForm(AmountInCents, SubmissionForm):
+    source = forms.ChoiceField(
+        label=_("Pay back"),
+        choices=Refund.Source.choices,
+        widget=forms.RadioSelect,
+        initial=Refund.Source.CREDIT,
+    )
+    amount = AmountField(
+        label=_("Amount"), max_digits=9, decimal_places=2, min_value=Decimal("0.01"), localize=True
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=500)
 
 
 def fee_choice_label(fee: JournalEntry) -> str:

@@ -18,6 +18,8 @@ class StaffAction(models.Model):
         CREDIT_NOTE = "credit_note", _("Booked a credit note")
         WAIVER = "waiver", _("Waived a fee")
         REFUND = "refund", _("Booked a refund")
+        REFUND_TO_CARD = "refund_to_card", _("Refunded to the card")
+        ASK_REFUND_AGAIN = "ask_refund_again", _("Asked the provider about a refund")
         RETRY_DELIVERY = "retry_delivery", _("Sent a delivery to the library system again")
         RESOLVE_DELIVERY = "resolve_delivery", _("Resolved a library-system delivery by hand")
 
@@ -47,6 +49,14 @@ class StaffAction(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("journal entry"),
+    )
+    refund = models.ForeignKey(
+        "payments.Refund",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff_actions",
+        verbose_name=_("refund to the card"),
     )
     status_before = models.CharField(_("status before"), max_length=20, blank=True)
     status_after = models.CharField(_("status after"), max_length=20, blank=True)

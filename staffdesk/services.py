@@ -15,8 +15,8 @@ from accounts.models import Patron
 from fees import services as ledger
 from fees.models import PAYABLE_KINDS, Delivery, JournalEntry
 from payments import services as orders
-from payments.models import PaymentOrder
-from payments.services import deliveries
+from payments.models import PaymentOrder, Refund
+from payments.services import deliveries, refunds
 from payments.services import staff as staff_services
 from staffdesk.models import StaffAction
 
@@ -207,3 +207,48 @@ def desk_delivery_action(
             reason=reason,
             submission=submission,
         )
+
+
+def desk_refund_request(
+    *, order: PaymentOrder, amount_cents: int, source: str, reason: str, staff_user, submission=None
+) -> StaffAction:
+    """Refund to the order's card: recorded with its audit row, then sent to the provider
+    (a network call, outside the transaction). The action's refund tells how it went."""
+    try:
+        with transaction.atomic():
+            if done := _earlier(submission):
+                return done
+            refund = refunds.refund_record(
+                order=order, amount_cents=amount_cents, source=source, reason=reason,
+                staff_user=staff_user,
+            )  # fmt: skip
+            action = StaffAction.objects.create(
+                staff_user=staff_user,
+                kind=Kind.REFUND_TO_CARD,
+                patron_id=order.patron_id,
+                order=order,
+                refund=refund,
+                status_after=refund.status,
+                reason=reason,
+                submission=submission,
+            )
+    except IntegrityError:  # the same form submitted twice at once: the first one stands
+        return _earlier(submission)
+    refunds.refund_send(refund=refund)
+    return action
+
+
+def desk_refund_ask_again(*, refund: Refund, staff_user) -> StaffAction:
+    """Ask the provider about a refund still waiting for its answer (ProviderError: still
+    unreachable)."""
+    before = refund.status
+    refund = refunds.refund_ask_again(refund=refund)
+    return StaffAction.objects.create(
+        staff_user=staff_user,
+        kind=Kind.ASK_REFUND_AGAIN,
+        patron_id=refund.patron_id,
+        order_id=refund.order_id,
+        refund=refund,
+        status_before=before,
+        status_after=refund.status,
+    )

@@ -3,7 +3,7 @@ import datetime
 from django.urls import path, register_converter
 
 import payments.converters  # noqa: F401 - registers <reference:...>
-from staffdesk import views
+from staffdesk import views, views_refunds
 
 
 class IsoDateConverter:
@@ -39,6 +39,12 @@ urlpatterns = [
     path("orders/", views.orders, name="orders"),
     path("orders/export.csv", views.orders_export, name="orders_export"),
     path("orders/<reference:reference>/", views.order_detail, name="order"),
+    path("orders/<reference:reference>/refund/", views_refunds.order_refund, name="order_refund"),
+    path(
+        "orders/<reference:reference>/refunds/<reference:refund_reference>/ask/",
+        views_refunds.refund_ask_again,
+        name="refund_ask_again",
+    ),
     path("orders/<reference:reference>/<slug:action>/", views.order_action, name="order_action"),
     path("provider-reports/", views.provider_reports, name="provider_reports"),
     path("deliveries/", views.deliveries, name="deliveries"),

@@ -18,6 +18,7 @@ from fees.models import Delivery, Settlement
 from payments import services as order_services
 from payments.models import PaymentOrder
 from payments.providers.base import ProviderError
+from payments.services import refunds
 from payments.services import staff as staff_services
 from staffdesk import exports, selectors, services
 from staffdesk.forms import (
@@ -126,6 +127,10 @@ def order_detail(request, reference):
             "last_manual": actions[0] if actions else None,
             "resolution": resolution,
             "buttons": [(action, action.availability(order)) for action in ORDER_ACTIONS.values()],
+            "refunds": order.refunds.select_related("requested_by", "entry__delivery")
+            .prefetch_related("events")
+            .order_by("created_at"),
+            "refund_availability": refunds.refund_availability(order),
         },
     )
 

@@ -33,7 +33,7 @@ class DeskStaffFactory(UserFactory):
             group.permissions.set(
                 Permission.objects.filter(
                     content_type__app_label="accounts", content_type__model="staffdesk"
-                )
+                ).exclude(codename="refund_to_card")
             )
         obj.groups.add(group)
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from payments.models import UNKNOWN_METHOD, PaymentOrder
+from payments.models import UNKNOWN_METHOD, PaymentOrder, Refund
 
 
 class ProviderError(Exception):
@@ -35,6 +35,29 @@ class ProviderUpdate:
 
 
 @dataclass(frozen=True)
+class RefundUpdate:
+    """News about a refund: `status` a RefundStatus value. The refund is found by the
+    provider's id for it or, failing that, by `refund_reference` (our reference, which
+    the provider keeps with it)."""
+
+    status: str
+    provider_refund_id: str = ""
+    refund_reference: str = ""
+    payment_id: str = ""
+    amount_cents: int | None = None
+    event_id: str = ""
+    failure: str = ""
+
+
+@dataclass(frozen=True)
+class RefundsChanged:
+    """The provider says a payment's refunds changed without saying which: ask it."""
+
+    payment_id: str
+    event_id: str = ""
+
+
+@dataclass(frozen=True)
 class Checkout:
     """A payment started at the provider: where to send the patron."""
 
@@ -50,7 +73,12 @@ class Provider(Protocol):
         self, order: PaymentOrder, *, return_url: str, cancel_url: str
     ) -> Checkout: ...
 
-    def parse_webhook(self, body: bytes, headers: dict[str, str]) -> list[ProviderUpdate]:
+    # Whether money can go back through it; if not, the desk refunds at the counter only.
+    supports_refunds: bool
+
+    def parse_webhook(
+        self, body: bytes, headers: dict[str, str]
+    ) -> list[ProviderUpdate | RefundUpdate | RefundsChanged]:
         """Verify a webhook delivery and translate it; raise InvalidSignature if it is forged."""
         ...
 
@@ -65,4 +93,17 @@ class Provider(Protocol):
     def order_reference_for_payment(self, payment_id: str) -> str:
         """The order reference a payment was made for, as the provider keeps it ("" if
         none); raise ProviderError when the provider cannot be asked."""
+        ...
+
+    def refund_payment_id(self, order: PaymentOrder) -> str:
+        """The provider's id of the order's money that a refund goes back to ("" if unknown)."""
+        ...
+
+    def refund(self, refund: Refund) -> RefundUpdate:
+        """Ask the provider to pay the refund back; its answer (a refused refund is FAILED).
+        Raise ProviderError when it cannot be reached: the refund may or may not exist."""
+        ...
+
+    def refunds_of_payment(self, payment_id: str) -> list[RefundUpdate]:
+        """Every refund the provider holds for a payment, as it stands now."""
         ...

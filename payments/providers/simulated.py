@@ -15,12 +15,13 @@ import time
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from payments.models import Mode, OrderStatus, PaymentOrder, SimulatedCheckout
-from payments.providers.base import Checkout, InvalidSignature, ProviderUpdate
+from payments.models import Mode, OrderStatus, PaymentOrder, Refund, RefundStatus, SimulatedCheckout
+from payments.providers.base import Checkout, InvalidSignature, ProviderUpdate, RefundUpdate
 
 SIGNATURE_HEADER = "X-Simulated-Signature"
 Outcome = SimulatedCheckout.Outcome
@@ -38,6 +39,7 @@ ACTIONS = {
 class SimulatedProvider:
     name = "simulated"
     mode = Mode.TEST
+    supports_refunds = True
 
     def __init__(self, *, secret: str, tolerance_seconds: int, expiry_minutes: int):
         self.secret = secret.encode()
@@ -99,6 +101,47 @@ class SimulatedProvider:
         # Its callbacks always name the checkout; it has no payment ids of its own.
         return ""
 
+    def refund_payment_id(self, order: PaymentOrder) -> str:
+        return order.provider_transaction_id or ""
+
+    def refund(self, refund: Refund) -> RefundUpdate:
+        """Pays back at once, as long as the checkout's money not refunded yet covers it."""
+        with transaction.atomic():
+            checkout = (
+                SimulatedCheckout.objects.select_for_update()
+                .filter(transaction_id=refund.order.provider_transaction_id or "-")
+                .first()
+            )
+            if checkout is None:
+                return RefundUpdate(
+                    status=RefundStatus.FAILED,
+                    refund_reference=refund.reference,
+                    failure="No such payment.",
+                )
+            earlier = next(
+                (r for r in checkout.refunds if r["reference"] == refund.reference), None
+            )
+            if earlier is None:
+                refunded = sum(
+                    r["amount_cents"]
+                    for r in checkout.refunds
+                    if r["status"] == RefundStatus.SUCCEEDED
+                )
+                fits = refund.amount_cents <= checkout.paid_cents - refunded
+                earlier = {
+                    "id": f"simre_{secrets.token_urlsafe(12)}",
+                    "reference": refund.reference,
+                    "amount_cents": refund.amount_cents,
+                    "status": RefundStatus.SUCCEEDED if fits else RefundStatus.FAILED,
+                }
+                checkout.refunds = [*checkout.refunds, earlier]
+                checkout.save(update_fields=["refunds"])
+        return _refund_update(checkout, earlier)
+
+    def refunds_of_payment(self, payment_id: str) -> list[RefundUpdate]:
+        checkout = SimulatedCheckout.objects.filter(transaction_id=payment_id or "-").first()
+        return [_refund_update(checkout, r) for r in checkout.refunds] if checkout else []
+
     # --- signing ----------------------------------------------------------------
 
     def sign(self, body: bytes, timestamp: int | None = None) -> str:
@@ -148,6 +191,18 @@ class SimulatedProvider:
             currency=checkout.currency if paid else "",
             payment_method=checkout.method or "Unknown",
         )
+
+
+def _refund_update(checkout: SimulatedCheckout, refund: dict) -> RefundUpdate:
+    failed = refund["status"] == RefundStatus.FAILED
+    return RefundUpdate(
+        status=refund["status"],
+        provider_refund_id=refund["id"],
+        refund_reference=refund["reference"],
+        payment_id=checkout.transaction_id,
+        amount_cents=refund["amount_cents"],
+        failure="The amount exceeds what is left of the payment." if failed else "",
+    )
 
 
 def _status_of(checkout: SimulatedCheckout) -> str:

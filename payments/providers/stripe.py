@@ -10,14 +10,22 @@ import time
 import stripe
 from django.conf import settings
 
-from payments.models import UNKNOWN_METHOD, Mode, OrderStatus, PaymentOrder
-from payments.providers.base import Checkout, InvalidSignature, ProviderError, ProviderUpdate
+from payments.models import UNKNOWN_METHOD, Mode, OrderStatus, PaymentOrder, Refund, RefundStatus
+from payments.providers.base import (
+    Checkout,
+    InvalidSignature,
+    ProviderError,
+    ProviderUpdate,
+    RefundsChanged,
+    RefundUpdate,
+)
 
 logger = logging.getLogger(__name__)
 
 
 class StripeProvider:
     name = "stripe"
+    supports_refunds = True
 
     def __init__(
         self,
@@ -86,7 +94,9 @@ class StripeProvider:
             raise ProviderError(error.user_message or str(error)) from error
         return Checkout(transaction_id=session.id, redirect_url=session.url)
 
-    def parse_webhook(self, body: bytes, headers) -> list[ProviderUpdate]:
+    def parse_webhook(
+        self, body: bytes, headers
+    ) -> list[ProviderUpdate | RefundUpdate | RefundsChanged]:
         header = headers.get("Stripe-Signature", "")
         try:
             event = stripe.Webhook.construct_event(
@@ -140,6 +150,70 @@ class StripeProvider:
             raise ProviderError(error.user_message or str(error)) from error
         return (intent.to_dict().get("metadata") or {}).get("order_reference", "")
 
+    def refund_payment_id(self, order: PaymentOrder) -> str:
+        return order.provider_payment_id or ""
+
+    def refund(self, refund: Refund) -> RefundUpdate:
+        params = {
+            "payment_intent": refund.order.provider_payment_id,
+            "amount": refund.amount_cents,
+            "reason": "requested_by_customer",
+            "metadata": {
+                "refund_reference": refund.reference,
+                "order_reference": refund.order.reference,
+            },
+        }
+        try:
+            # One key per refund: asking again after a timeout can never refund twice.
+            answer = self.client.v1.refunds.create(
+                params, {"idempotency_key": f"epayment-refund-{refund.reference}"}
+            )
+        except stripe.InvalidRequestError as error:  # refused: more than is left, disputed, ...
+            return RefundUpdate(
+                status=RefundStatus.FAILED,
+                refund_reference=refund.reference,
+                failure=error.user_message or str(error),
+            )
+        except stripe.StripeError as error:
+            raise ProviderError(error.user_message or str(error)) from error
+        return _refund_update(answer.to_dict(), "")
+
+    def refunds_of_payment(self, payment_id: str) -> list[RefundUpdate]:
+        try:
+            answer = self.client.v1.refunds.list({"payment_intent": payment_id, "limit": 100})
+        except stripe.StripeError as error:
+            raise ProviderError(error.user_message or str(error)) from error
+        return [_refund_update(refund.to_dict(), "") for refund in answer.data]
+
+
+# Stripe's refund statuses; "pending" and "requires_action" are still on their way.
+REFUND_STATUSES = {
+    "pending": RefundStatus.REQUESTED,
+    "requires_action": RefundStatus.REQUESTED,
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.FAILED,
+}
+
+
+def _refund_update(refund, event_id: str) -> RefundUpdate:
+    intent = refund.get("payment_intent")
+    return RefundUpdate(
+        status=REFUND_STATUSES.get(refund.get("status"), RefundStatus.REQUESTED),
+        provider_refund_id=refund["id"],
+        refund_reference=(refund.get("metadata") or {}).get("refund_reference", ""),
+        payment_id=intent if isinstance(intent, str) else (intent or {}).get("id", ""),
+        amount_cents=refund.get("amount"),
+        event_id=event_id,
+        failure=refund.get("failure_reason") or "",
+    )
+
+
+def _charge_refunded(charge, event_id):
+    # The charge names no refund (its list is not sent any more): the payment's are listed.
+    intent = charge.get("payment_intent")
+    return RefundsChanged(payment_id=intent if isinstance(intent, str) else "", event_id=event_id)
+
 
 def _payment_method(session) -> str:
     intent = session.get("payment_intent")
@@ -192,4 +266,8 @@ EVENT_HANDLERS = {
     "checkout.session.async_payment_failed": lambda s, e: _session_update(s, e, OrderStatus.FAILED),
     "checkout.session.expired": lambda s, e: _session_update(s, e, OrderStatus.FAILED),
     "charge.dispute.created": _dispute,
+    "charge.refunded": _charge_refunded,
+    "refund.created": _refund_update,
+    "refund.updated": _refund_update,
+    "refund.failed": _refund_update,
 }

@@ -27,3 +27,11 @@ class TransitionResult:
     @property
     def changed(self) -> bool:
         return self.outcome not in (Outcome.REPEAT, Outcome.REFUSED)
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether staff may do something now, and if not, why (shown on the desk)."""
+
+    allowed: bool
+    reason: str = ""

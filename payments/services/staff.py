@@ -5,7 +5,6 @@ each action goes through the transition or the money services, or writes its eve
 
 import datetime
 import logging
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -30,7 +29,7 @@ from payments.models import (
 from payments.providers import get_provider
 from payments.providers.base import ProviderError
 from payments.services.money import money_book, money_close
-from payments.services.outcomes import TransitionResult
+from payments.services.outcomes import Availability, TransitionResult
 from payments.services.sync import order_confirm_at_provider
 from payments.services.transition import can_move, payment_order_transition, record_event
 
@@ -40,12 +39,6 @@ S = OrderStatus
 
 class ActionRefused(ValidationError):
     """A staff action that the order's state or age does not allow (yet)."""
-
-
-@dataclass(frozen=True)
-class Availability:
-    allowed: bool
-    reason: str = ""
 
 
 def completable_from(order: PaymentOrder):

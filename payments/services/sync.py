@@ -20,8 +20,15 @@ from payments.models import (
     UnmatchedProviderReport,
 )
 from payments.providers import get_provider
-from payments.providers.base import InvalidSignature, ProviderError, ProviderUpdate
+from payments.providers.base import (
+    InvalidSignature,
+    ProviderError,
+    ProviderUpdate,
+    RefundsChanged,
+    RefundUpdate,
+)
 from payments.services.outcomes import TransitionResult
+from payments.services.refunds import refund_update_apply, refunds_refresh
 from payments.services.transition import payment_order_transition
 
 logger = logging.getLogger(__name__)
@@ -158,7 +165,12 @@ def webhook_receive(*, provider_name: str, body: bytes, headers) -> int:
         return 400
     try:
         for update in updates:
-            provider_update_apply(provider_name=provider_name, update=update)
+            if isinstance(update, RefundUpdate):
+                refund_update_apply(provider_name=provider_name, update=update)
+            elif isinstance(update, RefundsChanged):
+                refunds_refresh(provider_name=provider_name, payment_id=update.payment_id)
+            else:
+                provider_update_apply(provider_name=provider_name, update=update)
     except ProviderError as error:
         logger.warning("A %s webhook waits for the provider: %s", provider_name, error)
         return 503

@@ -59,6 +59,9 @@ class FakeStripe:
     def __init__(self):
         self.sessions: dict[str, dict] = {}
         self.payment_intents: dict[str, dict] = {}
+        self.refunds: dict[str, dict] = {}
+        # What Stripe answers a new refund with: succeeded, pending or failed.
+        self.refund_outcome = "succeeded"
         self.requests: list[dict] = []
         self.by_idempotency_key: dict[str, str] = {}
         self.failure: str | None = None  # "500", "hang"
@@ -115,6 +118,74 @@ class FakeStripe:
             session["amount_total"] = amount
         return session
 
+    def set_refund_status(self, refund_id: str, status: str) -> dict:
+        refund = self.refunds[refund_id]
+        refund["status"] = status
+        refund["failure_reason"] = "expired_or_canceled_card" if status == "failed" else None
+        return dict(refund)
+
+    def refunds_of(self, payment_intent: str) -> list[dict]:
+        return [r for r in self.refunds.values() if r["payment_intent"] == payment_intent]
+
+    def charge(self, payment_intent: str) -> dict:
+        """The intent's charge as a charge.refunded event carries it (no list of refunds)."""
+        intent = self.payment_intents[payment_intent]
+        refunded = sum(
+            r["amount"] for r in self.refunds_of(payment_intent) if r["status"] == "succeeded"
+        )
+        return {
+            "id": f"ch_{payment_intent[3:]}",
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_refunded": refunded,
+            "currency": intent["currency"],
+            "payment_intent": payment_intent,
+            "refunded": refunded == intent["amount"],
+            "status": "succeeded",
+        }
+
+    def _create_refund(self, form, headers):
+        key = headers.get("Idempotency-Key")
+        if key in self.by_idempotency_key:
+            return 200, self.refunds[self.by_idempotency_key[key]]
+        params = _nested(form)
+        intent = self.payment_intents.get(params.get("payment_intent", ""))
+        if intent is None:
+            return 400, _missing("payment_intent", params.get("payment_intent", ""))
+        taken = sum(
+            r["amount"]
+            for r in self.refunds_of(intent["id"])
+            if r["status"] not in ("failed", "canceled")
+        )
+        amount = int(params.get("amount", intent["amount"] - taken))
+        if amount > intent["amount"] - taken:
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "amount_too_large",
+                    "message": f"Refund amount ({amount}) is greater than unrefunded amount "
+                    f"on charge ({intent['amount'] - taken})",
+                }
+            }
+        refund = {
+            "id": f"re_{secrets.token_hex(12)}",
+            "object": "refund",
+            "amount": amount,
+            "currency": intent["currency"],
+            "charge": f"ch_{intent['id'][3:]}",
+            "payment_intent": intent["id"],
+            "created": int(time.time()),
+            "metadata": params.get("metadata", {}),
+            "reason": params.get("reason"),
+            "status": self.refund_outcome,
+            "failure_reason": None,
+        }
+        if self.refund_outcome == "failed":
+            refund["failure_reason"] = "expired_or_canceled_card"
+        self.refunds[refund["id"]] = refund
+        self.by_idempotency_key[key] = refund["id"]
+        return 200, refund
+
     # --- the HTTP side ----------------------------------------------------------------
 
     def _handle(self, handler, method):
@@ -159,6 +230,11 @@ class FakeStripe:
                 )
                 self.by_idempotency_key[key] = session["id"]
                 return 200, session
+            if method == "POST" and parts == ["v1", "refunds"]:
+                return self._create_refund(form, headers)
+            if method == "GET" and parts == ["v1", "refunds"]:
+                found = self.refunds_of(form.get("payment_intent", ""))
+                return 200, {"object": "list", "data": found, "has_more": False, "url": path}
             if method == "GET" and parts[:2] == ["v1", "payment_intents"] and len(parts) == 3:
                 intent = self.payment_intents.get(parts[2])
                 if intent is None:
@@ -209,6 +285,16 @@ class FakeStripe:
         handler.send_header("Request-Id", f"req_{secrets.token_hex(6)}")
         handler.end_headers()
         handler.wfile.write(body)
+
+
+def _missing(kind: str, object_id: str) -> dict:
+    return {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "resource_missing",
+            "message": f"No such {kind}: '{object_id}'",
+        }
+    }
 
 
 def event(event_type: str, data_object: dict, *, event_id: str | None = None) -> dict:

@@ -343,6 +343,8 @@ class SimulatedCheckout(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Signed callbacks the tester chose to hold back, delivered later on request.
     held_callbacks = models.JSONField(default=list, blank=True)
+    # Refunds made of this checkout's money: {"id", "reference", "amount_cents", "status"}.
+    refunds = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("simulated checkout")
@@ -429,3 +431,37 @@ class ApiIdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.operation}:{self.key}"
+
+
+# Refunds live in their own module; importing them here registers them with the app.
+from payments.models.refunds import (  # noqa: E402
+    REFUND_RESERVING_STATUSES,
+    Refund,
+    RefundEvent,
+    RefundStatus,
+)
+
+__all__ = [
+    "ATTENTION_STATES",
+    "FLAG_STATUSES",
+    "OPEN_STATUSES",
+    "PAID_STATUSES",
+    "REFUND_RESERVING_STATUSES",
+    "UNKNOWN_METHOD",
+    "ApiClient",
+    "ApiIdempotencyRecord",
+    "ApiRequest",
+    "ApiScope",
+    "EventSource",
+    "Mode",
+    "MoneyReport",
+    "OrderFee",
+    "OrderStatus",
+    "PaymentEvent",
+    "PaymentOrder",
+    "Refund",
+    "RefundEvent",
+    "RefundStatus",
+    "SimulatedCheckout",
+    "UnmatchedProviderReport",
+]
