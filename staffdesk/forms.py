@@ -251,7 +251,6 @@ class CounterBookingForm(AmountInCents, SubmissionForm):
         return cleaned
 
 
-
 class RefundForm(AmountInCents, SubmissionForm):
     source = forms.ChoiceField(
         label=_("Pay back"),

@@ -3,7 +3,7 @@ import datetime
 from django.urls import path, register_converter
 
 import payments.converters  # noqa: F401 - registers <reference:...>
-from staffdesk import views, views_refunds
+from staffdesk import views, views_accounting, views_refunds
 
 
 class IsoDateConverter:
@@ -53,4 +53,5 @@ urlpatterns = [
     path(
         "settlements/<isodate:business_date>.csv", views.settlement_export, name="settlement_export"
     ),
+    path("accounting/", views_accounting.accounting, name="accounting"),
 ]

@@ -281,7 +281,8 @@ class MoneyReport(models.Model):
 class UnmatchedProviderReport(models.Model):
     """News from a provider about money that the portal could not match to an order.
 
-    Kept and shown to staff (a chargeback must never be dropped), until resolved.
+    Kept and shown to staff (a chargeback must never be dropped), until resolved. A refund
+    made at the provider but not through the portal has no status.
     """
 
     provider = models.CharField(_("provider"), max_length=32)

@@ -26,7 +26,6 @@ from payments.models import (
     REFUND_RESERVING_STATUSES,
     EventSource,
     MoneyReport,
-    OrderStatus,
     PaymentOrder,
     Refund,
     RefundEvent,
@@ -210,8 +209,9 @@ def refund_update_apply(
             _record_unknown_refund(provider_name, update)
             return Outcome.REFUSED
         if update.provider_refund_id and not refund.provider_refund_id:
-            refund.provider_refund_id = update.provider_refund_id
-            refund.save(update_fields=["provider_refund_id"])
+            Refund.objects.filter(pk=refund.pk, provider_refund_id=None).update(
+                provider_refund_id=update.provider_refund_id
+            )
         if update.status == refund.status:
             return Outcome.REPEAT
         if update.status not in ALLOWED_REFUND_MOVES[refund.status]:
@@ -239,13 +239,19 @@ def refund_update_apply(
 
 
 def _refund_for(provider_name: str, update: RefundUpdate) -> Refund | None:
-    refunds = Refund.objects.select_for_update().filter(provider=provider_name)
+    """The refund, locked after its order and patron: every writer of an order's money takes
+    the order's row first, then the patron's, so two of them never wait on each other."""
+    refunds = Refund.objects.filter(provider=provider_name)
     refund = None
     if update.provider_refund_id:
         refund = refunds.filter(provider_refund_id=update.provider_refund_id).first()
     if refund is None and update.refund_reference:
         refund = refunds.filter(reference=update.refund_reference).first()
-    return refund
+    if refund is None:
+        return None
+    PaymentOrder.objects.select_for_update().filter(pk=refund.order_id).get()
+    Patron.objects.select_for_update().filter(pk=refund.patron_id).get()
+    return Refund.objects.select_for_update().get(pk=refund.pk)
 
 
 def _book(refund: Refund) -> JournalEntry:
@@ -297,7 +303,7 @@ def _record_unknown_refund(provider_name: str, update: RefundUpdate) -> None:
         provider=provider_name,
         event_id=f"refund:{update.provider_refund_id}",
         defaults={
-            "status": OrderStatus.CANCELATION,
+            "status": "",  # no order status: a refund
             "payment_id": update.payment_id,
             "amount_cents": update.amount_cents,
             "currency": settings.LIBRARY_CURRENCY,

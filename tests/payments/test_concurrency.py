@@ -34,8 +34,8 @@ def run_in_threads(count, work):
         return list(pool.map(worker, range(count)))
 
 
-def started_order(fake_stripe):
-    fee = FeeFactory(amount_cents=500)
+def started_order(fake_stripe, patron=None):
+    fee = FeeFactory(amount_cents=500, **({"patron": patron} if patron else {}))
     order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
     services.order_start(order=order, return_url="https://p/r", cancel_url="https://p/c")
     order.refresh_from_db()

@@ -5,6 +5,8 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from payments import services
+from payments.models import SimulatedCheckout
+from payments.providers.simulated import SIGNATURE_HEADER, SimulatedProvider
 from tests.factories import FeeFactory, PatronFactory, UserFactory
 
 
@@ -26,6 +28,20 @@ def make_order(*, amount_cents=500, patron=None, days_old=0, start=True):
     if days_old:
         order.__class__.objects.filter(pk=order.pk).update(
             created_at=timezone.now() - datetime.timedelta(days=days_old)
+        )
+    order.refresh_from_db()
+    return order
+
+
+def pay_simulated(order, action="pay"):
+    """The patron pays the order on the simulated provider's page; its callback arrives."""
+    provider = SimulatedProvider.from_settings()
+    checkout = SimulatedCheckout.objects.get(transaction_id=order.provider_transaction_id)
+    for body in provider.act(checkout, action):
+        services.webhook_receive(
+            provider_name="simulated",
+            body=body,
+            headers={SIGNATURE_HEADER: provider.sign(body)},
         )
     order.refresh_from_db()
     return order

@@ -1,0 +1,230 @@
+"""A business day's money for the accounts department, as CSV or as an .xlsx workbook.
+
+Three sections, each a header row and then rows whose first cell names the record:
+`booked` sums the day's journal entries by kind, fee type (with its accounting codes),
+provider and method; `allocated` sums what that day's settlement offset, by the debit's
+fee type and the credit's kind, provider and method; `total` gives the day's sums per
+kind, overall and allocated, each from its own query, so that a reader can check the
+sections against them. Amounts are the ledger's signed integer cents; `amount` repeats
+them in the currency's units for people.
+
+The sums are made by the database: a day has tens of thousands of entries, but only a
+few dozen groups.
+"""
+
+import csv
+import datetime
+import itertools
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import IO
+
+import xlsxwriter
+from django.db.models import Case, CharField, Count, F, Sum, Value, When
+from django.utils import timezone
+
+from fees.models import MONEY_KINDS, Allocation, EntryKind, FeeKind, JournalEntry, Settlement
+from staffdesk.exports import spreadsheet_safe
+
+FEE_TYPE_COLUMNS = ["fee_type", "fee_type_name", "cost_centre", "budget_line", "object_number"]
+AMOUNT_COLUMNS = ["count", "amount_cents", "amount"]
+BOOKED_COLUMNS = [
+    "record", "business_date", "kind", *FEE_TYPE_COLUMNS, "provider", "method", *AMOUNT_COLUMNS,
+]  # fmt: skip
+ALLOCATED_COLUMNS = [
+    "record", "business_date", "debit_kind", *FEE_TYPE_COLUMNS, "credit_kind", "provider",
+    "method", *AMOUNT_COLUMNS,
+]  # fmt: skip
+TOTAL_COLUMNS = ["record", "business_date", "section", "kind", *AMOUNT_COLUMNS]
+
+# Money booked at the desk, and money an external system reported straight to a patron.
+COUNTER = "counter"
+API = "api"
+# The kind column of the total rows that sum a whole section.
+ALL = "all"
+
+# Entries that count under the fee they name: an increase is a fee entry naming its fee.
+CORRECTION_KINDS = (EntryKind.FEE, EntryKind.WAIVER, EntryKind.REDUCTION)
+
+
+def yesterday() -> datetime.date:
+    """The last complete business day: what the nightly export is for."""
+    return timezone.localdate() - datetime.timedelta(days=1)
+
+
+def entry_provider(path: str = "") -> Case:
+    """Through whom an entry's money moved, for the entry at `path` ("" or "credit__").
+
+    The provider of the order its money report paid; "api" for money an external system
+    reported straight to a patron; "counter" for money booked at the desk; "" for entries
+    that move no money. The one home of this rule: a new way for money to move is one
+    more branch here.
+    """
+    return Case(
+        When(
+            **{f"{path}money_report__order__isnull": False},
+            then=F(f"{path}money_report__order__provider"),
+        ),
+        When(**{f"{path}money_report__api_client__isnull": False}, then=Value(API)),
+        # A chargeback has no report of its own: the money went back the way it came.
+        When(
+            **{
+                f"{path}kind": EntryKind.REVERSAL,
+                f"{path}target__money_report__order__isnull": False,
+            },
+            then=F(f"{path}target__money_report__order__provider"),
+        ),
+        When(
+            **{f"{path}provider_refund__isnull": False},
+            then=F(f"{path}provider_refund__provider"),
+        ),
+        When(**{f"{path}kind__in": MONEY_KINDS}, then=Value(COUNTER)),
+        default=Value(""),
+        output_field=CharField(),
+    )
+
+
+def entry_fee_type(path: str = "") -> Case:
+    """The fee type code an entry counts under: a fee's own; a waiver's, reduction's or
+    increase's that of the fee it names; none ("") for money and credit notes."""
+    return Case(
+        When(
+            **{f"{path}kind__in": CORRECTION_KINDS, f"{path}target__isnull": False},
+            then=F(f"{path}target__fee_type"),
+        ),
+        When(**{f"{path}kind": EntryKind.FEE}, then=F(f"{path}fee_type")),
+        default=Value(""),
+        output_field=CharField(),
+    )
+
+
+def finished_settlement(business_date: datetime.date) -> Settlement | None:
+    return Settlement.objects.filter(business_date=business_date, finished_at__isnull=False).first()
+
+
+def _amount(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def _amount_cells(count: int, cents: int | None) -> list:
+    cents = cents or 0
+    return [count, cents, _amount(cents)]
+
+
+def _fee_type_cells(code: str, fee_kinds: dict[str, FeeKind]) -> list[str]:
+    fee_kind = fee_kinds.get(code)
+    if fee_kind is None:  # no fee type, or a code no longer known: the code names itself
+        return [code, code, "", "", ""]
+    return [code, fee_kind.name, fee_kind.cost_centre, fee_kind.budget_line, fee_kind.object_number]
+
+
+def booked_rows(business_date: datetime.date) -> Iterator[list]:
+    yield BOOKED_COLUMNS
+    fee_kinds = {fee_kind.code: fee_kind for fee_kind in FeeKind.objects.all()}
+    groups = (
+        JournalEntry.objects.filter(business_date=business_date)
+        .values("kind", "method", fee_type_code=entry_fee_type(), provider=entry_provider())
+        .annotate(entries=Count("pk"), cents=Sum("amount_cents"))
+        .order_by("kind", "fee_type_code", "provider", "method")
+    )
+    for group in groups:
+        yield [
+            "booked", business_date.isoformat(), group["kind"],
+            *_fee_type_cells(group["fee_type_code"], fee_kinds), group["provider"],
+            group["method"], *_amount_cells(group["entries"], group["cents"]),
+        ]  # fmt: skip
+
+
+def allocated_rows(settlement: Settlement | None) -> Iterator[list]:
+    yield ALLOCATED_COLUMNS
+    if settlement is None:
+        return
+    fee_kinds = {fee_kind.code: fee_kind for fee_kind in FeeKind.objects.all()}
+    groups = (
+        Allocation.objects.filter(settlement=settlement)
+        .values(
+            debit_kind=F("debit__kind"),
+            fee_type_code=entry_fee_type("debit__"),
+            credit_kind=F("credit__kind"),
+            provider=entry_provider("credit__"),
+            method=F("credit__method"),
+        )
+        .annotate(allocations=Count("pk"), cents=Sum("amount_cents"))
+        .order_by("debit_kind", "fee_type_code", "credit_kind", "provider", "method")
+    )
+    day = settlement.business_date.isoformat()
+    for group in groups:
+        yield [
+            "allocated", day, group["debit_kind"],
+            *_fee_type_cells(group["fee_type_code"], fee_kinds), group["credit_kind"],
+            group["provider"], group["method"],
+            *_amount_cells(group["allocations"], group["cents"]),
+        ]  # fmt: skip
+
+
+def total_rows(business_date: datetime.date, settlement: Settlement | None) -> Iterator[list]:
+    yield TOTAL_COLUMNS
+    day = business_date.isoformat()
+    by_kind = (
+        JournalEntry.objects.filter(business_date=business_date)
+        .values("kind")
+        .annotate(entries=Count("pk"), cents=Sum("amount_cents"))
+        .order_by("kind")
+    )
+    entries = cents = 0
+    for row in by_kind:
+        entries += row["entries"]
+        cents += row["cents"]
+        yield ["total", day, "booked", row["kind"], *_amount_cells(row["entries"], row["cents"])]
+    yield ["total", day, "booked", ALL, *_amount_cells(entries, cents)]
+    if settlement is not None:
+        allocated = Allocation.objects.filter(settlement=settlement).aggregate(
+            allocations=Count("pk"), cents=Sum("amount_cents")
+        )
+        yield [
+            "total", day, "allocated", ALL,
+            *_amount_cells(allocated["allocations"], allocated["cents"]),
+        ]  # fmt: skip
+
+
+def accounting_sections(business_date: datetime.date) -> list[tuple[str, Iterator[list]]]:
+    """The sections by name, each a header row and its rows. No offsets before the day's
+    settlement has finished: until then they are still changing."""
+    settlement = finished_settlement(business_date)
+    return [
+        ("booked", booked_rows(business_date)),
+        ("allocated", allocated_rows(settlement)),
+        ("total", total_rows(business_date, settlement)),
+    ]
+
+
+def accounting_rows(business_date: datetime.date) -> Iterator[list]:
+    """All sections one after the other: the CSV file."""
+    return itertools.chain.from_iterable(rows for _name, rows in accounting_sections(business_date))
+
+
+def write_csv(rows: Iterable[list], file: IO[str]) -> None:
+    writer = csv.writer(file)
+    for row in rows:
+        writer.writerow(spreadsheet_safe(row))
+
+
+def write_xlsx(sections: list[tuple[str, Iterator[list]]], output) -> None:
+    """A worksheet per section, into `output` (a path or a binary file). In constant memory
+    mode each row goes to disk once the next one starts, so rows are written in order."""
+    workbook = xlsxwriter.Workbook(output, {"constant_memory": True})
+    amount_format = workbook.add_format({"num_format": "0.00"})
+    for name, rows in sections:
+        sheet = workbook.add_worksheet(name)
+        sheet.freeze_panes(1, 0)
+        sheet.set_column(0, len(ALLOCATED_COLUMNS) - 1, 15)  # as wide as the widest section
+        for row_number, row in enumerate(rows):
+            for column, cell in enumerate(row):
+                # write_string, not write: text that looks like a formula stays text.
+                if isinstance(cell, str):
+                    sheet.write_string(row_number, column, cell)
+                elif isinstance(cell, Decimal):
+                    sheet.write_number(row_number, column, float(cell), amount_format)
+                elif cell is not None:
+                    sheet.write_number(row_number, column, cell)
+    workbook.close()

@@ -1,0 +1,28 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from staffdesk.accounting import yesterday
+
+
+class AccountingExportForm(forms.Form):
+    date = forms.DateField(
+        label=_("Business date"),
+        initial=yesterday,
+        # A date input only shows an ISO date, whatever the interface language.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    format = forms.ChoiceField(
+        label=_("File"),
+        choices=[("csv", _("CSV")), ("xlsx", _("Excel workbook (.xlsx)"))],
+        initial="csv",
+        widget=forms.RadioSelect,
+    )
+
+    def clean_date(self):
+        date = self.cleaned_data["date"]
+        if date > timezone.localdate():
+            raise forms.ValidationError(
+                _("This date is in the future: nothing is booked for it yet.")
+            )
+        return date

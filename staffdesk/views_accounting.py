@@ -1,0 +1,37 @@
+"""The desk page of the export for the accounts department (staffdesk.accounting)."""
+
+import io
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from staffdesk.accounting import accounting_rows, accounting_sections, write_xlsx
+from staffdesk.forms_accounting import AccountingExportForm
+from staffdesk.views import _csv_response, desk_view
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@desk_view
+@require_GET
+def accounting(request):
+    form = AccountingExportForm(request.GET or None)
+    if not form.is_bound:
+        return render(request, "staffdesk/accounting.html", {"form": form})
+    if not form.is_valid():
+        return render(request, "staffdesk/accounting.html", {"form": form}, status=400)
+    business_date = form.cleaned_data["date"]
+    filename = f"accounting-{business_date.isoformat()}.{form.cleaned_data['format']}"
+    if form.cleaned_data["format"] == "xlsx":
+        return _xlsx_response(business_date, filename)
+    return _csv_response(accounting_rows(business_date), filename)
+
+
+def _xlsx_response(business_date, filename):
+    # A zip file is written whole before it can be sent; a day's groups are small.
+    buffer = io.BytesIO()
+    write_xlsx(accounting_sections(business_date), buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,60 @@
+"""Refund requests racing each other on real threads (PostgreSQL): what goes back never
+exceeds what was paid, nor the patron's credit."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from fees import services as ledger
+from fees.models import EntryKind, JournalEntry
+from payments.models import OrderStatus, Refund, RefundStatus
+from payments.services import refunds
+from tests.factories import DeskStaffFactory
+from tests.payments.fake_stripe import event
+from tests.payments.test_concurrency import deliver, run_in_threads, started_order
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
+
+
+def paid_through_stripe(fake_stripe, patron=None):
+    order = started_order(fake_stripe, patron=patron)
+    session = fake_stripe.complete(order.provider_transaction_id)
+    assert deliver(event("checkout.session.completed", session)).status_code == 200
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    return order
+
+
+def attempt(order, amount_cents, source, staff):
+    try:
+        return refunds.refund_request(
+            order=order, amount_cents=amount_cents, source=source, reason="race",
+            staff_user=staff,
+        ).status  # fmt: skip
+    except ValidationError as error:
+        return error.code
+
+
+def test_concurrent_refunds_of_one_payment_never_exceed_it(fake_stripe):
+    order = paid_through_stripe(fake_stripe)  # 500
+    staff = DeskStaffFactory()
+
+    results = run_in_threads(4, lambda i: attempt(order, 300, Refund.Source.PAYMENT, staff))
+
+    assert sorted(results) == ["exceeds_payment"] * 3 + [RefundStatus.SUCCEEDED]
+    assert len(fake_stripe.refunds) == 1
+    assert JournalEntry.objects.filter(kind=EntryKind.REFUND).count() == 1
+
+
+def test_concurrent_refunds_of_credit_to_two_cards_never_exceed_the_credit(fake_stripe):
+    first = paid_through_stripe(fake_stripe)
+    second = paid_through_stripe(fake_stripe, patron=first.patron)
+    ledger.credit_note_book(patron=first.patron, amount_cents=400, note="Goodwill")
+    staff = DeskStaffFactory()
+
+    results = run_in_threads(
+        2,
+        lambda i: attempt([first, second][i], 300, Refund.Source.CREDIT, staff),
+    )
+
+    assert sorted(results) == ["exceeds_credit", RefundStatus.SUCCEEDED]
+    assert JournalEntry.objects.filter(kind=EntryKind.REFUND).get().amount_cents == 300
