@@ -97,14 +97,14 @@ def test_a_refund_of_credit_books_no_credit_note(refund, paid_order, staff):
 def test_a_refund_of_more_credit_than_the_patron_has_is_refused(refund, paid_order):
     ledger.credit_note_book(patron=paid_order.patron, amount_cents=1600, note="Goodwill")
 
-    with pytest.raises(ValidationError, match="credit of 1.00"):
+    with pytest.raises(ValidationError, match=r"credit of 1\.00"):
         refund(101, CREDIT)
 
     assert not Refund.objects.exists()
 
 
 def test_more_than_was_paid_through_the_provider_is_refused(refund, fake_stripe):
-    with pytest.raises(ValidationError, match="At most 5.00"):
+    with pytest.raises(ValidationError, match=r"At most 5\.00"):
         refund(501)
 
     assert not Refund.objects.exists()
@@ -114,7 +114,7 @@ def test_more_than_was_paid_through_the_provider_is_refused(refund, fake_stripe)
 def test_what_was_refunded_before_is_no_longer_refundable(refund):
     refund(300)
 
-    with pytest.raises(ValidationError, match="At most 2.00"):
+    with pytest.raises(ValidationError, match=r"At most 2\.00"):
         refund(300)
 
     assert refunds.refundable_cents(Refund.objects.get().order) == 200
