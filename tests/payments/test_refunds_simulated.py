@@ -1,8 +1,13 @@
 """The simulated provider refunds as a real one does; a provider without refunds leaves the
 desk the counter refund only."""
 
+import datetime
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.utils import timezone
 
 from fees.models import EntryKind, JournalEntry
 from payments.models import OrderStatus, Refund, RefundStatus, SimulatedCheckout
@@ -89,3 +94,23 @@ def test_a_provider_without_refunds_says_so(paid_order, staff, monkeypatch):
     assert not availability.allowed
     assert "cannot refund through the portal" in availability.reason
     assert not Refund.objects.exists()
+
+
+def test_reconcile_settles_a_refund_left_waiting(paid_order, staff, monkeypatch):
+    monkeypatch.setattr(
+        SimulatedProvider,
+        "refund",
+        lambda self, refund: (_ for _ in ()).throw(ProviderError("down")),
+    )
+    made = request(paid_order, 300, staff)
+    monkeypatch.undo()
+    Refund.objects.filter(pk=made.pk).update(
+        created_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    out = io.StringIO()
+
+    call_command("reconcile", stdout=out)
+
+    made.refresh_from_db()
+    assert made.status == RefundStatus.SUCCEEDED
+    assert "Checked 1 refunds waiting longer than" in out.getvalue()

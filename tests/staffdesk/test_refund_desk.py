@@ -1,0 +1,161 @@
+"""The desk's refund to the card: its own permission, the form, what the order page shows."""
+
+import uuid
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from fees.models import EntryKind, JournalEntry
+from payments.models import Refund, RefundStatus
+from payments.providers.simulated import SimulatedProvider
+from staffdesk.models import StaffAction
+from tests.staffdesk.conftest import make_order, pay_simulated
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def refunder(client, staff):
+    staff.user_permissions.add(Permission.objects.get(codename="refund_to_card"))
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def paid_order(db):
+    return pay_simulated(make_order(amount_cents=800))
+
+
+def refund_url(order):
+    return reverse("staffdesk:order_refund", args=[order.reference])
+
+
+def post_refund(client, order, **data):
+    fields = {"source": "payment", "amount": "3,00", "reason": "Charged twice"}
+    fields.update(data)
+    fields.setdefault("submission", str(uuid.uuid4()))
+    return client.post(refund_url(order), fields)
+
+
+def test_desk_staff_without_the_permission_cannot_refund(desk_client, paid_order):
+    page = desk_client.get(reverse("staffdesk:order", args=[paid_order.reference]))
+
+    assert desk_client.get(refund_url(paid_order)).status_code == 403
+    assert post_refund(desk_client, paid_order).status_code == 403
+    assert "refund-button" not in page.content.decode()
+    assert not Refund.objects.exists()
+
+
+def test_the_order_page_offers_the_refund_to_whom_may(refunder, paid_order):
+    page = refunder.get(reverse("staffdesk:order", args=[paid_order.reference])).content.decode()
+
+    assert 'id="refund-button"' in page
+
+
+def test_the_form_shows_what_is_left_to_refund_and_the_credit(refunder, paid_order):
+    page = refunder.get(refund_url(paid_order)).content.decode()
+
+    assert "8.00 EUR" in page  # left of the payment
+    assert 'id="credit">0.00 EUR' in page
+
+
+def test_a_refund_from_the_desk_is_made_booked_and_audited(refunder, paid_order, staff):
+    response = post_refund(refunder, paid_order)
+
+    assert response.status_code == 302
+    refund = Refund.objects.get()
+    assert (refund.status, refund.amount_cents, refund.requested_by) == (
+        RefundStatus.SUCCEEDED, 300, staff,
+    )  # fmt: skip
+    assert JournalEntry.objects.get(kind=EntryKind.REFUND).amount_cents == 300
+    action = StaffAction.objects.get(kind=StaffAction.Kind.REFUND_TO_CARD)
+    assert (action.refund, action.reason) == (refund, "Charged twice")
+    page = refunder.get(response.url).content.decode()
+    assert "3.00 EUR refunded to the card." in page
+    assert refund.reference in page
+
+
+def test_the_same_form_sent_twice_refunds_once(refunder, paid_order):
+    submission = str(uuid.uuid4())
+
+    post_refund(refunder, paid_order, submission=submission)
+    post_refund(refunder, paid_order, submission=submission)
+
+    assert Refund.objects.count() == 1
+    assert JournalEntry.objects.filter(kind=EntryKind.REFUND).count() == 1
+
+
+def test_more_than_is_left_is_refused_with_a_message_and_changes_nothing(refunder, paid_order):
+    response = post_refund(refunder, paid_order, amount="8.01")
+
+    assert response.status_code == 400
+    assert "At most 8.00 EUR of this payment can still be refunded." in response.content.decode()
+    assert not Refund.objects.exists()
+    assert not StaffAction.objects.exists()
+
+
+def test_credit_the_patron_does_not_have_is_refused(refunder, paid_order):
+    response = post_refund(refunder, paid_order, source="credit", amount="1")
+
+    assert response.status_code == 400
+    assert "Only the patron&#x27;s credit of 0.00 EUR can be refunded." in response.content.decode()
+    assert not Refund.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"amount": ""}, {"amount": "abc"}, {"amount": "0"}, {"reason": ""}, {"source": "cash"}],
+)
+def test_bad_input_is_refused_and_changes_nothing(refunder, paid_order, data):
+    response = post_refund(refunder, paid_order, **data)
+
+    assert response.status_code == 400
+    assert not Refund.objects.exists()
+
+
+def test_a_provider_without_refunds_leaves_only_the_counter(refunder, paid_order, monkeypatch):
+    monkeypatch.setattr(SimulatedProvider, "supports_refunds", False)
+
+    page = refunder.get(reverse("staffdesk:order", args=[paid_order.reference])).content.decode()
+    response = post_refund(refunder, paid_order)
+
+    assert 'id="refund-button"' not in page
+    assert "cannot refund through the portal: refund at the counter." in page
+    assert "#counter" in page
+    assert response.status_code == 400
+    assert not Refund.objects.exists()
+
+
+def test_asking_again_settles_a_refund_waiting_for_the_provider(refunder, paid_order, staff):
+    refund = Refund.objects.create(
+        reference="RF-WAIT-0001", patron=paid_order.patron, order=paid_order, amount_cents=200,
+        currency="EUR", source=Refund.Source.PAYMENT, reason="x", requested_by=staff,
+        provider="simulated",
+    )  # fmt: skip
+    page = refunder.get(reverse("staffdesk:order", args=[paid_order.reference])).content.decode()
+    assert "Ask the provider again" in page
+
+    refunder.post(
+        reverse("staffdesk:refund_ask_again", args=[paid_order.reference, refund.reference])
+    )
+
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert StaffAction.objects.get(kind=StaffAction.Kind.ASK_REFUND_AGAIN).refund == refund
+
+
+def test_asking_again_needs_the_permission(desk_client, paid_order, staff):
+    refund = Refund.objects.create(
+        reference="RF-WAIT-0002", patron=paid_order.patron, order=paid_order, amount_cents=200,
+        currency="EUR", source=Refund.Source.PAYMENT, reason="x", requested_by=staff,
+        provider="simulated",
+    )  # fmt: skip
+
+    response = desk_client.post(
+        reverse("staffdesk:refund_ask_again", args=[paid_order.reference, refund.reference])
+    )
+
+    assert response.status_code == 403
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.REQUESTED
