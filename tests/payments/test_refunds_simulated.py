@@ -97,11 +97,10 @@ def test_a_provider_without_refunds_says_so(paid_order, staff, monkeypatch):
 
 
 def test_reconcile_settles_a_refund_left_waiting(paid_order, staff, monkeypatch):
-    monkeypatch.setattr(
-        SimulatedProvider,
-        "refund",
-        lambda self, refund: (_ for _ in ()).throw(ProviderError("down")),
-    )
+    def unreachable(self, refund):
+        raise ProviderError("connection refused")
+
+    monkeypatch.setattr(SimulatedProvider, "refund", unreachable)
     made = request(paid_order, 300, staff)
     monkeypatch.undo()
     Refund.objects.filter(pk=made.pk).update(
