@@ -2,6 +2,7 @@ import datetime
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
@@ -62,6 +63,13 @@ def test_demo_staff_can_use_the_desk(seeded):
 
     for name in ("desk1", "desk2"):
         assert get_user_model().objects.get(username=name).has_perm("accounts.use_desk")
+
+
+def test_one_demo_staff_member_may_refund_to_the_card_and_the_other_not(seeded):
+    User = get_user_model()
+
+    assert User.objects.get(username="desk1").has_perm("accounts.refund_to_card")
+    assert not User.objects.get(username="desk2").has_perm("accounts.refund_to_card")
 
 
 def test_desk_demo_patron_has_orders_in_every_state(seeded):

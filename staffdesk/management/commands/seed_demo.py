@@ -4,7 +4,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import F
@@ -48,7 +48,10 @@ class Command(BaseCommand):
         for card, _user_number, last, first, case in PATRONS:
             self.stdout.write(f"  {card} / {PATRON_PASSWORD}  {first} {last}: {case}")
         self.stdout.write(self.style.MIGRATE_HEADING("Staff (user name + password)"))
-        self.stdout.write(f"  desk1 / {STAFF_PASSWORD}, desk2 / {STAFF_PASSWORD}  desk staff")
+        self.stdout.write(
+            f"  desk1 / {STAFF_PASSWORD}  desk staff who may refund to the card; "
+            f"desk2 / {STAFF_PASSWORD}  desk staff"
+        )
         self.stdout.write(f"  admin / {ADMIN_PASSWORD}  administrator (/admin/)")
 
     @transaction.atomic
@@ -174,4 +177,6 @@ class Command(BaseCommand):
                 username=username, password=STAFF_PASSWORD, first_name=first, last_name=last
             )
             user.groups.add(group)
+            if username == "desk1":  # desk2 shows the desk without it
+                user.user_permissions.add(Permission.objects.get(codename="refund_to_card"))
         User.objects.create_superuser(username="admin", password=ADMIN_PASSWORD, email="")
