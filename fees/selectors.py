@@ -12,6 +12,7 @@ from fees.models import (
     PAYABLE_KINDS,
     TARGETED_CREDIT_KINDS,
     Allocation,
+    FeeKind,
     JournalEntry,
     Loan,
 )
@@ -44,6 +45,20 @@ def open_fees(*, patron: Patron) -> QuerySet[JournalEntry]:
         .annotate(open_cents=F("amount_cents") - _allocated("debit"))
         .order_by("booked_at", "id")
     )
+
+
+def name_fee_types(
+    fees: list[JournalEntry], kinds: dict[str, FeeKind] | None = None
+) -> list[JournalEntry]:
+    """Give each fee its fee type's name (`type_name`) in the interface language, from one
+    query of the fee types (or from `kinds`, when the caller has them already)."""
+    if kinds is None:
+        codes = {fee.fee_type for fee in fees} - {""}
+        kinds = {kind.code: kind for kind in FeeKind.objects.filter(code__in=codes)}
+    for fee in fees:
+        kind = kinds.get(fee.fee_type)
+        fee.type_name = kind.name if kind else fee.fee_type
+    return fees
 
 
 def open_cents_of(*, fee: JournalEntry) -> int:

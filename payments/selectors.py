@@ -151,6 +151,7 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     covering = unsettled_payments_by_fee(patron=patron)
     fees = list(ledger.open_fees(patron=patron))
     kinds = rules.fee_kinds(fee.fee_type for fee in fees)
+    ledger.name_fee_types(fees, kinds)
     for order in open_orders:
         order.held_fees = []
     for fee in fees:

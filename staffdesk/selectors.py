@@ -152,7 +152,7 @@ def patron_ledger(*, patron: Patron, on_date: datetime.date, limit: int = 200) -
         patron=patron,
         balance_cents=ledger.balance_cents(patron=patron),
         credit_cents=ledger.patron_credit_cents(patron=patron),
-        open_fees=list(ledger.open_fees(patron=patron)),
+        open_fees=ledger.name_fee_types(list(ledger.open_fees(patron=patron))),
         accruing_fines=ledger.accruing_fines(patron=patron, on_date=on_date),
         entries=entries,
         orders=list(PaymentOrder.objects.filter(patron=patron).order_by("-created_at")[:50]),

@@ -208,3 +208,22 @@ def test_each_fee_tells_the_running_total_what_it_would_charge(client, patron):
     page = client.get(URL).content.decode()
 
     assert f'data-cents="700" value="{fee.pk}"' in page
+
+
+def test_each_open_fee_names_its_fee_type(client, patron):
+    FeeFactory(patron=patron, description="Torn cover", fee_type="lost_item")
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert "Torn cover" in page
+    assert "(Lost or damaged item)" in page
+
+
+def test_the_fee_type_is_named_in_the_patrons_language(client, patron):
+    FeeFactory(patron=patron, description="Torn cover", fee_type="lost_item")
+    client.force_login(patron.user)
+
+    page = client.get(URL, headers={"accept-language": "de"}).content.decode()
+
+    assert "(Verlorenes oder beschädigtes Medium)" in page

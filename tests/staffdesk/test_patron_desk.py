@@ -395,3 +395,12 @@ def test_a_missing_amount_is_asked_for(desk_client, patron):
 
     assert response.status_code == 400
     assert "Enter the amount." in response.content.decode()
+
+
+def test_open_fees_name_their_fee_type(desk_client, patron):
+    FeeFactory(patron=patron, description="Torn cover", fee_type="lost_item")
+
+    page = desk_client.get(url(patron)).content.decode()
+
+    assert "Torn cover" in page
+    assert "(Lost or damaged item)" in page
