@@ -12,6 +12,8 @@ from payments.models import (
     OrderFee,
     PaymentEvent,
     PaymentOrder,
+    Refund,
+    RefundEvent,
     SimulatedCheckout,
     UnmatchedProviderReport,
 )
@@ -82,6 +84,25 @@ class MoneyReportAdmin(ReadOnlyAdmin):
     list_filter = ["source", "hold", "currency"]
     search_fields = ["=order__reference", "=patron__user_number", "=external_id"]
     list_select_related = ["order", "entry"]
+    show_full_result_count = False
+
+
+class RefundEventInline(ReadOnlyInline):
+    model = RefundEvent
+    fields = ["at", "status", "source", "staff_user", "provider_event_id", "note"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    """Refunds move only through the provider's answers; the desk is where they start."""
+
+    list_display = ["reference", "status", "order", "amount_cents", "currency", "source",
+                    "provider", "requested_by", "created_at"]  # fmt: skip
+    list_filter = ["status", "source", "provider", "created_at"]
+    search_fields = ["=reference", "=order__reference", "=patron__user_number",
+                     "=provider_refund_id"]  # fmt: skip
+    list_select_related = ["order", "requested_by"]
+    inlines = [RefundEventInline]
     show_full_result_count = False
 
 

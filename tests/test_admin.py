@@ -1,7 +1,9 @@
 import pytest
 from django.urls import reverse
 
+from payments.models import Refund
 from tests.factories import FeeFactory, LoanFactory, PatronFactory
+from tests.staffdesk.conftest import make_order, pay_simulated
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +38,7 @@ def test_admin_finds_rows_by_user_and_card_number(admin_client_with_data, model,
         "payments_simulatedcheckout",
         "payments_moneyreport",
         "payments_unmatchedproviderreport",
+        "payments_refund",
         "fees_delivery",
         "fees_paymentshare",
         "staffdesk_staffaction",
@@ -73,3 +76,21 @@ def test_journal_cannot_be_added_changed_or_deleted_in_the_admin(admin_client):
     )
     fee.refresh_from_db()
     assert fee.amount_cents == 500
+
+
+def test_a_refund_cannot_be_changed_in_the_admin(admin_client, staff):
+    order = pay_simulated(make_order(amount_cents=500))
+    refund = Refund.objects.create(
+        reference="RF-ADMN-0001", patron=order.patron, order=order, amount_cents=100,
+        currency="EUR", source=Refund.Source.PAYMENT, reason="x", requested_by=staff,
+        provider="simulated",
+    )  # fmt: skip
+
+    page = admin_client.get(reverse("admin:payments_refund_change", args=[refund.pk]))
+    admin_client.post(
+        reverse("admin:payments_refund_change", args=[refund.pk]), {"amount_cents": 1}
+    )
+
+    assert page.status_code == 200
+    refund.refresh_from_db()
+    assert refund.amount_cents == 100
