@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Patron
 from fees.models import EntryKind, FeeKind, FeeType, JournalEntry, Loan
+from payments.models import Refund
 
 PASSWORD = "correct horse battery"
 
@@ -103,3 +104,19 @@ class LoanFactory(factory.django.DjangoModelFactory):
     daily_fine_cents = 50
     fine_cap_cents = 1000
     currency = "EUR"
+
+
+class WaitingRefundFactory(factory.django.DjangoModelFactory):
+    """A refund to the card requested of `order` and not answered by its provider yet."""
+
+    class Meta:
+        model = Refund
+
+    reference = factory.Sequence(lambda n: f"RF-TEST-{n:04d}")
+    patron = factory.SelfAttribute("order.patron")
+    amount_cents = 200
+    currency = "EUR"
+    source = Refund.Source.PAYMENT
+    reason = "Charged twice"
+    requested_by = factory.SubFactory(DeskStaffFactory)
+    provider = factory.SelfAttribute("order.provider")

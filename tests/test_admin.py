@@ -1,8 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from payments.models import Refund
-from tests.factories import FeeFactory, LoanFactory, PatronFactory
+from tests.factories import FeeFactory, LoanFactory, PatronFactory, WaitingRefundFactory
 from tests.staffdesk.conftest import make_order, pay_simulated
 
 pytestmark = pytest.mark.django_db
@@ -80,11 +79,7 @@ def test_journal_cannot_be_added_changed_or_deleted_in_the_admin(admin_client):
 
 def test_a_refund_cannot_be_changed_in_the_admin(admin_client, staff):
     order = pay_simulated(make_order(amount_cents=500))
-    refund = Refund.objects.create(
-        reference="RF-ADMN-0001", patron=order.patron, order=order, amount_cents=100,
-        currency="EUR", source=Refund.Source.PAYMENT, reason="x", requested_by=staff,
-        provider="simulated",
-    )  # fmt: skip
+    refund = WaitingRefundFactory(order=order, amount_cents=100, requested_by=staff)
 
     page = admin_client.get(reverse("admin:payments_refund_change", args=[refund.pk]))
     admin_client.post(

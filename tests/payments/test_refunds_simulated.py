@@ -14,6 +14,7 @@ from payments.models import OrderStatus, Refund, RefundStatus, SimulatedCheckout
 from payments.providers.base import ProviderError
 from payments.providers.simulated import SimulatedProvider
 from payments.services import refunds
+from tests.factories import WaitingRefundFactory
 from tests.staffdesk.conftest import make_order, pay_simulated
 
 pytestmark = pytest.mark.django_db
@@ -45,11 +46,7 @@ def test_the_simulated_provider_refunds_and_the_journal_books_it(paid_order, sta
 
 
 def test_the_simulated_provider_refuses_more_than_is_left_of_its_payment(paid_order, staff):
-    made = Refund.objects.create(
-        reference="RF-TEST-0001", patron=paid_order.patron, order=paid_order, amount_cents=900,
-        currency="EUR", source=Refund.Source.PAYMENT, reason="x", requested_by=staff,
-        provider="simulated",
-    )  # fmt: skip
+    made = WaitingRefundFactory(order=paid_order, amount_cents=900, requested_by=staff)
 
     made = refunds.refund_send(refund=made)
 

@@ -10,6 +10,7 @@ from fees.models import EntryKind, JournalEntry
 from payments.models import Refund, RefundStatus
 from payments.providers.simulated import SimulatedProvider
 from staffdesk.models import StaffAction
+from tests.factories import WaitingRefundFactory
 from tests.staffdesk.conftest import make_order, pay_simulated
 
 pytestmark = pytest.mark.django_db
@@ -128,11 +129,7 @@ def test_a_provider_without_refunds_leaves_only_the_counter(refunder, paid_order
 
 
 def test_asking_again_settles_a_refund_waiting_for_the_provider(refunder, paid_order, staff):
-    refund = Refund.objects.create(
-        reference="RF-WAIT-0001", patron=paid_order.patron, order=paid_order, amount_cents=200,
-        currency="EUR", source=Refund.Source.PAYMENT, reason="x", requested_by=staff,
-        provider="simulated",
-    )  # fmt: skip
+    refund = WaitingRefundFactory(order=paid_order, requested_by=staff)
     page = refunder.get(reverse("staffdesk:order", args=[paid_order.reference])).content.decode()
     assert "Ask the provider again" in page
 
@@ -146,11 +143,7 @@ def test_asking_again_settles_a_refund_waiting_for_the_provider(refunder, paid_o
 
 
 def test_asking_again_needs_the_permission(desk_client, paid_order, staff):
-    refund = Refund.objects.create(
-        reference="RF-WAIT-0002", patron=paid_order.patron, order=paid_order, amount_cents=200,
-        currency="EUR", source=Refund.Source.PAYMENT, reason="x", requested_by=staff,
-        provider="simulated",
-    )  # fmt: skip
+    refund = WaitingRefundFactory(order=paid_order, requested_by=staff)
 
     response = desk_client.post(
         reverse("staffdesk:refund_ask_again", args=[paid_order.reference, refund.reference])
