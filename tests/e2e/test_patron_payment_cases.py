@@ -26,8 +26,9 @@ def patron():
     """One fee of 12.00, nothing paid yet."""
     patron = PatronFactory(card_number="1000000007", first_name="Mia", last_name="Keller")
     FeeFactory(
-        patron=patron, amount_cents=1200, description="Damaged cover", business_date=YESTERDAY
-    )
+        patron=patron, amount_cents=1200, description="Damaged cover", fee_type="lost_item",
+        business_date=YESTERDAY,
+    )  # fmt: skip
     return patron
 
 
@@ -36,8 +37,10 @@ def counter_patron():
     """Two fees, 5.00 and 12.00; 12.00 paid at the desk this morning, which pays the oldest
     fee in full and 7.00 of the other."""
     patron = PatronFactory(card_number="1000000008", first_name="Jonas", last_name="Schulz")
-    for cents, text in ((500, "Overdue fine"), (1200, "Damaged cover")):
-        FeeFactory(patron=patron, amount_cents=cents, description=text, business_date=YESTERDAY)
+    for cents, text, fee_type in ((500, "Overdue fine", "overdue"),
+                                  (1200, "Damaged cover", "lost_item")):  # fmt: skip
+        FeeFactory(patron=patron, amount_cents=cents, description=text, fee_type=fee_type,
+                   business_date=YESTERDAY)  # fmt: skip
     ledger.payment_book(patron=patron, amount_cents=1200, method="cash")
     return patron
 
@@ -169,7 +172,8 @@ def test_money_that_came_after_the_library_cancelled_is_explained(site, patron, 
 def test_the_total_of_the_ticked_fees_follows_each_tick(site, counter_patron):
     page = site.page
     log_in(site, counter_patron)
-    FeeFactory(patron=counter_patron, amount_cents=300, description="Reservation fee")
+    FeeFactory(patron=counter_patron, amount_cents=300, description="Reservation fee",
+               fee_type="reservation")  # fmt: skip
     site.open("/account/")
 
     fee_box(page, "Damaged cover").check()

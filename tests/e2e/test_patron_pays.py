@@ -20,8 +20,13 @@ def _patron_with_fees():
     """Three open fees and an overdue loan."""
     patron = PatronFactory(card_number="1000000002", first_name="Jonas", last_name="Schulz",
                            email="jonas@example.org")  # fmt: skip
-    for cents, text in ((500, "Overdue fine"), (1200, "Damaged cover"), (300, "Reservation fee")):
-        FeeFactory(patron=patron, amount_cents=cents, description=text, business_date=YESTERDAY)
+    for cents, text, fee_type in (
+        (500, "Overdue fine", "overdue"),
+        (1200, "Damaged cover", "lost_item"),
+        (300, "Reservation fee", "reservation"),
+    ):
+        FeeFactory(patron=patron, amount_cents=cents, description=text, fee_type=fee_type,
+                   business_date=YESTERDAY)  # fmt: skip
     LoanFactory(
         patron=patron, item="Faust I", due_date=timezone.localdate() - datetime.timedelta(days=6)
     )
