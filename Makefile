@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/epayment
 # CI sets REQUIRE_POSTGRES=1: an unreachable PostgreSQL then fails the run instead of being skipped.
 REQUIRE_POSTGRES ?= 0
 
-.PHONY: run test lint chromium screenshots property bench-settle bench-account bench-desk bench-bridge clean
+.PHONY: run test lint chromium screenshots property bench-settle bench-account bench-desk bench-bridge bench-http clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ bench-desk: $(VENV)/.installed .env
 
 bench-bridge: $(VENV)/.installed .env
 	cd bench && ../$(PY) bridge.py
+
+# The busy pages over HTTP (gunicorn, wrk) beside a bare Django app; installs wrk when root.
+bench-http: $(VENV)/.installed .env
+	$(PY) bench/http_pages.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .test-db.sqlite3* staticfiles

@@ -176,6 +176,7 @@ def main():
     parser.add_argument("--entries", type=int, default=200_000)
     parser.add_argument("--samples", type=int, default=500, help="account page requests")
     parser.add_argument("--webhooks", type=int, default=1000, help="webhook deliveries")
+    parser.add_argument("--load-only", action="store_true", help="load and settle, then stop")
     args = parser.parse_args()
 
     setup_test_environment()  # test client context, in-memory e-mail
@@ -193,6 +194,8 @@ def main():
     seconds = time.perf_counter() - start
     print(f"Loaded {loaded:,} entries for {args.patrons:,} patrons and settled them in "
           f"{seconds:.1f} s: {report.summary()}")  # fmt: skip
+    if args.load_only:
+        return
 
     page = account_page(args.samples)
     fewest, most = page["open_fees_range"]

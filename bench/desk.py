@@ -649,6 +649,7 @@ def main():
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--no-load", action="store_true", help="reuse the loaded database")
     parser.add_argument("--no-plans", action="store_true", help="skip EXPLAIN ANALYZE")
+    parser.add_argument("--load-only", action="store_true", help="load, then stop")
     args = parser.parse_args()
     if args.events < 3:
         parser.error("--events must be at least 3")
@@ -666,6 +667,8 @@ def main():
              seed=args.seed)  # fmt: skip
         say(f"  loaded in {time.perf_counter() - start:.1f} s")
     describe_data()
+    if args.load_only:
+        return
 
     client = desk_client()
     cases = build_cases(args.requests, random.Random(args.seed))
