@@ -24,7 +24,6 @@ Figures and method: bench/README.md.
 
 import argparse
 import datetime
-import json
 import os
 import statistics
 import sys
@@ -42,8 +41,7 @@ import django  # noqa: E402
 
 django.setup()
 
-import stripe  # noqa: E402
-from common import recreate_database  # noqa: E402
+from common import order_awaiting_stripe, recreate_database, signed_completion  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -54,8 +52,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import Patron  # noqa: E402
 from fees.models import JournalEntry  # noqa: E402
 from fees.settlement import settlement_run  # noqa: E402
-from payments.models import OrderFee, OrderStatus, PaymentEvent, PaymentOrder  # noqa: E402
-from payments.reference import new_reference  # noqa: E402
+from payments.models import PaymentOrder  # noqa: E402
 
 
 def load(patrons: int, entries: int, history_date):
@@ -127,35 +124,15 @@ def account_page(samples: int):
 
 def webhooks(count: int):
     """Orders awaiting Stripe's confirmation, then one signed completed-event each."""
-    orders = []
     patrons = list(Patron.objects.filter(user_id__in=Patron.objects.values("user_id")[:count]))
-    for patron in patrons:
-        fee = JournalEntry.objects.filter(patron=patron, kind="fee").first()
-        order = PaymentOrder.objects.create(
-            reference=new_reference(), patron=patron, amount_cents=fee.amount_cents,
-            currency="EUR", provider="stripe", mode="test",
-            status=OrderStatus.CREATED_AT_PROVIDER,
-            provider_transaction_id=f"cs_test_bench_{patron.pk}",
-        )  # fmt: skip
-        OrderFee.objects.create(order=order, fee=fee, amount_cents=fee.amount_cents)
-        PaymentEvent.objects.create(order=order, status=OrderStatus.CREATED, source="portal")
-        orders.append(order)
-    secret = settings.STRIPE_WEBHOOK_SECRET
-    bodies = []
-    for order in orders:
-        session = {
-            "id": order.provider_transaction_id, "object": "checkout.session",
-            "client_reference_id": order.reference, "amount_total": order.amount_cents,
-            "currency": "eur", "payment_status": "paid", "status": "complete",
-            "payment_intent": f"pi_bench_{order.pk}", "payment_method_types": ["card"],
-            "metadata": {"order_reference": order.reference},
-        }  # fmt: skip
-        event = {
-            "id": f"evt_bench_{order.pk}", "object": "event", "type": "checkout.session.completed",
-            "created": int(time.time()), "data": {"object": session}, "livemode": False,
-        }  # fmt: skip
-        body = json.dumps(event)
-        bodies.append((body, stripe.WebhookSignature.generate_signature_header(body, secret)))
+    orders = [
+        order_awaiting_stripe(
+            JournalEntry.objects.filter(patron=patron, kind="fee").first(),
+            f"cs_test_bench_{patron.pk}",
+        )
+        for patron in patrons
+    ]
+    bodies = [signed_completion(order) for order in orders]
     client = Client()
     url = reverse("payments:webhook", args=["stripe"])
     start = time.perf_counter()

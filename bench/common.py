@@ -31,3 +31,43 @@ def recreate_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     call_command("migrate", verbosity=0)
+
+
+def order_awaiting_stripe(fee, transaction_id: str):
+    """An order for `fee` that Stripe has not confirmed yet, as checkout leaves it."""
+    from payments.models import OrderFee, OrderStatus, PaymentEvent, PaymentOrder
+    from payments.reference import new_reference
+
+    order = PaymentOrder.objects.create(
+        reference=new_reference(), patron_id=fee.patron_id, amount_cents=fee.amount_cents,
+        currency="EUR", provider="stripe", mode="test", status=OrderStatus.CREATED_AT_PROVIDER,
+        provider_transaction_id=transaction_id,
+    )  # fmt: skip
+    OrderFee.objects.create(order=order, fee=fee, amount_cents=fee.amount_cents)
+    PaymentEvent.objects.create(order=order, status=OrderStatus.CREATED, source="portal")
+    return order
+
+
+def signed_completion(order) -> tuple[str, str]:
+    """Stripe's checkout.session.completed for the order, paid in full: body and signature."""
+    import json
+    import time
+
+    import stripe
+    from django.conf import settings
+
+    session = {
+        "id": order.provider_transaction_id, "object": "checkout.session",
+        "client_reference_id": order.reference, "amount_total": order.amount_cents,
+        "currency": "eur", "payment_status": "paid", "status": "complete",
+        "payment_intent": f"pi_bench_{order.pk}", "payment_method_types": ["card"],
+        "metadata": {"order_reference": order.reference},
+    }  # fmt: skip
+    event = {
+        "id": f"evt_bench_{order.pk}", "object": "event", "type": "checkout.session.completed",
+        "created": int(time.time()), "data": {"object": session}, "livemode": False,
+    }  # fmt: skip
+    body = json.dumps(event)
+    return body, stripe.WebhookSignature.generate_signature_header(
+        body, settings.STRIPE_WEBHOOK_SECRET
+    )

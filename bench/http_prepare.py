@@ -13,22 +13,19 @@ real: made by Django's login (`force_login`) in the portal's session store.
 import json
 import random
 import sys
-import time
 from pathlib import Path
 
-from common import setup_django
+from common import order_awaiting_stripe, setup_django, signed_completion
 
 setup_django("epayment_bench_http")
 
-import stripe  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from accounts.models import Patron  # noqa: E402
 from fees.models import JournalEntry  # noqa: E402
-from payments.models import OrderFee, OrderStatus, PaymentEvent, PaymentOrder  # noqa: E402
-from payments.reference import new_reference  # noqa: E402
+from payments.models import OrderFee, PaymentOrder  # noqa: E402
 
 RNG = random.Random(2026)
 WEBHOOK_REFERENCE_PREFIX = "cs_test_http_"
@@ -89,29 +86,8 @@ def webhooks(count, directory):
         .distinct("patron_id")[:count]
     )
     for fee in fees:
-        order = PaymentOrder.objects.create(
-            reference=new_reference(), patron=fee.patron, amount_cents=fee.amount_cents,
-            currency="EUR", provider="stripe", mode="test",
-            status=OrderStatus.CREATED_AT_PROVIDER,
-            provider_transaction_id=f"{WEBHOOK_REFERENCE_PREFIX}{fee.pk}",
-        )  # fmt: skip
-        OrderFee.objects.create(order=order, fee=fee, amount_cents=fee.amount_cents)
-        PaymentEvent.objects.create(order=order, status=OrderStatus.CREATED, source="portal")
-        session = {
-            "id": order.provider_transaction_id, "object": "checkout.session",
-            "client_reference_id": order.reference, "amount_total": order.amount_cents,
-            "currency": "eur", "payment_status": "paid", "status": "complete",
-            "payment_intent": f"pi_http_{order.pk}", "payment_method_types": ["card"],
-            "metadata": {"order_reference": order.reference},
-        }  # fmt: skip
-        event = {
-            "id": f"evt_http_{order.pk}", "object": "event", "type": "checkout.session.completed",
-            "created": int(time.time()), "data": {"object": session}, "livemode": False,
-        }  # fmt: skip
-        body = json.dumps(event)
-        signature = stripe.WebhookSignature.generate_signature_header(
-            body, settings.STRIPE_WEBHOOK_SECRET
-        )
+        order = order_awaiting_stripe(fee, f"{WEBHOOK_REFERENCE_PREFIX}{fee.pk}")
+        body, signature = signed_completion(order)
         lines.append(line("POST", "/webhooks/stripe/", header=("Stripe-Signature", signature),
                           body=body))  # fmt: skip
     write(directory, "webhooks.tsv", lines)
