@@ -1,6 +1,8 @@
 """Refund requests racing each other on real threads (PostgreSQL): what goes back never
 exceeds what was paid, nor the patron's credit."""
 
+import uuid
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -8,6 +10,7 @@ from fees import services as ledger
 from fees.models import EntryKind, JournalEntry
 from payments.models import OrderStatus, Refund, RefundStatus
 from payments.services import refunds
+from staffdesk.services import desk_refund_request
 from tests.factories import DeskStaffFactory
 from tests.payments.fake_stripe import event
 from tests.payments.test_concurrency import deliver, run_in_threads, started_order
@@ -58,3 +61,42 @@ def test_concurrent_refunds_of_credit_to_two_cards_never_exceed_the_credit(fake_
 
     assert sorted(results) == ["exceeds_credit", RefundStatus.SUCCEEDED]
     assert JournalEntry.objects.filter(kind=EntryKind.REFUND).get().amount_cents == 300
+
+
+def test_the_same_refund_webhook_delivered_at_once_books_once(fake_stripe):
+    order = paid_through_stripe(fake_stripe)
+    fake_stripe.refund_outcome = "pending"
+    refund = refunds.refund_request(
+        order=order, amount_cents=200, source=Refund.Source.PAYMENT, reason="race",
+        staff_user=DeskStaffFactory(),
+    )  # fmt: skip
+    payload = event(
+        "refund.updated", fake_stripe.set_refund_status(refund.provider_refund_id, "succeeded")
+    )
+
+    statuses = run_in_threads(4, lambda i: deliver(payload).status_code)
+
+    assert statuses == [200] * 4
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert JournalEntry.objects.filter(kind=EntryKind.REFUND).count() == 1
+    assert refund.events.count() == 2
+
+
+def test_the_refund_form_sent_twice_at_once_refunds_once(fake_stripe):
+    order = paid_through_stripe(fake_stripe)
+    staff = DeskStaffFactory()
+    submission = uuid.uuid4()
+
+    actions = run_in_threads(
+        2,
+        lambda i: desk_refund_request(
+            order=order, amount_cents=200, source=Refund.Source.PAYMENT, reason="race",
+            staff_user=staff, submission=submission,
+        ).pk,
+    )  # fmt: skip
+
+    assert actions[0] == actions[1]
+    assert Refund.objects.count() == 1
+    assert len(fake_stripe.refunds) == 1
+    assert JournalEntry.objects.filter(kind=EntryKind.REFUND).count() == 1

@@ -413,6 +413,16 @@ def test_bad_date_shows_the_form_again_with_the_error(desk_client):
     assert "Enter a valid date." in response.content.decode()
 
 
+def test_an_unknown_file_format_shows_the_form_again_with_the_error(desk_client):
+    response = desk_client.get(
+        reverse("staffdesk:accounting"), {"date": YESTERDAY.isoformat(), "format": "pdf"}
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert "Select a valid choice." in response.content.decode()
+
+
 def test_future_date_is_refused(desk_client):
     tomorrow = TODAY + datetime.timedelta(days=1)
 

@@ -152,3 +152,16 @@ def test_asking_again_needs_the_permission(desk_client, paid_order, staff):
     assert response.status_code == 403
     refund.refresh_from_db()
     assert refund.status == RefundStatus.REQUESTED
+
+
+def test_asking_again_about_another_orders_refund_is_not_found(refunder, paid_order):
+    other = pay_simulated(make_order(amount_cents=500))
+    refund = WaitingRefundFactory(order=other)
+
+    response = refunder.post(
+        reverse("staffdesk:refund_ask_again", args=[paid_order.reference, refund.reference])
+    )
+
+    assert response.status_code == 404
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.REQUESTED
