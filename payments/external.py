@@ -92,17 +92,22 @@ def _check_currency(currency: str, field: str = "currency") -> None:
         raise ValidationError({field: message})
 
 
+def patron_from_request(*, client: ApiClient, user_number: str, data: dict) -> Patron:
+    """A new patron from an API request's fields, in the client's library system."""
+    return patron_create(
+        user_number=user_number,
+        card_number=data["card_number"],
+        last_name=data["last_name"],
+        first_name=data.get("first_name", ""),
+        email=data.get("email", ""),
+        source_system=client.library_system,
+        external_id=data.get("external_id", ""),
+    )
+
+
 def external_patron_create(*, client: ApiClient, data: dict) -> Answer:
     def perform():
-        patron = patron_create(
-            user_number=data["user_number"],
-            card_number=data["card_number"],
-            last_name=data["last_name"],
-            first_name=data.get("first_name", ""),
-            email=data.get("email", ""),
-            source_system=client.library_system,
-            external_id=data.get("external_id", ""),
-        )
+        patron = patron_from_request(client=client, user_number=data["user_number"], data=data)
         return Answer(201, _patron_body(patron))
 
     return _idempotent(

@@ -8,10 +8,18 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Patron
-from accounts.services import patron_create, patron_update
+from accounts.services import patron_update
 from fees import corrections
 from fees.models import EntryKind, JournalEntry
-from payments.external import Answer, Conflict, NotFound, _check_currency, _patron, _patron_body
+from payments.external import (
+    Answer,
+    Conflict,
+    NotFound,
+    _check_currency,
+    _patron,
+    _patron_body,
+    patron_from_request,
+)
 from payments.models import ApiClient
 from payments.selectors import money_movements
 
@@ -24,15 +32,7 @@ def external_patron_upsert(*, client: ApiClient, user_number: str, data: dict) -
         try:
             with transaction.atomic():
                 if patron is None:
-                    patron = patron_create(
-                        user_number=user_number,
-                        card_number=data["card_number"],
-                        last_name=data["last_name"],
-                        first_name=data.get("first_name", ""),
-                        email=data.get("email", ""),
-                        source_system=client.library_system,
-                        external_id=data.get("external_id", ""),
-                    )
+                    patron = patron_from_request(client=client, user_number=user_number, data=data)
                     return Answer(201, _patron_body(patron))
                 patron_update(
                     patron=patron,
