@@ -1,11 +1,13 @@
 """The desk's refund to the card: its own permission, the form, what the order page shows."""
 
+import re
 import uuid
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from fees import services as ledger
 from fees.models import EntryKind, JournalEntry
 from payments.models import Refund, RefundStatus
 from payments.providers.simulated import SimulatedProvider
@@ -165,3 +167,20 @@ def test_asking_again_about_another_orders_refund_is_not_found(refunder, paid_or
     assert response.status_code == 404
     refund.refresh_from_db()
     assert refund.status == RefundStatus.REQUESTED
+
+
+def test_a_patron_with_credit_is_offered_a_refund_of_it_to_a_paid_orders_card(refunder, paid_order):
+    ledger.credit_note_book(patron=paid_order.patron, amount_cents=400, note="Goodwill")
+    url = reverse("staffdesk:patron", args=[paid_order.patron.user_number])
+
+    page = refunder.get(url).content.decode()
+    form = refunder.get(f"{refund_url(paid_order)}?source=credit").content.decode()
+
+    assert f"{refund_url(paid_order)}?source=credit" in page
+    assert re.search(r'value="credit"[^>]*checked', form)
+
+
+def test_a_patron_without_credit_is_offered_no_refund_of_credit(refunder, paid_order):
+    page = refunder.get(reverse("staffdesk:patron", args=[paid_order.patron.user_number]))
+
+    assert "Refund credit to this card" not in page.content.decode()
