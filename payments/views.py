@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Patron
 from payments import selectors, services
 from payments.forms import FeeSelectionForm
-from payments.models import OrderStatus, PaymentOrder
+from payments.models import PAID_STATUSES, PaymentOrder
 from payments.providers.base import ProviderError
 
 
@@ -120,7 +120,7 @@ def abandon(request, reference):
 @login_required
 def receipt(request, reference):
     order = _own_order(request, reference)
-    if order.payment_entry is None or order.status not in (OrderStatus.PAID, OrderStatus.UNDERPAID):
+    if order.payment_entry is None or order.status not in PAID_STATUSES:
         raise Http404
     fees = order.order_fees.select_related("fee")
     return render(request, "payments/receipt.html", {"order": order, "fees": fees})
