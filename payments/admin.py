@@ -97,9 +97,9 @@ class RefundAdmin(ReadOnlyAdmin):
     """Refunds move only through the provider's answers; the desk is where they start."""
 
     list_display = ["reference", "status", "order", "amount_cents", "currency", "source",
-                    "provider", "requested_by", "created_at"]  # fmt: skip
-    list_filter = ["status", "source", "provider", "created_at"]
-    search_fields = ["=reference", "=order__reference", "=patron__user_number",
+                    "requested_by", "created_at"]  # fmt: skip
+    list_filter = ["status", "source", "order__provider", "created_at"]
+    search_fields = ["=reference", "=order__reference", "=order__patron__user_number",
                      "=provider_refund_id"]  # fmt: skip
     list_select_related = ["order", "requested_by"]
     inlines = [RefundEventInline]

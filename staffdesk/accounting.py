@@ -76,7 +76,7 @@ def entry_provider(path: str = "") -> Case:
         ),
         When(
             **{f"{path}provider_refund__isnull": False},
-            then=F(f"{path}provider_refund__provider"),
+            then=F(f"{path}provider_refund__order__provider"),
         ),
         When(**{f"{path}kind__in": MONEY_KINDS}, then=Value(COUNTER)),
         default=Value(""),

@@ -246,7 +246,7 @@ def desk_refund_ask_again(*, refund: Refund, staff_user) -> StaffAction:
     return StaffAction.objects.create(
         staff_user=staff_user,
         kind=Kind.ASK_REFUND_AGAIN,
-        patron_id=refund.patron_id,
+        patron_id=refund.order.patron_id,
         order_id=refund.order_id,
         refund=refund,
         status_before=before,

@@ -113,10 +113,8 @@ class WaitingRefundFactory(factory.django.DjangoModelFactory):
         model = Refund
 
     reference = factory.Sequence(lambda n: f"RF-TEST-{n:04d}")
-    patron = factory.SelfAttribute("order.patron")
     amount_cents = 200
     currency = "EUR"
     source = Refund.Source.PAYMENT
     reason = "Charged twice"
     requested_by = factory.SubFactory(DeskStaffFactory)
-    provider = factory.SelfAttribute("order.provider")

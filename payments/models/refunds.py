@@ -27,8 +27,7 @@ class Refund(models.Model):
         PAYMENT = "payment", _("Part of the payment, which the library no longer claims")
 
     reference = models.CharField(_("reference number"), max_length=16, unique=True)
-    patron = models.ForeignKey("accounts.Patron", on_delete=models.PROTECT, related_name="refunds")
-    # The online payment whose card gets the money back.
+    # The online payment whose card gets the money back (its patron's, through its provider).
     order = models.ForeignKey(
         "payments.PaymentOrder",
         on_delete=models.PROTECT,
@@ -48,7 +47,6 @@ class Refund(models.Model):
         related_name="+",
         verbose_name=_("requested by"),
     )
-    provider = models.CharField(_("provider"), max_length=32)
     provider_refund_id = models.CharField(
         _("provider refund id"), max_length=255, null=True, blank=True, unique=True
     )

@@ -76,7 +76,7 @@ def refundable_credit_cents(patron: Patron) -> int:
     """The patron's credit less refunds of credit requested and not confirmed yet."""
     waiting = (
         Refund.objects.filter(
-            patron=patron, source=Refund.Source.CREDIT, status=R.REQUESTED
+            order__patron=patron, source=Refund.Source.CREDIT, status=R.REQUESTED
         ).aggregate(total=Sum("amount_cents"))["total"]
         or 0
     )
@@ -149,14 +149,12 @@ def refund_record(*, order, amount_cents, source, reason, staff_user) -> Refund:
                 )
         refund = Refund.objects.create(
             reference=new_reference("RF"),
-            patron=patron,
             order=order,
             amount_cents=amount_cents,
             currency=order.currency,
             source=source,
             reason=reason.strip(),
             requested_by=staff_user,
-            provider=order.provider,
         )
         RefundEvent.objects.create(
             refund=refund, status=R.REQUESTED, source=EventSource.STAFF, staff_user=staff_user
@@ -168,11 +166,13 @@ def refund_send(*, refund: Refund) -> Refund:
     """Ask the provider to pay the refund back (again: it knows the refund by our
     reference, so a repeat never refunds twice) and apply its answer."""
     try:
-        update = get_provider(refund.provider).refund(refund)
+        update = get_provider(refund.order.provider).refund(refund)
     except ProviderError as error:
-        logger.warning("Refund %s waits for %s: %s", refund.reference, refund.provider, error)
+        logger.warning("Refund %s waits for %s: %s", refund.reference, refund.order.provider, error)
         return refund
-    refund_update_apply(provider_name=refund.provider, update=update, source=EventSource.PORTAL)
+    refund_update_apply(
+        provider_name=refund.order.provider, update=update, source=EventSource.PORTAL
+    )
     refund.refresh_from_db()
     return refund
 
@@ -182,13 +182,13 @@ def refund_ask_again(*, refund: Refund) -> Refund:
     If it never reached the provider, it is sent now (ProviderError: still unreachable)."""
     if not refund.is_waiting:
         return refund
-    provider = get_provider(refund.provider)
+    provider = get_provider(refund.order.provider)
     held = provider.refunds_of_payment(provider.refund_payment_id(refund.order))
     mine = [u for u in held if u.refund_reference == refund.reference]
     if not mine:
         return refund_send(refund=refund)
     for update in mine:
-        refund_update_apply(provider_name=refund.provider, update=update)
+        refund_update_apply(provider_name=refund.order.provider, update=update)
     refund.refresh_from_db()
     return refund
 
@@ -241,7 +241,7 @@ def refund_update_apply(
 def _refund_for(provider_name: str, update: RefundUpdate) -> Refund | None:
     """The refund, locked after its order and patron: every writer of an order's money takes
     the order's row first, then the patron's, so two of them never wait on each other."""
-    refunds = Refund.objects.filter(provider=provider_name)
+    refunds = Refund.objects.filter(order__provider=provider_name)
     refund = None
     if update.provider_refund_id:
         refund = refunds.filter(provider_refund_id=update.provider_refund_id).first()
@@ -250,8 +250,8 @@ def _refund_for(provider_name: str, update: RefundUpdate) -> Refund | None:
     if refund is None:
         return None
     PaymentOrder.objects.select_for_update().filter(pk=refund.order_id).get()
-    Patron.objects.select_for_update().filter(pk=refund.patron_id).get()
-    return Refund.objects.select_for_update().get(pk=refund.pk)
+    Patron.objects.select_for_update().filter(pk=refund.order.patron_id).get()
+    return Refund.objects.select_for_update(of=("self",)).select_related("order").get(pk=refund.pk)
 
 
 def _book(refund: Refund) -> JournalEntry:
@@ -260,7 +260,7 @@ def _book(refund: Refund) -> JournalEntry:
     if refund.source == Refund.Source.PAYMENT:
         # The library gives up this part of what it charged, then pays it back.
         ledger.credit_note_book(
-            patron=refund.patron_id,
+            patron=refund.order.patron_id,
             amount_cents=refund.amount_cents,
             currency=refund.currency,
             note=note,
@@ -268,10 +268,10 @@ def _book(refund: Refund) -> JournalEntry:
             booking_key=f"refund-credit:{refund.pk}",
         )
     return ledger.refund_book(
-        patron=refund.patron_id,
+        patron=refund.order.patron_id,
         amount_cents=refund.amount_cents,
         currency=refund.currency,
-        method=f"online: {refund.provider}",
+        method=f"online: {refund.order.provider}",
         reference=refund.order.reference,
         booked_by=refund.requested_by,
         note=note,
@@ -284,7 +284,7 @@ def _book_money_back(refund: Refund) -> None:
     """A refund that failed after it was confirmed: its money is back with the library, so
     the patron is owed it again, as credit."""
     ledger.credit_note_book(
-        patron=refund.patron_id,
+        patron=refund.order.patron_id,
         amount_cents=refund.amount_cents,
         currency=refund.currency,
         note=f"{refund.reference}: the refund failed at the provider after it was confirmed.",

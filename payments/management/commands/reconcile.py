@@ -68,5 +68,5 @@ class Command(BaseCommand):
         for refund, reason in unresolved:
             self.stdout.write(
                 f"  {refund.reference}  {refund.order.reference}  requested "
-                f"{refund.created_at:%Y-%m-%d %H:%M}  {refund.provider}  {reason}"
+                f"{refund.created_at:%Y-%m-%d %H:%M}  {refund.order.provider}  {reason}"
             )
