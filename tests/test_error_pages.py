@@ -38,34 +38,41 @@ def failing_client(patron_client):
         yield patron_client
 
 
-def test_the_404_page_has_the_portals_look(patron_client):
-    response = patron_client.get(MISSING_ORDER)
+@pytest.mark.parametrize(
+    ("client_fixture", "url", "status", "heading"),
+    [
+        pytest.param("patron_client", MISSING_ORDER, 404, "Page not found", id="404"),
+        pytest.param("patron_client", reverse("staffdesk:orders"), 403, "No access", id="403"),
+        pytest.param("failing_client", reverse("payments:account"), 500, "Server error", id="500"),
+    ],
+)
+def test_the_error_page_has_the_portals_look(request, client_fixture, url, status, heading):
+    response = request.getfixturevalue(client_fixture).get(url)
 
     page = response.content.decode()
-    assert response.status_code == 404
-    assert "<h1>Page not found</h1>" in page
+    assert response.status_code == status
+    assert f"<h1>{heading}</h1>" in page
     assert LIBRARY in page
     assert "portal.css" in page
 
 
-def test_the_404_page_speaks_german(patron_client):
-    response = patron_client.get(MISSING_ORDER, headers={"accept-language": "de"})
+@pytest.mark.parametrize(
+    ("client_fixture", "url", "status", "heading"),
+    [
+        pytest.param("patron_client", MISSING_ORDER, 404, "Seite nicht gefunden", id="404"),
+        pytest.param("failing_client", reverse("payments:account"), 500, "Serverfehler", id="500"),
+    ],
+)
+def test_the_error_page_speaks_german_to_a_german_browser(
+    request, client_fixture, url, status, heading
+):
+    response = request.getfixturevalue(client_fixture).get(url, headers={"accept-language": "de"})
 
     page = response.content.decode()
-    assert response.status_code == 404
+    assert response.status_code == status
     assert '<html lang="de">' in page
-    assert "<h1>Seite nicht gefunden</h1>" in page
+    assert f"<h1>{heading}</h1>" in page
     assert "Zurück zu Ihrem Konto" in page
-
-
-def test_the_403_page_has_the_portals_look(patron_client):
-    response = patron_client.get(reverse("staffdesk:orders"))
-
-    page = response.content.decode()
-    assert response.status_code == 403
-    assert "<h1>No access</h1>" in page
-    assert LIBRARY in page
-    assert "portal.css" in page
 
 
 def test_the_403_page_speaks_german_after_the_language_switch(patron_client):
@@ -78,25 +85,6 @@ def test_the_403_page_speaks_german_after_the_language_switch(patron_client):
     assert '<html lang="de">' in page
     assert "Zum Inhalt springen" in page
     assert "Zurück zu Ihrem Konto" in page
-
-
-def test_the_500_page_has_the_portals_look(failing_client):
-    response = failing_client.get(reverse("payments:account"))
-
-    page = response.content.decode()
-    assert response.status_code == 500
-    assert "<h1>Server error</h1>" in page
-    assert LIBRARY in page
-    assert "portal.css" in page
-
-
-def test_the_500_page_speaks_german(failing_client):
-    response = failing_client.get(reverse("payments:account"), headers={"accept-language": "de"})
-
-    page = response.content.decode()
-    assert response.status_code == 500
-    assert '<html lang="de">' in page
-    assert "<h1>Serverfehler</h1>" in page
 
 
 def test_the_500_page_renders_without_any_context():

@@ -134,23 +134,31 @@ def test_other_card_numbers_can_still_log_in_during_a_pause(client):
     assert int(client.session["_auth_user_id"]) == other.user_id
 
 
-def test_wrong_passwords_typed_with_other_spacing_count_towards_one_pause(client):
-    PatronFactory(card_number="1234567890")
-    for typed in ["1234567890", "1234 567890", "12 34567890", " 1234567890", "12345\t67890"]:
+@pytest.mark.parametrize(
+    ("card_number", "wrong_tries", "last_try"),
+    [
+        pytest.param(
+            "1234567890",
+            ["1234567890", "1234 567890", "12 34567890", " 1234567890", "12345\t67890"],
+            "123 456 7890 ",
+            id="other-spacing",
+        ),
+        pytest.param(
+            "LB12345678",
+            ["LB12345678", "lb12345678", "Lb12345678", "lB 12345678", "lb1234 5678"],
+            "LB12345678",
+            id="other-case",
+        ),
+    ],
+)
+def test_wrong_passwords_typed_with_other_spacing_or_case_count_towards_one_pause(
+    client, card_number, wrong_tries, last_try
+):
+    PatronFactory(card_number=card_number)
+    for typed in wrong_tries:
         log_in(client, typed, "wrong")
 
-    response = log_in(client, "123 456 7890 ")
-
-    assert response.status_code == 429
-    assert "_auth_user_id" not in client.session
-
-
-def test_wrong_passwords_typed_in_other_case_count_towards_one_pause(client):
-    PatronFactory(card_number="LB12345678")
-    for typed in ["LB12345678", "lb12345678", "Lb12345678", "lB 12345678", "lb1234 5678"]:
-        log_in(client, typed, "wrong")
-
-    response = log_in(client, "LB12345678")
+    response = log_in(client, last_try)
 
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session

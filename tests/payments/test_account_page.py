@@ -140,38 +140,41 @@ def test_credit_carried_forward_is_not_shown_twice_beside_a_negative_balance(cli
     assert 'id="credit"' not in page
 
 
-def test_recent_payments_say_that_money_was_paid(client, patron):
+def paid(patron):
     services.payment_book(patron=patron, amount_cents=500, method="cash")
-    client.force_login(patron.user)
-
-    page = client.get(URL).content.decode()
-
-    assert "5.00 EUR paid" in page
 
 
-def test_recent_payments_say_that_money_was_refunded(client, patron):
-    services.payment_book(patron=patron, amount_cents=500, method="cash")
+def paid_and_refunded(patron):
+    paid(patron)
     services.refund_book(patron=patron, amount_cents=200, method="cash")
+
+
+def paid_and_reversed(
+    patron, reference="EP-AAAA-AAAA", provider_reference="simevt_0123456789abcdef"
+):
+    payment = services.payment_book(patron=patron, amount_cents=500, reference=reference)
+    services.reversal_book(payment=payment, reference=provider_reference)
+
+
+@pytest.mark.parametrize(
+    ("book", "says"),
+    [
+        pytest.param(paid, "5.00 EUR paid", id="paid"),
+        pytest.param(paid_and_refunded, "2.00 EUR refunded", id="refunded"),
+        pytest.param(paid_and_reversed, "5.00 EUR reversed", id="reversed"),
+    ],
+)
+def test_recent_payments_say_which_way_the_money_went(client, patron, book, says):
+    book(patron)
     client.force_login(patron.user)
 
     page = client.get(URL).content.decode()
 
-    assert "2.00 EUR refunded" in page
-
-
-def test_recent_payments_say_that_a_payment_was_reversed(client, patron):
-    payment = services.payment_book(patron=patron, amount_cents=500, reference="EP-AAAA-AAAA")
-    services.reversal_book(payment=payment, reference="simevt_0123456789abcdef")
-    client.force_login(patron.user)
-
-    page = client.get(URL).content.decode()
-
-    assert "5.00 EUR reversed" in page
+    assert says in page
 
 
 def test_a_chargeback_is_shown_with_the_payments_reference_not_the_providers(client, patron):
-    payment = services.payment_book(patron=patron, amount_cents=500, reference="EP-AAAA-AAAA")
-    services.reversal_book(payment=payment, reference="evt_1Pq2Rs3Tu4Vw")
+    paid_and_reversed(patron, reference="EP-AAAA-AAAA", provider_reference="evt_1Pq2Rs3Tu4Vw")
     client.force_login(patron.user)
 
     page = client.get(URL).content.decode()

@@ -61,22 +61,20 @@ def test_a_resolved_underpayment_leaves_the_attention_list(desk_client):
     assert attention_list(desk_client) == []
 
 
-def test_a_resolved_underpayment_leaves_the_start_page_count(desk_client):
-    order = underpaid()
-    assert 'id="count-underpaid">1<' in home(desk_client)
+@pytest.mark.parametrize(
+    ("flagged", "resolution", "count"),
+    [
+        pytest.param(underpaid, "rest_open", "count-underpaid", id="underpayment"),
+        pytest.param(charged_back, "patron_contacted", "count-chargeback", id="chargeback"),
+    ],
+)
+def test_a_resolved_flag_leaves_the_start_page_count(desk_client, flagged, resolution, count):
+    order = flagged()
+    assert f'id="{count}">1<' in home(desk_client)
 
-    resolve(desk_client, order, "rest_open")
+    resolve(desk_client, order, resolution)
 
-    assert 'id="count-underpaid">0<' in home(desk_client)
-
-
-def test_a_resolved_chargeback_leaves_the_start_page_count(desk_client):
-    order = charged_back()
-    assert 'id="count-chargeback">1<' in home(desk_client)
-
-    resolve(desk_client, order, "patron_contacted")
-
-    assert 'id="count-chargeback">0<' in home(desk_client)
+    assert f'id="{count}">0<' in home(desk_client)
 
 
 def test_the_resolution_is_audited_with_what_was_done_and_why(desk_client, staff):
@@ -116,25 +114,26 @@ def test_the_confirmation_offers_only_the_resolutions_of_the_orders_flag(desk_cl
     assert "Chargeback acknowledged" not in page
 
 
-def test_a_chargeback_resolution_is_refused_for_an_underpaid_order(desk_client):
+@pytest.mark.parametrize(
+    ("resolution", "reason"),
+    [
+        pytest.param(
+            "patron_contacted", "Spoke to the patron", id="chargeback-choice-for-an-underpayment"
+        ),
+        pytest.param("rest_open", "", id="no-reason"),
+    ],
+)
+def test_a_resolution_needs_a_choice_that_fits_the_flag_and_a_reason(
+    desk_client, resolution, reason
+):
     order = underpaid()
 
-    response = resolve(desk_client, order, "patron_contacted")
+    response = resolve(desk_client, order, resolution, reason=reason)
 
     assert response.status_code == 400
     order.refresh_from_db()
     assert order.flag_resolved_at is None
     assert not StaffAction.objects.exists()
-
-
-def test_a_resolution_needs_a_reason(desk_client):
-    order = underpaid()
-
-    response = resolve(desk_client, order, "rest_open", reason="")
-
-    assert response.status_code == 400
-    order.refresh_from_db()
-    assert order.flag_resolved_at is None
 
 
 def test_an_order_without_a_flag_cannot_be_resolved_and_says_why(desk_client):
