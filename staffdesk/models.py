@@ -64,6 +64,9 @@ class StaffAction(models.Model):
     # The form's one-time token: a second submit of the same form does nothing.
     submission = models.UUIDField(unique=True, null=True, blank=True, editable=False)
 
+    # Set by the desk services on an action found by a form's token sent again.
+    is_repeat = False
+
     class Meta:
         verbose_name = _("staff action")
         verbose_name_plural = _("staff actions")

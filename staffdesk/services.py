@@ -24,7 +24,13 @@ Kind = StaffAction.Kind
 
 
 def _earlier(submission: uuid.UUID | None) -> StaffAction | None:
-    return StaffAction.objects.filter(submission=submission).first() if submission else None
+    """The action this form's token already made, marked as a repeat: the page then says
+    nothing more was done, even when the form came back with other values (Back, edit,
+    send again)."""
+    done = StaffAction.objects.filter(submission=submission).first() if submission else None
+    if done is not None:
+        done.is_repeat = True
+    return done
 
 
 def desk_order_action(

@@ -88,6 +88,24 @@ def settlement_export(request, business_date):
     return _csv_response(exports.settlement_rows(settlement), f"settlement-{business_date}.csv")
 
 
+def say_done(request, action: StaffAction, text: str) -> None:
+    """What the page says after a desk action; a form sent again did nothing more."""
+    if action.is_repeat:
+        say_repeat(request)
+    else:
+        messages.success(request, text)
+
+
+def say_repeat(request) -> None:
+    messages.warning(
+        request,
+        _(
+            "This form was sent before, so nothing more was done. Open the page again "
+            "to do something new."
+        ),
+    )
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -194,7 +212,7 @@ def order_action(request, reference, action):
     form = spec.form(request.POST or None, **arguments)
     if request.method == "POST" and form.is_valid():
         try:
-            _perform(spec, order, request.user, form.cleaned_data)
+            action = _perform(spec, order, request.user, form.cleaned_data)
         except ValidationError as error:
             messages.error(request, error.messages[0])
         except ProviderError as error:
@@ -202,7 +220,7 @@ def order_action(request, reference, action):
                 request, _("The provider could not be reached: %(error)s") % {"error": error}
             )
         else:
-            messages.success(request, _("Done: %(action)s.") % {"action": spec.label})
+            say_done(request, action, _("Done: %(action)s.") % {"action": spec.label})
         return redirect("staffdesk:order", reference=order.reference)
     return render(
         request,
@@ -239,7 +257,7 @@ def deliveries(request):
         if form.is_valid():
             delivery = get_object_or_404(Delivery, pk=form.cleaned_data["delivery"])
             try:
-                services.desk_delivery_action(
+                action = services.desk_delivery_action(
                     kind=form.cleaned_data["action"],
                     delivery=delivery,
                     staff_user=request.user,
@@ -249,7 +267,7 @@ def deliveries(request):
             except ValidationError as error:
                 messages.error(request, error.messages[0])
             else:
-                messages.success(request, _("Done."))
+                say_done(request, action, _("Done."))
         else:
             messages.error(request, _("The form was not complete; nothing was done."))
         return redirect(request.get_full_path())
@@ -318,7 +336,7 @@ def patron_detail(request, user_number):
             raise PermissionDenied
         if form.is_valid():
             try:
-                services.desk_counter_booking(
+                action = services.desk_counter_booking(
                     patron=patron,
                     kind=form.cleaned_data["kind"],
                     amount_cents=form.amount_cents,
@@ -332,7 +350,7 @@ def patron_detail(request, user_number):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                messages.success(request, _("Booked."))
+                say_done(request, action, _("Booked."))
                 return redirect("staffdesk:patron", user_number=patron.user_number)
     return render(
         request,

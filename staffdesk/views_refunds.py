@@ -13,7 +13,7 @@ from payments.providers.base import ProviderError
 from payments.services import refunds
 from staffdesk import services
 from staffdesk.forms import RefundForm
-from staffdesk.views import desk_view
+from staffdesk.views import desk_view, say_repeat
 
 refund_permission = permission_required("accounts.refund_to_card", raise_exception=True)
 
@@ -40,7 +40,10 @@ def order_refund(request, reference):
             form.add_error(None, error)
         else:
             action.refund.refresh_from_db()
-            _tell(request, action.refund)
+            if action.is_repeat:
+                say_repeat(request)
+            else:
+                _tell(request, action.refund)
             return redirect("staffdesk:order", reference=order.reference)
     return render(
         request,

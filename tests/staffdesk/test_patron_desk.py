@@ -22,18 +22,40 @@ def patron():
     return PatronFactory(user_number="U-42", card_number="4242")
 
 
+@pytest.fixture
+def yesterday():
+    return timezone.localdate() - timezone.timedelta(days=1)
+
+
+@pytest.fixture
+def another_patrons_fee(patron):
+    """Another patron's fee, while this patron has an open fee of their own."""
+    FeeFactory(patron=patron)
+    return FeeFactory(patron=PatronFactory())
+
+
+@pytest.fixture
+def fee_offset_in_full(patron, yesterday):
+    """The patron's fee of 3.00 that yesterday's payment offset in full at the settlement."""
+    fee = FeeFactory(patron=patron, amount_cents=300, business_date=yesterday)
+    PaymentFactory(patron=patron, amount_cents=-300, business_date=yesterday)
+    settlement_run(business_date=yesterday)
+    return fee
+
+
 def url(patron):
     return reverse("staffdesk:patron", args=[patron.user_number])
 
 
-def book(client, patron, **data):
+def book(client, patron, follow=False, **data):
     data.setdefault("submission", str(uuid.uuid4()))
     data.setdefault("note", "At the desk")
-    return client.post(url(patron), data)
+    return client.post(url(patron), data, follow=follow)
 
 
-def test_patron_view_shows_journal_with_settled_marks_and_allocations(desk_client, patron):
-    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+def test_patron_view_shows_journal_with_settled_marks_and_allocations(
+    desk_client, patron, yesterday
+):
     fee = FeeFactory(
         patron=patron, amount_cents=800, description="Lost atlas", business_date=yesterday
     )
@@ -58,8 +80,7 @@ def offset_of(page, text):
     return " ".join(re.sub(r"<[^>]+>", " ", cell).split())
 
 
-def test_journal_shows_a_settled_fee_nothing_has_paid_as_open(desk_client, patron):
-    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+def test_journal_shows_a_settled_fee_nothing_has_paid_as_open(desk_client, patron, yesterday):
     FeeFactory(patron=patron, amount_cents=800, description="Lost atlas", business_date=yesterday)
     settlement_run(business_date=yesterday)
 
@@ -68,8 +89,7 @@ def test_journal_shows_a_settled_fee_nothing_has_paid_as_open(desk_client, patro
     assert offset_of(page, "Lost atlas") == "Open"
 
 
-def test_journal_shows_a_fee_offset_in_full_and_the_payment_used_up(desk_client, patron):
-    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+def test_journal_shows_a_fee_offset_in_full_and_the_payment_used_up(desk_client, patron, yesterday):
     FeeFactory(patron=patron, amount_cents=300, description="Lost atlas", business_date=yesterday)
     PaymentFactory(patron=patron, amount_cents=-300, business_date=yesterday, note="Cash")
     settlement_run(business_date=yesterday)
@@ -90,8 +110,7 @@ def test_journal_shows_a_payment_of_today_as_waiting_for_the_settlement(desk_cli
     assert offset_of(page, "Lost atlas") == "Open"
 
 
-def test_journal_shows_credit_no_fee_has_used(desk_client, patron):
-    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+def test_journal_shows_credit_no_fee_has_used(desk_client, patron, yesterday):
     PaymentFactory(patron=patron, amount_cents=-500, business_date=yesterday, note="Cash")
     settlement_run(business_date=yesterday)
 
@@ -143,14 +162,6 @@ def test_counter_payment_is_booked_with_the_staff_id_and_audited(desk_client, st
     assert "Booked a counter payment" in desk_client.get(url(patron)).content.decode()
 
 
-def test_amount_in_german_format_is_understood(desk_client, patron):
-    desk_client.post(reverse("set_language"), {"language": "de"})
-
-    book(desk_client, patron, kind="credit_note", amount="12,50")
-
-    assert JournalEntry.objects.get().amount_cents == -1250
-
-
 def test_waiver_of_all_that_is_open(desk_client, patron):
     fee = FeeFactory(patron=patron, amount_cents=900)
 
@@ -168,11 +179,8 @@ def test_waiver_needs_a_fee(desk_client, patron):
     assert not JournalEntry.objects.exists()
 
 
-def test_waiver_of_another_patrons_fee_is_refused(desk_client, patron):
-    FeeFactory(patron=patron)
-    someone_elses = FeeFactory(patron=PatronFactory())
-
-    response = book(desk_client, patron, kind="waiver", fee=someone_elses.pk)
+def test_waiver_of_another_patrons_fee_is_refused(desk_client, patron, another_patrons_fee):
+    response = book(desk_client, patron, kind="waiver", fee=another_patrons_fee.pk)
 
     assert response.status_code == 400
     assert not JournalEntry.objects.filter(kind=EntryKind.WAIVER).exists()
@@ -209,6 +217,20 @@ def test_double_submit_books_once(desk_client, patron):
 
     assert JournalEntry.objects.count() == 1
     assert StaffAction.objects.count() == 1
+
+
+def test_a_form_sent_again_with_another_amount_says_nothing_more_was_done(desk_client, patron):
+    token = str(uuid.uuid4())
+    book(desk_client, patron, kind="credit_note", amount="5.00", submission=token, follow=True)
+
+    response = book(
+        desk_client, patron, kind="credit_note", amount="7.00", submission=token, follow=True
+    )
+
+    page = response.content.decode()
+    assert "This form was sent before, so nothing more was done." in page
+    assert "Booked." not in page
+    assert [entry.amount_cents for entry in JournalEntry.objects.all()] == [-500]
 
 
 def test_counter_booking_needs_the_csrf_token(staff, patron):
@@ -294,48 +316,34 @@ def test_credit_note_names_the_fees_it_pays(desk_client, patron):
     assert list(credit_note.for_fees.all()) == [named]
 
 
-def test_naming_another_patrons_fee_is_refused(desk_client, patron):
-    FeeFactory(patron=patron)
-    someone_elses = FeeFactory(patron=PatronFactory())
+@pytest.mark.parametrize(
+    ("fee_fixture", "amount"),
+    [
+        pytest.param("another_patrons_fee", "5.00", id="another-patrons-fee"),
+        pytest.param("fee_offset_in_full", "3.00", id="fee-offset-in-full"),
+    ],
+)
+def test_naming_a_fee_that_is_not_open_for_the_patron_is_refused(
+    desk_client, patron, request, fee_fixture, amount
+):
+    fee = request.getfixturevalue(fee_fixture)
+    payments = JournalEntry.objects.filter(kind=EntryKind.PAYMENT)
+    payments_before = payments.count()
 
     response = book(
         desk_client,
         patron,
         kind="counter_payment",
-        amount="5.00",
+        amount=amount,
         method="cash",
-        for_fees=[someone_elses.pk],
+        for_fees=[fee.pk],
     )
 
     assert response.status_code == 400
-    assert not JournalEntry.objects.filter(kind=EntryKind.PAYMENT).exists()
+    assert payments.count() == payments_before
 
 
-def test_naming_a_fee_that_is_offset_in_full_is_refused(desk_client, patron):
-    yesterday = timezone.localdate() - timezone.timedelta(days=1)
-    paid = FeeFactory(patron=patron, amount_cents=300, business_date=yesterday)
-    PaymentFactory(patron=patron, amount_cents=-300, business_date=yesterday)
-    settlement_run(business_date=yesterday)
-
-    response = book(
-        desk_client,
-        patron,
-        kind="counter_payment",
-        amount="3.00",
-        method="cash",
-        for_fees=[paid.pk],
-    )
-
-    assert response.status_code == 400
-    assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == 1
-
-
-def test_the_desk_service_refuses_a_fee_that_is_no_longer_open(staff, patron):
-    yesterday = timezone.localdate() - timezone.timedelta(days=1)
-    paid = FeeFactory(patron=patron, amount_cents=300, business_date=yesterday)
-    PaymentFactory(patron=patron, amount_cents=-300, business_date=yesterday)
-    settlement_run(business_date=yesterday)
-
+def test_the_desk_service_refuses_a_fee_that_is_no_longer_open(staff, patron, fee_offset_in_full):
     with pytest.raises(ValidationError):
         desk_counter_booking(
             patron=patron,
@@ -343,7 +351,7 @@ def test_the_desk_service_refuses_a_fee_that_is_no_longer_open(staff, patron):
             amount_cents=300,
             staff_user=staff,
             note="x",
-            for_fees=[paid],
+            for_fees=[fee_offset_in_full],
         )
     assert not JournalEntry.objects.filter(kind=EntryKind.CREDIT_NOTE).exists()
 
@@ -358,19 +366,23 @@ def test_a_waiver_does_not_name_fees_it_pays(desk_client, patron):
     assert not JournalEntry.objects.filter(kind=EntryKind.WAIVER).exists()
 
 
-def test_english_desk_accepts_a_decimal_comma(desk_client, patron):
-    response = book(desk_client, patron, kind="credit_note", amount="0,50")
+@pytest.mark.parametrize(
+    ("language", "amount", "cents"),
+    [
+        pytest.param("de", "12,50", -1250, id="german-desk-decimal-comma"),
+        pytest.param("en", "0,50", -50, id="english-desk-decimal-comma"),
+        pytest.param("de", "0.50", -50, id="german-desk-decimal-point"),
+    ],
+)
+def test_the_desk_reads_a_decimal_comma_or_point_in_either_language(
+    desk_client, patron, language, amount, cents
+):
+    desk_client.post(reverse("set_language"), {"language": language})
+
+    response = book(desk_client, patron, kind="credit_note", amount=amount)
 
     assert response.status_code == 302
-    assert JournalEntry.objects.get().amount_cents == -50
-
-
-def test_german_desk_accepts_a_decimal_point(desk_client, patron):
-    desk_client.post(reverse("set_language"), {"language": "de"})
-
-    book(desk_client, patron, kind="credit_note", amount="0.50")
-
-    assert JournalEntry.objects.get().amount_cents == -50
+    assert JournalEntry.objects.get().amount_cents == cents
 
 
 @pytest.mark.parametrize("amount", ["1,500", "1.500", "1.234,50"])

@@ -89,6 +89,17 @@ def test_the_same_form_sent_twice_refunds_once(refunder, paid_order):
     assert JournalEntry.objects.filter(kind=EntryKind.REFUND).count() == 1
 
 
+def test_the_form_sent_again_with_another_amount_says_nothing_more_was_done(refunder, paid_order):
+    submission = str(uuid.uuid4())
+    post_refund(refunder, paid_order, submission=submission)
+
+    response = post_refund(refunder, paid_order, submission=submission, amount="4,00")
+
+    page = refunder.get(response.url).content.decode()
+    assert "This form was sent before, so nothing more was done." in page
+    assert [refund.amount_cents for refund in Refund.objects.all()] == [300]
+
+
 def test_more_than_is_left_is_refused_with_a_message_and_changes_nothing(refunder, paid_order):
     response = post_refund(refunder, paid_order, amount="8.01")
 
