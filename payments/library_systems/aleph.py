@@ -48,19 +48,22 @@ proxy in front of it. LIBRARY_SYSTEM_SUB_LIBRARY is not sent: the sources name n
 
 import re
 import xml.etree.ElementTree as ET
-from decimal import Decimal
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.library_systems.base import Movement, PermanentError, TransientError, http_send
+from payments.library_systems.base import (
+    Movement,
+    PermanentError,
+    TransientError,
+    amount_text,
+    fee_amounts,
+    http_send,
+    path_segment,
+)
 
 SAFE_REFERENCE = re.compile(r"[A-Za-z0-9._:-]{1,60}")
-
-
-def _money(cents: int) -> str:
-    return str(Decimal(cents).scaleb(-2))
 
 
 class AlephTarget:
@@ -93,7 +96,7 @@ class AlephTarget:
             fees = ", ".join(s.fee_id or f"entry {s.entry_id}" for s in movement.shares)
             raise PermanentError(
                 f"Aleph cannot take a {movement.kind} through its APIs: book "
-                f"{_money(movement.amount_cents)} {movement.currency} for patron {patron} "
+                f"{amount_text(movement.amount_cents)} {movement.currency} for patron {patron} "
                 f"(payment {movement.reference}; cash transactions: {fees or 'none'}) by hand."
             )
         if movement.kind != "payment":
@@ -105,20 +108,11 @@ class AlephTarget:
                 "cannot carry safely; not sent."
             )
 
-        per_cash: dict[str, int] = {}
-        for share in movement.shares:
-            if share.fee_id:
-                per_cash[share.fee_id] = per_cash.get(share.fee_id, 0) + share.amount_cents
-        loose = movement.amount_cents - sum(per_cash.values())
-        if loose < 0:
-            raise PermanentError(
-                f"Movement {movement.key}: its fee shares exceed its amount; not sent."
-            )
-
-        cash_list = f"/patron/{_seg(patron)}/circulationActions/cash"
+        per_cash, loose = fee_amounts(movement)
+        cash_list = f"/patron/{path_segment(patron)}/circulationActions/cash"
         paid, skipped = 0, 0
         for cash_id, cents in per_cash.items():
-            path = f"{cash_list}/{_seg(cash_id)}"
+            path = f"{cash_list}/{path_segment(cash_id)}"
             if self._holds(path, movement.key):
                 skipped += 1
                 continue
@@ -130,10 +124,10 @@ class AlephTarget:
         if loose:
             reference = f"{movement.key}/all"
             if self._holds(cash_list, reference):
-                note += f"; {_money(loose)} on the cash list already paid"
+                note += f"; {amount_text(loose)} on the cash list already paid"
             else:
                 self._pay(cash_list, loose, reference)
-                note += f"; {_money(loose)} paid on the cash list"
+                note += f"; {amount_text(loose)} paid on the cash list"
         return note
 
     def _holds(self, path: str, reference: str) -> bool:
@@ -143,7 +137,7 @@ class AlephTarget:
     def _pay(self, path: str, cents: int, reference: str) -> None:
         xml = (
             "<pay-cash-parameters>"
-            f"<sum>{_money(cents)}</sum>"
+            f"<sum>{amount_text(cents)}</sum>"
             f"<pay-reference>{reference}</pay-reference>"
             "</pay-cash-parameters>"
         )
@@ -175,10 +169,6 @@ class AlephTarget:
             note = (answer.findtext(".//note") or "").strip()
             raise PermanentError(f"{method} {path}: Aleph reply {code.strip()} {text} {note}")
         return answer
-
-
-def _seg(value: str) -> str:
-    return requests.utils.quote(value, safe="")
 
 
 def from_settings() -> AlephTarget:

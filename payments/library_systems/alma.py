@@ -36,25 +36,32 @@ Retries: before paying a fee the adapter reads it and skips it when one of its t
 already carries the movement key as external_transaction_id (or in its comment); the
 ``fees/all`` payment is looked for the same way across the user's active and closed fees.
 A re-created fee carries ``[<key> fee <id>]`` in its comment and is looked for among the
-user's active fees first. That the transaction objects Alma returns include
-``external_transaction_id`` and ``comment`` is assumed from rest_fee.xsd; if they do not,
-a retry after an unknown outcome could pay twice, so check such deliveries.
+user's active and closed fees (it may have been paid or waived before the retry). That the
+transaction objects Alma returns include ``external_transaction_id`` and ``comment`` is
+assumed from rest_fee.xsd; if they do not, a retry after an unknown outcome could pay
+twice, so check such deliveries.
 
 Configuration: LIBRARY_SYSTEM_URL (the API gateway, e.g. https://api-eu.hosted.exlibrisgroup.com)
 and LIBRARY_SYSTEM_API_KEY (an API key with read/write access to Users).
 """
 
-from decimal import Decimal
+from collections.abc import Iterator
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.library_systems.base import Movement, PermanentError, TransientError, http_send
-
-
-def _money(cents: int) -> str:
-    return str(Decimal(cents).scaleb(-2))
+from payments.library_systems.base import (
+    Movement,
+    PermanentError,
+    TransientError,
+    amount_number,
+    amount_text,
+    fee_amounts,
+    http_send,
+    json_answer,
+    path_segment,
+)
 
 
 class AlmaTarget:
@@ -80,21 +87,13 @@ class AlmaTarget:
                 f"Movement {movement.key}: no Alma user id (patron_external_id is empty); "
                 "book it in Alma by hand."
             )
-        per_fee: dict[str, int] = {}
-        for share in movement.shares:
-            if share.fee_id:
-                per_fee[share.fee_id] = per_fee.get(share.fee_id, 0) + share.amount_cents
-        loose = movement.amount_cents - sum(per_fee.values())
-        if loose < 0:
-            raise PermanentError(
-                f"Movement {movement.key}: its fee shares exceed its amount; not sent."
-            )
+        per_fee, loose = fee_amounts(movement)
         if movement.kind == "payment":
             return self._pay(movement, user, per_fee, loose)
         if movement.kind in ("reversal", "refund"):
             if loose:
                 raise PermanentError(
-                    f"Movement {movement.key}: {_money(loose)} {movement.currency} of this "
+                    f"Movement {movement.key}: {amount_text(loose)} {movement.currency} of this "
                     f"{movement.kind} belong to no Alma fee, and Alma cannot re-open a "
                     "payment. Book it in Alma by hand."
                 )
@@ -106,15 +105,15 @@ class AlmaTarget:
         comment = f"ePayment {movement.reference} ({movement.method})"
         paid, skipped = 0, 0
         for fee_id, cents in per_fee.items():
-            fee = self._get(f"/users/{_seg(user)}/fees/{_seg(fee_id)}")
+            fee = self._get(f"/users/{path_segment(user)}/fees/{path_segment(fee_id)}")
             if _carries(fee, movement.key):
                 skipped += 1
                 continue
             self._post(
-                f"/users/{_seg(user)}/fees/{_seg(fee_id)}",
+                f"/users/{path_segment(user)}/fees/{path_segment(fee_id)}",
                 params={
                     "op": "pay",
-                    "amount": _money(cents),
+                    "amount": amount_text(cents),
                     "method": method,
                     "external_transaction_id": movement.key,
                     "comment": f"{comment} [{movement.key}]",
@@ -127,32 +126,31 @@ class AlmaTarget:
         if loose:
             all_key = f"{movement.key}-all"
             if self._any_fee_carries(user, all_key):
-                note += f"; {_money(loose)} on all fees already paid"
+                note += f"; {amount_text(loose)} on all fees already paid"
             else:
                 self._post(
-                    f"/users/{_seg(user)}/fees/all",
+                    f"/users/{path_segment(user)}/fees/all",
                     params={
                         "op": "pay",
-                        "amount": _money(loose),
+                        "amount": amount_text(loose),
                         "method": method,
                         "external_transaction_id": all_key,
                         "comment": f"{comment} [{all_key}]",
                     },
                 )
-                note += f"; {_money(loose)} paid on all fees"
+                note += f"; {amount_text(loose)} paid on all fees"
         return note
 
     def _recreate(self, movement: Movement, user: str, per_fee: dict[str, int]) -> str:
         what = "Chargeback" if movement.kind == "reversal" else "Refund"
-        active = self._get(f"/users/{_seg(user)}/fees", params={"status": "ACTIVE"})
-        comments = [str(fee.get("comment") or "") for fee in _fees(active)]
+        comments = [str(fee.get("comment") or "") for fee in self._user_fees(user)]
         created, skipped = [], 0
         for fee_id, cents in per_fee.items():
             marker = f"[{movement.key} fee {fee_id}]"
             if any(marker in comment for comment in comments):
                 skipped += 1
                 continue
-            original = self._get(f"/users/{_seg(user)}/fees/{_seg(fee_id)}")
+            original = self._get(f"/users/{path_segment(user)}/fees/{path_segment(fee_id)}")
             fee_type = _code(original.get("type"))
             owner = _code(original.get("owner"))
             if not fee_type or not owner:
@@ -160,19 +158,17 @@ class AlmaTarget:
                     f"Alma fee {fee_id} has no type or owner to re-create it with."
                 )
             response = self._post(
-                f"/users/{_seg(user)}/fees",
+                f"/users/{path_segment(user)}/fees",
                 json={
                     "type": {"value": fee_type},
-                    # A double keeps any cent amount below 10**13 exactly and prints it
-                    # back unchanged, so Alma reads the exact decimal.
-                    "original_amount": float(Decimal(cents).scaleb(-2)),
+                    "original_amount": amount_number(cents),
                     "owner": {"value": owner},
                     "comment": (
                         f"{what} of ePayment {movement.reference}: fee {fee_id} owed again {marker}"
                     ),
                 },
             )
-            created.append(str(_json(response).get("id", "?")))
+            created.append(str(json_answer(response).get("id", "?")))
         note = f"Alma user {user}: {len(created)} fee(s) created again"
         if created:
             note += f" ({', '.join(created)})"
@@ -181,42 +177,29 @@ class AlmaTarget:
         return note
 
     def _any_fee_carries(self, user: str, key: str) -> bool:
-        for status in ("ACTIVE", "CLOSED"):
-            fees = self._get(f"/users/{_seg(user)}/fees", params={"status": status})
-            if any(_carries(fee, key) for fee in _fees(fees)):
-                return True
-        return False
+        return any(_carries(fee, key) for fee in self._user_fees(user))
 
-    def _headers(self) -> dict:
-        return {"Authorization": f"apikey {self.api_key}", "Accept": "application/json"}
+    def _user_fees(self, user: str) -> Iterator[dict]:
+        """The user's active fees, then (read only when asked for) the closed ones."""
+        for status in ("ACTIVE", "CLOSED"):
+            answer = self._get(f"/users/{path_segment(user)}/fees", params={"status": status})
+            yield from _fees(answer)
 
     def _get(self, path: str, **kwargs) -> dict:
-        response = http_send(
-            self.session,
-            "GET",
-            self.api + path,
-            timeout=self.timeout,
-            headers=self._headers(),
-            **kwargs,
-        )
-        answer = _json(response)
+        response = self._send("GET", path, **kwargs)
+        answer = json_answer(response)
         if not isinstance(answer, dict):
             raise TransientError(f"Alma answered GET {path} with {response.text[:200]!r}")
         return answer
 
     def _post(self, path: str, **kwargs) -> requests.Response:
+        return self._send("POST", path, **kwargs)
+
+    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"apikey {self.api_key}", "Accept": "application/json"}
         return http_send(
-            self.session,
-            "POST",
-            self.api + path,
-            timeout=self.timeout,
-            headers=self._headers(),
-            **kwargs,
+            self.session, method, self.api + path, timeout=self.timeout, headers=headers, **kwargs
         )
-
-
-def _seg(value: str) -> str:
-    return requests.utils.quote(value, safe="")
 
 
 def _code(value) -> str:
@@ -241,15 +224,6 @@ def _carries(fee: dict, key: str) -> bool:
         if f"[{key}]" in str(transaction.get("comment") or ""):
             return True
     return False
-
-
-def _json(response: requests.Response):
-    try:
-        return response.json()
-    except ValueError as error:
-        raise TransientError(
-            f"{response.request.method} {response.url}: answer is not JSON: {response.text[:200]!r}"
-        ) from error
 
 
 def from_settings() -> AlmaTarget:

@@ -6,8 +6,10 @@ is one Movement. A target delivers it to one kind of library system; the worker
 """
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from decimal import Decimal
+from typing import Protocol, TypeVar
 
 import requests
 
@@ -47,6 +49,10 @@ class Movement:
     reverses_entry_id: int | None = None  # a reversal: the payment it takes back
 
 
+# How a library system's notes name each kind of movement.
+KIND_LABELS = {"payment": "ePayment", "reversal": "Chargeback of ePayment", "refund": "Refund"}
+
+
 class Target(Protocol):
     name: str
 
@@ -69,3 +75,52 @@ def http_send(session: requests.Session, method: str, url: str, *, timeout: floa
     if response.status_code >= 400:
         raise PermanentError(f"{method} {url}: {response.status_code} {response.text[:300]}")
     return response
+
+
+def json_answer(response: requests.Response):
+    """The answer's JSON; an answer that is not JSON is taken for a passing fault."""
+    try:
+        return response.json()
+    except ValueError as error:
+        raise TransientError(
+            f"{response.request.method} {response.url}: answer is not JSON: {response.text[:200]!r}"
+        ) from error
+
+
+def path_segment(value: str) -> str:
+    """The value quoted as one segment of a URL path ("/" included)."""
+    return requests.utils.quote(value, safe="")
+
+
+def amount_text(cents: int) -> str:
+    """The amount as a decimal with two places: 1999 -> "19.99"."""
+    return str(Decimal(cents).scaleb(-2))
+
+
+def amount_number(cents: int) -> float:
+    """The amount as a JSON number. Any amount below 10**13 cents has at most 15 significant
+    digits, which a double keeps and prints back unchanged, so the library system reads
+    exactly the decimal."""
+    return float(Decimal(cents).scaleb(-2))
+
+
+FeeKey = TypeVar("FeeKey")
+
+
+def fee_amounts(
+    movement: Movement, fee_key: Callable[[str], FeeKey] = str
+) -> tuple[dict[FeeKey, int], int]:
+    """The cents for each fee the library system knows (shares with a fee id, added up per
+    ``fee_key(fee_id)``, which may refuse an id with a PermanentError), and the rest of the
+    movement's amount, which is for no fee. Shares exceeding the amount are refused."""
+    per_fee: dict[FeeKey, int] = {}
+    for share in movement.shares:
+        if share.fee_id:
+            fee = fee_key(share.fee_id)
+            per_fee[fee] = per_fee.get(fee, 0) + share.amount_cents
+    loose = movement.amount_cents - sum(per_fee.values())
+    if loose < 0:
+        raise PermanentError(
+            f"Movement {movement.key}: its fee shares exceed its amount; not sent."
+        )
+    return per_fee, loose

@@ -40,13 +40,20 @@ from FOLIO (notifyPatron false): the portal sends its own receipts.
 
 import datetime
 import re
-from decimal import Decimal
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.library_systems.base import Movement, PermanentError, TransientError, http_send
+from payments.library_systems.base import (
+    KIND_LABELS,
+    Movement,
+    PermanentError,
+    TransientError,
+    amount_text,
+    fee_amounts,
+    http_send,
+)
 
 PAYMENT_METHOD = "ePayment"
 UUID = re.compile(
@@ -54,8 +61,10 @@ UUID = re.compile(
 )
 
 
-def _money(cents: int) -> str:
-    return str(Decimal(cents).scaleb(-2))
+def _account_id(fee_id: str) -> str:
+    if not UUID.match(fee_id):
+        raise PermanentError(f"Fee id {fee_id!r} is not a FOLIO account id.")
+    return fee_id
 
 
 def _cql_string(value: str) -> str:
@@ -104,16 +113,7 @@ class FolioTarget:
                 "(debts only the portal knows, such as a chargeback's re-opened amount); "
                 "FOLIO can only book money against an account. Book it by hand."
             )
-        per_account: dict[str, int] = {}
-        for share in movement.shares:
-            if not UUID.match(share.fee_id):
-                raise PermanentError(f"Fee id {share.fee_id!r} is not a FOLIO account id.")
-            per_account[share.fee_id] = per_account.get(share.fee_id, 0) + share.amount_cents
-        loose = movement.amount_cents - sum(per_account.values())
-        if loose < 0:
-            raise PermanentError(
-                f"Movement {movement.key}: its fee shares exceed its amount; not sent."
-            )
+        per_account, loose = fee_amounts(movement, _account_id)
 
         done, skipped = [], []
         for account, cents in per_account.items():
@@ -130,20 +130,19 @@ class FolioTarget:
         if skipped:
             note += f", {len(skipped)} already booked"
         if loose:
-            note += f"; {_money(loose)} {movement.currency} not tied to a FOLIO fee, not sent"
+            note += f"; {amount_text(loose)} {movement.currency} not tied to a FOLIO fee, not sent"
         return note
 
     def _action_body(self, movement: Movement, cents: int) -> dict:
-        what = {"payment": "ePayment", "reversal": "Chargeback of ePayment", "refund": "Refund"}
         return {
-            "amount": _money(cents),
+            "amount": amount_text(cents),
             "paymentMethod": PAYMENT_METHOD,
             "notifyPatron": False,
             "servicePointId": self.service_point_id,
             "userName": self.user or "epayment-portal",
             "transactionInfo": movement.key,
             "comments": (
-                f"STAFF : {what[movement.kind]} {movement.reference} ({movement.method}) "
+                f"STAFF : {KIND_LABELS[movement.kind]} {movement.reference} ({movement.method}) "
                 f"[{movement.key}]"
             ),
         }

@@ -28,21 +28,28 @@ RESTBasicAuth preference), or OAuth2 client credentials when LIBRARY_SYSTEM_API_
 (LIBRARY_SYSTEM_USER is then the client id, the API key the client secret).
 LIBRARY_SYSTEM_LIBRARY, when set, is sent as the library_id (branch code) of every line.
 
-Amounts go out as JSON numbers built from the exact decimal of the cents: any amount below
-10**13 cents has at most 15 significant digits, which a double keeps and prints back
-unchanged, so the text Koha reads is exactly the decimal.
+Amounts go out as JSON numbers built from the exact decimal of the cents (see
+``base.amount_number``: below 10**13 cents the text Koha reads is exactly the decimal).
 """
 
 import json
 import time
-from decimal import Decimal
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from payments.library_systems.base import Movement, PermanentError, TransientError, http_send
+from payments.library_systems.base import (
+    KIND_LABELS,
+    Movement,
+    PermanentError,
+    TransientError,
+    amount_number,
+    fee_amounts,
+    http_send,
+    json_answer,
+)
 
 REVERSAL_DEBIT_TYPE = "MANUAL"
 REFUND_DEBIT_TYPE = "PAYOUT"
@@ -51,13 +58,17 @@ REFUND_DEBIT_TYPE = "PAYOUT"
 def _money(cents: int) -> float:
     if not 0 < cents < 10**13:
         raise PermanentError(f"Amount of {cents} cents cannot be sent to Koha.")
-    return float(Decimal(cents).scaleb(-2))
+    return amount_number(cents)
 
 
 def _line_id(fee_id: str) -> int:
     if not fee_id.isdigit():
         raise PermanentError(f"Fee id {fee_id!r} is not a Koha account line id.")
     return int(fee_id)
+
+
+# Lines per page when reading back what an earlier attempt wrote.
+LISTING_PAGE_SIZE = 100
 
 
 class KohaTarget:
@@ -112,7 +123,7 @@ class KohaTarget:
                 continue
             body = make(movement, self._note(movement, part), line, cents)
             response = self._send("POST", f"/patrons/{patron}/account/{kind}", json=body)
-            written.append(str(_json(response).get("account_line_id", "?")))
+            written.append(str(json_answer(response).get("account_line_id", "?")))
         note = f"Koha patron {patron}: {len(written)} {kind} written"
         if written:
             note += f" (lines {', '.join(written)})"
@@ -122,16 +133,7 @@ class KohaTarget:
 
     def _parts(self, movement: Movement) -> list[tuple[str, int | None, int]]:
         """(part name, Koha account line, cents) for each line to write."""
-        per_line: dict[int, int] = {}
-        for share in movement.shares:
-            if share.fee_id:
-                line = _line_id(share.fee_id)
-                per_line[line] = per_line.get(line, 0) + share.amount_cents
-        loose = movement.amount_cents - sum(per_line.values())
-        if loose < 0:
-            raise PermanentError(
-                f"Movement {movement.key}: its fee shares exceed its amount; not sent."
-            )
+        per_line, loose = fee_amounts(movement, _line_id)
         parts: list[tuple[str, int | None, int]] = [
             (f"fee {line}", line, cents) for line, cents in per_line.items()
         ]
@@ -141,8 +143,7 @@ class KohaTarget:
 
     @staticmethod
     def _note(movement: Movement, part: str) -> str:
-        what = {"payment": "ePayment", "reversal": "Chargeback of ePayment", "refund": "Refund"}
-        return f"{what[movement.kind]} {movement.reference} [{movement.key} {part}]"
+        return f"{KIND_LABELS[movement.kind]} {movement.reference} [{movement.key} {part}]"
 
     def _credit(self, movement: Movement, note: str, line: int | None, cents: int) -> dict:
         body = {
@@ -179,19 +180,33 @@ class KohaTarget:
         # The -like filter only narrows the list; the exact marker is compared here, since
         # % and _ in a key would be wildcards to the database.
         query = json.dumps({"internal_note": {"-like": f"%[{key} %"}})
-        response = self._send(
-            "GET", f"/patrons/{patron}/account/{kind}", params={"q": query, "_per_page": 100}
-        )
-        lines = _json(response)
-        if not isinstance(lines, list):
-            raise TransientError(f"Koha listed the patron's {kind} as something else than a list.")
         done = set()
-        for line in lines:
+        for line in self._all_lines(patron, kind, query):
             note = (line.get("internal_note") if isinstance(line, dict) else None) or ""
             start = note.find(f"[{key} ")
             if start >= 0 and note.endswith("]"):
                 done.add(note[start + len(key) + 2 : -1])
         return done
+
+    def _all_lines(self, patron: str, kind: str, query: str):
+        """Every line of the listing, page by page: a movement can have more fee lines than
+        one page holds, and a line missed here would be written twice."""
+        page = 1
+        while True:
+            response = self._send(
+                "GET",
+                f"/patrons/{patron}/account/{kind}",
+                params={"q": query, "_page": page, "_per_page": LISTING_PAGE_SIZE},
+            )
+            lines = json_answer(response)
+            if not isinstance(lines, list):
+                raise TransientError(
+                    f"Koha listed the patron's {kind} as something else than a list."
+                )
+            yield from lines
+            if len(lines) < LISTING_PAGE_SIZE:
+                return
+            page += 1
 
     def _send(self, method: str, path: str, **kwargs) -> requests.Response:
         return http_send(
@@ -221,22 +236,13 @@ class KohaTarget:
                     "client_secret": self.client_secret,
                 },
             )
-            answer = _json(response)
+            answer = json_answer(response)
             if not answer.get("access_token"):
                 raise PermanentError("Koha answered the token request without a token.")
             self._token = answer["access_token"]
             self._token_expires = time.monotonic() + int(answer.get("expires_in", 3600)) - 60
         headers["Authorization"] = f"Bearer {self._token}"
         return headers
-
-
-def _json(response: requests.Response):
-    try:
-        return response.json()
-    except ValueError as error:
-        raise TransientError(
-            f"{response.request.method} {response.url}: answer is not JSON: {response.text[:200]!r}"
-        ) from error
 
 
 def from_settings() -> KohaTarget:

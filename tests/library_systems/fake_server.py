@@ -196,6 +196,16 @@ def _schema_problems(schema: dict, registry: Registry, instance) -> list[str]:
     ]
 
 
+def _json_body(request: Request) -> tuple[object, list[str]]:
+    """The request's JSON body, or the problems that keep it from being one."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return None, [f"body sent as {request.headers.get('content-type')!r}, not JSON"]
+    try:
+        return json.loads(request.body), []
+    except ValueError:
+        return None, ["body is not JSON"]
+
+
 def _path_pattern(template: str) -> re.Pattern:
     parts = re.split(r"(\{[^}/]+\})", template)
     regex = "".join(
@@ -304,12 +314,9 @@ class SwaggerCheck:
     def _body_problems(self, request: Request, parameter: dict) -> list[str]:
         if not request.body:
             return ["a JSON body is required"] if parameter.get("required") else []
-        if not request.headers.get("content-type", "").startswith("application/json"):
-            return [f"body sent as {request.headers.get('content-type')!r}, not JSON"]
-        try:
-            instance = json.loads(request.body)
-        except ValueError:
-            return ["body is not JSON"]
+        instance, problems = _json_body(request)
+        if problems:
+            return problems
         schema = parameter["schema"]
         if "$ref" in schema:
             schema = {"$ref": self.uri + schema["$ref"]}
@@ -451,12 +458,9 @@ class RamlCheck:
 
     @staticmethod
     def _body_problems(request: Request, schema_file: _Include) -> list[str]:
-        if not request.headers.get("content-type", "").startswith("application/json"):
-            return [f"body sent as {request.headers.get('content-type')!r}, not JSON"]
-        try:
-            instance = json.loads(request.body)
-        except ValueError:
-            return ["body is not JSON"]
+        instance, problems = _json_body(request)
+        if problems:
+            return problems
 
         def retrieve(uri: str) -> Resource:
             contents = json.loads(Path(uri.removeprefix("file://")).read_text())

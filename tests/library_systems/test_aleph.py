@@ -1,5 +1,4 @@
 import dataclasses
-import datetime
 import re
 import xml.etree.ElementTree as ET
 
@@ -7,8 +6,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems import aleph, get_target
-from payments.library_systems.base import FeeShare, Movement, PermanentError, TransientError
+from payments.library_systems.base import PermanentError, TransientError
 from tests.library_systems.fake_server import FakeServer, Reply, closed_port_url
+from tests.library_systems.movements import payment
 
 CASH = r"/rest-dlf/patron/ID0042/circulationActions/cash"
 OK = "<put-pat-cash><reply-text>ok</reply-text><reply-code>0000</reply-code></put-pat-cash>"
@@ -56,23 +56,7 @@ def documented_aleph(request) -> list[str]:
     return problems
 
 
-PAYMENT = Movement(
-    key="mv-7f3a",
-    kind="payment",
-    entry_id=900,
-    booked_at=datetime.datetime(2025, 3, 4, 10, 0, tzinfo=datetime.UTC),
-    amount_cents=2510,
-    currency="EUR",
-    method="online: card",
-    reference="EP-2025-0001",
-    patron_user_number="U-1",
-    patron_external_id="ID0042",
-    shares=(
-        FeeShare(entry_id=11, fee_id="USM50000000042000007", fee_type="", amount_cents=1999),
-        FeeShare(entry_id=12, fee_id="USM50000000042000008", fee_type="", amount_cents=10),
-    ),
-    unassigned_cents=501,
-)
+PAYMENT = payment("ID0042", (("USM50000000042000007", ""), ("USM50000000042000008", "")))
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 import dataclasses
-import datetime
 import json
 import re
 
@@ -7,8 +6,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems import alma, get_target
-from payments.library_systems.base import FeeShare, Movement, PermanentError, TransientError
+from payments.library_systems.base import PermanentError, TransientError
 from tests.library_systems.fake_server import FakeServer, Reply, closed_port_url
+from tests.library_systems.movements import credit_refund, fee_reversal, payment
 
 USER = r"/almaws/v1/users/u%2042"
 FEES = USER + r"/fees"
@@ -84,26 +84,8 @@ def documented_alma(request) -> list[str]:
     return problems
 
 
-PAYMENT = Movement(
-    key="mv-7f3a",
-    kind="payment",
-    entry_id=900,
-    booked_at=datetime.datetime(2025, 3, 4, 10, 0, tzinfo=datetime.UTC),
-    amount_cents=2510,
-    currency="EUR",
-    method="online: card",
-    reference="EP-2025-0001",
-    patron_user_number="U-1",
-    patron_external_id="u 42",
-    shares=(
-        FeeShare(entry_id=11, fee_id="8801", fee_type="OVERDUEFINE", amount_cents=1999),
-        FeeShare(entry_id=12, fee_id="8802", fee_type="LOSTITEMREPLACEMENTFEE", amount_cents=10),
-    ),
-    unassigned_cents=501,
-)
-REVERSAL = dataclasses.replace(
-    PAYMENT, key="mv-rev", kind="reversal", amount_cents=2009, unassigned_cents=0
-)
+PAYMENT = payment("u 42", (("8801", "OVERDUEFINE"), ("8802", "LOSTITEMREPLACEMENTFEE")))
+REVERSAL = fee_reversal(PAYMENT)
 
 
 def _fee(fee_id, transactions=()):
@@ -205,6 +187,29 @@ def test_retry_skips_the_payment_on_all_fees_once_made(server):
     assert "all" not in _paid(server)
 
 
+def test_payment_on_all_fees_does_not_count_as_the_fees_own_payment(server):
+    # Alma may have applied the fees/all payment of an earlier attempt to fee 8801 itself.
+    on_all = {
+        "type": {"value": "PAYMENT"},
+        "external_transaction_id": "mv-7f3a-all",
+        "comment": "ePayment EP-2025-0001 (online: card) [mv-7f3a-all]",
+    }
+    server.route("GET", FEES + r"/8801", Reply(200, _fee("8801", [on_all])))
+
+    _target(server).deliver(PAYMENT)
+
+    assert _paid(server)["8801"].arg("amount") == "19.99"
+
+
+def test_fee_answer_that_is_not_json_is_transient_and_pays_nothing(server):
+    server.route("GET", FEES + r"/8801", Reply(200, "<html>Service unavailable</html>"))
+
+    with pytest.raises(TransientError, match="not JSON"):
+        _target(server).deliver(PAYMENT)
+
+    assert _paid(server) == {}
+
+
 def test_reversal_creates_each_fee_again_with_its_type_and_owner(server):
     _target(server).deliver(REVERSAL)
 
@@ -239,6 +244,20 @@ def test_retry_of_reversal_skips_fees_already_created(server):
     assert created.endswith("[mv-rev fee 8802]")
 
 
+def test_retry_of_reversal_skips_fees_created_again_and_closed_since(server):
+    paid_since = _fee("9901") | {"status": {"value": "CLOSED"}, "comment": "... [mv-rev fee 8801]"}
+    server.route(
+        "GET",
+        FEES,
+        lambda r: Reply(200, {"fee": [paid_since] if r.arg("status") == "CLOSED" else []}),
+    )
+
+    _target(server).deliver(REVERSAL)
+
+    (created,) = [r.json()["comment"] for r in server.sent("POST", FEES)]
+    assert created.endswith("[mv-rev fee 8802]")
+
+
 def test_reversal_of_money_without_a_fee_is_permanent_and_sends_nothing(server):
     with pytest.raises(PermanentError, match=r"5\.01 EUR of this reversal belong to no Alma fee"):
         _target(server).deliver(dataclasses.replace(REVERSAL, amount_cents=2510))
@@ -247,12 +266,8 @@ def test_reversal_of_money_without_a_fee_is_permanent_and_sends_nothing(server):
 
 
 def test_refund_of_credit_is_permanent_and_sends_nothing(server):
-    refund = dataclasses.replace(
-        PAYMENT, key="mv-ref", kind="refund", amount_cents=700, shares=(), unassigned_cents=700
-    )
-
     with pytest.raises(PermanentError, match="Book it in Alma by hand"):
-        _target(server).deliver(refund)
+        _target(server).deliver(credit_refund(PAYMENT))
 
     assert server.requests == []
 

@@ -1,12 +1,12 @@
 import dataclasses
-import datetime
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems import folio, get_target
-from payments.library_systems.base import FeeShare, Movement, PermanentError, TransientError
+from payments.library_systems.base import FeeShare, PermanentError, TransientError
 from tests.library_systems.fake_server import SPECS, FakeServer, RamlCheck, Reply, closed_port_url
+from tests.library_systems.movements import credit_refund, fee_reversal, payment
 
 RAMLS = SPECS / "folio"
 CHECK = RamlCheck(
@@ -19,22 +19,9 @@ ACCOUNT_B = "5b0b1f6e-2f27-4c1b-8a51-6f8b2f0c9b02"
 SERVICE_POINT = "3a40852d-49fd-4df2-a1f9-6e2641a6e91f"
 ACTIONS = r"/feefineactions"
 
-PAYMENT = Movement(
-    key="mv-7f3a",
-    kind="payment",
-    entry_id=900,
-    booked_at=datetime.datetime(2025, 3, 4, 10, 0, tzinfo=datetime.UTC),
-    amount_cents=2510,
-    currency="EUR",
-    method="online: card",
-    reference="EP-2025-0001",
-    patron_user_number="U-1",
-    patron_external_id="b6b2a7c4-0c3a-4f0e-9d0a-6f0d2b7e4c11",
-    shares=(
-        FeeShare(entry_id=11, fee_id=ACCOUNT_A, fee_type="Overdue fine", amount_cents=1999),
-        FeeShare(entry_id=12, fee_id=ACCOUNT_B, fee_type="Lost item fee", amount_cents=10),
-    ),
-    unassigned_cents=501,
+PAYMENT = payment(
+    "b6b2a7c4-0c3a-4f0e-9d0a-6f0d2b7e4c11",
+    ((ACCOUNT_A, "Overdue fine"), (ACCOUNT_B, "Lost item fee")),
 )
 
 
@@ -97,11 +84,7 @@ def test_money_without_a_fee_is_not_sent_and_said_so(server):
 
 
 def test_reversal_refunds_each_account_so_the_fee_is_owed_again(server):
-    reversal = dataclasses.replace(
-        PAYMENT, key="mv-rev", kind="reversal", amount_cents=2009, unassigned_cents=0
-    )
-
-    _target(server).deliver(reversal)
+    _target(server).deliver(fee_reversal(PAYMENT))
 
     refunded = {r.path: r.json()["amount"] for r in server.sent("POST")}
     assert refunded == {
@@ -128,11 +111,7 @@ def test_refund_refunds_the_fees_it_names(server):
 
 
 def test_refund_of_credit_alone_sends_nothing(server):
-    refund = dataclasses.replace(
-        PAYMENT, key="mv-ref", kind="refund", amount_cents=700, shares=(), unassigned_cents=700
-    )
-
-    note = _target(server).deliver(refund)
+    note = _target(server).deliver(credit_refund(PAYMENT))
 
     assert server.requests == []
     assert "7.00 EUR not tied to a FOLIO fee" in note
@@ -175,16 +154,29 @@ def test_retry_skips_accounts_already_booked(server):
     assert "1 already booked" in note
 
 
-def test_login_uses_the_access_token_cookie(server):
+def test_search_answer_without_a_count_is_transient_and_pays_nothing(server):
+    server.route("GET", ACTIONS, Reply(200, {"feefineactions": []}))
+
+    with pytest.raises(TransientError, match="fee/fine action search"):
+        _target(server).deliver(PAYMENT)
+
+    assert server.sent("POST") == []
+
+
+def _login_answers(server, expiration: str, cookie: str) -> None:
     server.route(
         "POST",
         r"/authn/login-with-expiry",
         Reply(
             201,
-            {"accessTokenExpiration": "2999-01-01T00:00:00Z", "refreshTokenExpiration": "x"},
-            headers={"Set-Cookie": "folioAccessToken=at-1; Path=/; HttpOnly"},
+            {"accessTokenExpiration": expiration, "refreshTokenExpiration": "x"},
+            headers={"Set-Cookie": cookie},
         ),
     )
+
+
+def test_login_uses_the_access_token_cookie(server):
+    _login_answers(server, "2999-01-01T00:00:00Z", "folioAccessToken=at-1; Path=/; HttpOnly")
     target = _target(server, token="", user="portal", password="pw")
 
     target.deliver(PAYMENT)
@@ -199,15 +191,7 @@ def test_login_uses_the_access_token_cookie(server):
 
 
 def test_login_again_once_the_access_token_expired(server):
-    server.route(
-        "POST",
-        r"/authn/login-with-expiry",
-        Reply(
-            201,
-            {"accessTokenExpiration": "2000-01-01T00:00:00Z", "refreshTokenExpiration": "x"},
-            headers={"Set-Cookie": "folioAccessToken=at-old; Path=/"},
-        ),
-    )
+    _login_answers(server, "2000-01-01T00:00:00Z", "folioAccessToken=at-old; Path=/")
     target = _target(server, token="", user="portal", password="pw")
 
     target.deliver(dataclasses.replace(PAYMENT, shares=PAYMENT.shares[:1]))

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems import get_target, koha
-from payments.library_systems.base import FeeShare, Movement, PermanentError, TransientError
+from payments.library_systems.base import FeeShare, PermanentError, TransientError
 from tests.library_systems.fake_server import (
     SPECS,
     FakeServer,
@@ -15,27 +15,16 @@ from tests.library_systems.fake_server import (
     SwaggerCheck,
     closed_port_url,
 )
+from tests.library_systems.movements import credit_refund, payment
 
 CHECK = SwaggerCheck(SPECS / "koha-account.yaml")
 CREDITS = r"/api/v1/patrons/42/account/credits"
 DEBITS = r"/api/v1/patrons/42/account/debits"
 
-PAYMENT = Movement(
-    key="mv-7f3a",
-    kind="payment",
-    entry_id=900,
+PAYMENT = payment(
+    "42",
+    (("1001", "OVERDUE"), ("1002", "LOST")),
     booked_at=datetime.datetime(2025, 3, 4, 23, 30, tzinfo=datetime.UTC),
-    amount_cents=2510,
-    currency="EUR",
-    method="online: card",
-    reference="EP-2025-0001",
-    patron_user_number="U-1",
-    patron_external_id="42",
-    shares=(
-        FeeShare(entry_id=11, fee_id="1001", fee_type="OVERDUE", amount_cents=1999),
-        FeeShare(entry_id=12, fee_id="1002", fee_type="LOST", amount_cents=10),
-    ),
-    unassigned_cents=501,
 )
 
 
@@ -116,11 +105,7 @@ def test_reversal_books_the_debt_again_as_manual_debits(server):
 
 
 def test_refund_books_one_payout_debit_for_the_amount(server):
-    refund = dataclasses.replace(
-        PAYMENT, key="mv-ref", kind="refund", amount_cents=700, shares=(), unassigned_cents=700
-    )
-
-    _target(server).deliver(refund)
+    _target(server).deliver(credit_refund(PAYMENT))
 
     (body,) = [r.json() for r in server.sent("POST", DEBITS)]
     assert body["type"] == "PAYOUT"
@@ -163,6 +148,36 @@ def test_retry_of_a_delivered_movement_writes_nothing(server):
 
     assert len(server.sent("POST", CREDITS)) == 3
     assert "3 already there" in note
+
+
+def test_retry_finds_the_lines_koha_lists_beyond_the_first_page(server):
+    shares = tuple(
+        FeeShare(entry_id=i, fee_id=str(2000 + i), fee_type="", amount_cents=1) for i in range(101)
+    )
+    many = dataclasses.replace(PAYMENT, amount_cents=101, shares=shares, unassigned_cents=0)
+    _target(server).deliver(many)
+    lines = [{"amount": 0.01, "internal_note": r.json()["note"]} for r in server.sent("POST")]
+    server.route("GET", CREDITS, lambda request: Reply(200, _koha_page(lines, request)))
+
+    note = _target(server).deliver(many)
+
+    assert len(server.sent("POST", CREDITS)) == 101
+    assert "101 already there" in note
+
+
+def _koha_page(lines: list, request) -> list:
+    """The page of ``lines`` Koha answers a listing with (its default page size is 20)."""
+    size, page = int(request.arg("_per_page") or 20), int(request.arg("_page") or 1)
+    return lines[(page - 1) * size : page * size]
+
+
+def test_listing_that_is_not_a_list_is_transient_and_writes_nothing(server):
+    server.route("GET", CREDITS, Reply(200, {"error": "Something went wrong"}))
+
+    with pytest.raises(TransientError, match="something else than a list"):
+        _target(server).deliver(PAYMENT)
+
+    assert server.sent("POST") == []
 
 
 def test_server_error_is_transient(server):
