@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +22,9 @@ from payments.selectors import movements_for
 
 Status = Delivery.Status
 DUE = (Status.PENDING, Status.RETRYING)
+# A reversal waits while its payment is not in the library system: sent first, it would
+# make the library system charge the fees again for money it never heard of.
+PAYMENT_NOT_THERE = Q(entry__target__delivery__status__in=[*DUE, Status.FAILED])
 FIRST_RETRY = datetime.timedelta(seconds=30)
 LONGEST_WAIT = datetime.timedelta(hours=6)
 
@@ -32,12 +36,14 @@ def retry_wait(attempts: int) -> datetime.timedelta:
 
 
 def delivery_send_next(*, target: Target, now=None) -> Delivery | None:
-    """Claim the next due delivery no other worker holds, send it, record the answer."""
+    """Claim the next due delivery no other worker holds, send it, record the answer.
+    A reversal is due only once its payment is in the library system (or resolved)."""
     now = now or timezone.now()
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(status__in=DUE, next_attempt_at__lte=now)
+            .exclude(PAYMENT_NOT_THERE)
             .order_by("next_attempt_at", "id")
             .first()
         )

@@ -12,7 +12,11 @@ from django.utils import timezone
 from fees import services as ledger
 from fees.models import Delivery
 from payments.library_systems.webhook import WebhookTarget
-from payments.services.deliveries import deliveries_send_due, delivery_send_next
+from payments.services.deliveries import (
+    deliveries_send_due,
+    delivery_resolve_by_hand,
+    delivery_send_next,
+)
 from tests.factories import FeeFactory, PatronFactory
 from tests.library_systems.receiver import SECRET, Receiver
 
@@ -90,6 +94,50 @@ def test_a_refusal_stops_and_waits_for_staff(receiver, target):
     assert delivery.status == Status.FAILED and "422" in delivery.last_error
     with later(60 * 24):
         assert delivery_send_next(target=target) is None
+
+
+def book_payment_and_its_chargeback():
+    book_payments(1)
+    payment = Delivery.objects.get().entry
+    return ledger.reversal_book(payment=payment, note="Chargeback").delivery
+
+
+def test_a_chargeback_waits_while_its_payment_was_refused(receiver, target):
+    reversal = book_payment_and_its_chargeback()
+    receiver.script = [422]
+
+    delivery_send_next(target=target)  # the payment: refused, waits for staff
+    with later(60):
+        after = delivery_send_next(target=target)
+
+    reversal.refresh_from_db()
+    assert after is None
+    assert reversal.status == Status.PENDING and reversal.attempts == 0
+    assert [m["kind"] for m in receiver.received] == []
+
+
+def test_a_chargeback_follows_once_its_payment_is_resolved_by_hand(receiver, target):
+    reversal = book_payment_and_its_chargeback()
+    receiver.script = [422]
+    payment = delivery_send_next(target=target)
+    delivery_resolve_by_hand(delivery=payment, note="Entered in the library system")
+
+    sent = delivery_send_next(target=target)
+
+    assert sent == reversal and sent.status == Status.DELIVERED
+    assert [m["kind"] for m in receiver.received] == ["reversal"]
+
+
+def test_a_chargeback_booked_with_its_payment_waiting_is_sent_after_it(receiver, target):
+    book_payment_and_its_chargeback()
+    Delivery.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=1))
+    Delivery.objects.filter(entry__kind="reversal").update(
+        next_attempt_at=timezone.now() - datetime.timedelta(minutes=2)
+    )
+
+    deliveries_send_due(target=target)
+
+    assert [m["kind"] for m in receiver.received] == ["payment", "reversal"]
 
 
 def test_a_timeout_is_retried(receiver):
