@@ -41,7 +41,7 @@ def delivery_send_next(*, target: Target, now=None) -> Delivery | None:
     now = now or timezone.now()
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status__in=DUE, next_attempt_at__lte=now)
             .exclude(PAYMENT_NOT_THERE)
             .order_by("next_attempt_at", "id")
