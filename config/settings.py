@@ -94,7 +94,7 @@ AUTHENTICATION_BACKENDS = [
     # Login throttling, kept in the database so every web process sees the same count.
     "axes.backends.AxesStandaloneBackend",
     "accounts.backends.CardNumberBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.UsernameBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
@@ -150,6 +150,24 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 )
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 2)
+
+# --- Cache and sessions ---------------------------------------------------------------
+# Sessions are rows in the database. With CACHE_URL naming a cache every web process
+# shares (production: Redis, e.g. redis://127.0.0.1:6379/0), they are read from that
+# cache and written through to both ("cached_db"), which saves each request a query. A
+# cache of one process's own (the default) would keep a session that another process
+# ended, so then sessions are read from the database.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+SHARED_CACHE_BACKENDS = (
+    "django.core.cache.backends.redis.RedisCache",
+    "django.core.cache.backends.memcached.PyMemcacheCache",
+    "django.core.cache.backends.memcached.PyLibMCCache",
+)
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if CACHES["default"]["BACKEND"] in SHARED_CACHE_BACKENDS
+    else "django.contrib.sessions.backends.db"
+)
 
 # --- E-mail -------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

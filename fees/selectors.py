@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import Patron
@@ -22,6 +22,14 @@ def balance_cents(*, patron: Patron) -> int:
     """The "Kontosaldo": all entries, settled or not. Positive = the patron owes."""
     total = JournalEntry.objects.filter(patron=patron).aggregate(total=Sum("amount_cents"))
     return total["total"] or 0
+
+
+def balance_and_credit_cents(*, patron: Patron) -> tuple[int, int]:
+    """`balance_cents` and `patron_credit_cents` from one scan of the patron's entries."""
+    totals = JournalEntry.objects.filter(patron=patron).aggregate(
+        balance=Sum("amount_cents"), credit=Sum(_credit_remaining(), filter=_CREDIT_CARRIED)
+    )
+    return totals["balance"] or 0, totals["credit"] or 0
 
 
 def _allocated(side: str):
@@ -74,16 +82,19 @@ def open_cents_of(*, fee: JournalEntry) -> int:
     return fee.amount_cents - allocated + pending
 
 
+# Credit a settlement could not use: settled, not fully allocated.
+_CREDIT_CARRIED = Q(kind__in=CREDIT_KINDS, settled_in__isnull=False, cleared_in__isnull=True)
+
+
+def _credit_remaining():
+    return -F("amount_cents") - _allocated("credit")
+
+
 def patron_credit_cents(*, patron: Patron) -> int:
     """The "Guthaben": credit a settlement could not use, carried forward to later ones."""
     remaining = (
-        JournalEntry.objects.filter(
-            patron=patron,
-            kind__in=CREDIT_KINDS,
-            settled_in__isnull=False,
-            cleared_in__isnull=True,
-        )
-        .annotate(remaining=-F("amount_cents") - _allocated("credit"))
+        JournalEntry.objects.filter(_CREDIT_CARRIED, patron=patron)
+        .annotate(remaining=_credit_remaining())
         .aggregate(total=Sum("remaining"))
     )
     return remaining["total"] or 0

@@ -63,17 +63,13 @@ def _check_currency(currency: str | None) -> str:
 
 
 def _fees_of(patron: Patron, fees: Iterable[JournalEntry]) -> list[JournalEntry]:
+    # Journal rows never change patron or kind, so the rows as read are the truth.
     fees = list(fees)
-    ids = {fee.pk for fee in fees}
-    found = set(
-        JournalEntry.objects.filter(pk__in=ids, patron=patron, kind__in=PAYABLE_KINDS).values_list(
-            "pk", flat=True
-        )
-    )
-    if found != ids:
-        raise ValidationError(
-            _("A selected fee does not belong to this patron."), code="foreign_fee"
-        )
+    for fee in fees:
+        if fee.pk is None or fee.patron_id != patron.pk or fee.kind not in PAYABLE_KINDS:
+            raise ValidationError(
+                _("A selected fee does not belong to this patron."), code="foreign_fee"
+            )
     return fees
 
 
@@ -143,15 +139,19 @@ def payment_book(
     note: str = "",
     booking_key: str = "",
     tell_library_system: bool = True,
+    patron_locked: bool = False,
 ) -> JournalEntry:
     """Money received from the patron. It may exceed the balance: the rest becomes credit.
 
     `booking_key` names what the payment books; the journal holds each key once. The
     library system is told of it (a Delivery), unless it is the one that reported it.
+    `patron_locked`: the caller passes a Patron whose row it locked in this transaction
+    (the order transition does), so it is not read again.
     """
     _check_amount(amount_cents)
     currency = _check_currency(currency)
-    patron = _lock_patron(patron)
+    if not (patron_locked and isinstance(patron, Patron)):
+        patron = _lock_patron(patron)
     fees = _fees_of(patron, for_fees)
     entry = _book(
         patron=patron,
@@ -164,7 +164,7 @@ def payment_book(
         note=note,
         booking_key=booking_key,
     )
-    entry.for_fees.set(fees)
+    entry.for_fees.add(*fees)
     movement_record(entry=entry, preferred=fees, send=tell_library_system)
     return entry
 
@@ -196,7 +196,7 @@ def credit_note_book(
         note=note,
         booking_key=booking_key,
     )
-    entry.for_fees.set(fees)
+    entry.for_fees.add(*fees)
     return entry
 
 

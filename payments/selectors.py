@@ -4,12 +4,13 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from accounts.models import Patron
 from fees import selectors as ledger
-from fees.bridge import unpaid_cents
+from fees.bridge import open_fees_unpaid, unpaid_cents
 from fees.models import Delivery, EntryKind, JournalEntry, PaymentShare
 from payments import rules
 from payments.library_systems.base import FeeShare, Movement
@@ -24,21 +25,18 @@ def reserved_cents(*, patron: Patron) -> int:
     return total or 0
 
 
-def fees_awaiting_settlement(*, patron: Patron) -> set[int]:
-    """Fees an unsettled payment was made for: paid, but open until the settlement runs."""
-    return set(
-        JournalEntry.for_fees.through.objects.filter(
-            from_journalentry__patron=patron, from_journalentry__settled_in__isnull=True
-        ).values_list("to_journalentry_id", flat=True)
-    )
+def _orders_with_money_awaiting(*, patron: Patron) -> QuerySet:
+    """Orders whose money arrived but waits for staff: paying their fees again would
+    collect them twice."""
+    held = MoneyReport.objects.awaiting_staff().filter(patron=patron, order__isnull=False)
+    return held.values("order_id")
 
 
 def fees_with_money_awaiting(*, patron: Patron) -> set[int]:
-    """Fees of orders whose money arrived but waits for staff: paying them again would
-    collect them twice."""
-    held = MoneyReport.objects.awaiting_staff().filter(patron=patron, order__isnull=False)
     return set(
-        OrderFee.objects.filter(order__in=held.values("order_id")).values_list("fee_id", flat=True)
+        OrderFee.objects.filter(order__in=_orders_with_money_awaiting(patron=patron)).values_list(
+            "fee_id", flat=True
+        )
     )
 
 
@@ -87,18 +85,17 @@ def order_page(*, order: PaymentOrder) -> dict:
     return page
 
 
-def unsettled_payments_by_fee(*, patron: Patron) -> dict[int, list[JournalEntry]]:
+def unsettled_payments_by_fee(*, fee_ids) -> dict[int, list[JournalEntry]]:
     """The payments not yet settled that pay part of each fee, as the library system was
     told (their shares): what covers a fee until the settlement offsets it."""
     shares = PaymentShare.objects.filter(
-        movement__patron=patron,
-        movement__kind=EntryKind.PAYMENT,
-        movement__settled_in__isnull=True,
-        fee__isnull=False,
+        fee_id__in=fee_ids, movement__kind=EntryKind.PAYMENT
     ).select_related("movement")
     by_fee: dict[int, list[JournalEntry]] = {}
+    # Settled payments are skipped here rather than in WHERE, as in `open_fees_unpaid`.
     for share in shares.order_by("movement__booked_at", "movement_id"):
-        by_fee.setdefault(share.fee_id, []).append(share.movement)
+        if share.movement.settled_in_id is None:
+            by_fee.setdefault(share.fee_id, []).append(share.movement)
     return by_fee
 
 
@@ -139,27 +136,38 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     """
     open_orders = list(patron_orders(patron=patron).filter(status__in=OPEN_STATUSES))
     orders_by_id = {order.pk: order for order in open_orders}
-    balance = ledger.balance_cents(patron=patron)
-    reserved = dict(
-        OrderFee.objects.filter(order__patron=patron, reserved=True).values_list(
-            "fee_id", "order_id"
+    balance, credit = ledger.balance_and_credit_cents(patron=patron)
+    fees = list(
+        open_fees_unpaid(patron.pk).annotate(
+            holding_order_id=Subquery(
+                OrderFee.objects.filter(fee=OuterRef("pk"), reserved=True).values("order_id")[:1]
+            ),
+            # Counted with a filter rather than WHERE, as in `open_fees_unpaid`.
+            awaiting_settlement=Coalesce(
+                Subquery(
+                    JournalEntry.for_fees.through.objects.filter(to_journalentry=OuterRef("pk"))
+                    .values("to_journalentry")
+                    .annotate(n=Count("pk", filter=Q(from_journalentry__settled_in__isnull=True)))
+                    .values("n")
+                ),
+                0,
+            ),
+            money_awaiting=Exists(
+                OrderFee.objects.filter(
+                    fee=OuterRef("pk"), order__in=_orders_with_money_awaiting(patron=patron)
+                )
+            ),
         )
     )
-    awaiting = fees_awaiting_settlement(patron=patron)
-    money_awaiting = fees_with_money_awaiting(patron=patron)
-    unpaid = unpaid_cents(patron.pk)
-    covering = unsettled_payments_by_fee(patron=patron)
-    fees = list(ledger.open_fees(patron=patron))
+    covering = unsettled_payments_by_fee(fee_ids=[fee.pk for fee in fees])
     kinds = rules.fee_kinds(fee.fee_type for fee in fees)
     ledger.name_fee_types(fees, kinds)
     for order in open_orders:
         order.held_fees = []
     for fee in fees:
-        fee.open_order = orders_by_id.get(reserved.get(fee.pk))
-        fee.reserved = fee.pk in reserved
-        fee.awaiting_settlement = fee.pk in awaiting
-        fee.money_awaiting = fee.pk in money_awaiting
-        fee.unpaid_cents = unpaid.get(fee.pk, 0)
+        fee.open_order = orders_by_id.get(fee.holding_order_id)
+        fee.reserved = fee.holding_order_id is not None
+        fee.awaiting_settlement = fee.awaiting_settlement > 0
         fee.partly_paid = 0 < fee.unpaid_cents < fee.open_cents
         covered_by = covering.get(fee.pk, [])
         fee.paid_today_by = (
@@ -177,7 +185,7 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
             fee.open_order.held_fees.append(fee)
     return AccountOverview(
         balance_cents=balance,
-        credit_cents=ledger.patron_credit_cents(patron=patron),
+        credit_cents=credit,
         payable_cents=max(0, balance - sum(order.amount_cents for order in open_orders)),
         open_fees=fees,
         accruing_fines=ledger.accruing_fines(patron=patron, on_date=on_date),

@@ -20,7 +20,11 @@ from payments.providers.base import ProviderError
 
 
 def _patron(request) -> Patron:
-    return get_object_or_404(Patron, user=request.user)
+    # Loaded with the user by the authentication backend: no query of its own.
+    try:
+        return request.user.patron
+    except Patron.DoesNotExist as error:
+        raise Http404("Not a patron.") from error
 
 
 def _own_order(request, reference) -> PaymentOrder:

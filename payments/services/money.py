@@ -9,7 +9,7 @@ the API for payments made straight to a patron. The journal's unique booking key
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils import timezone
 
 from accounts.models import Patron
@@ -27,13 +27,38 @@ from payments.receipts import send_receipt
 from payments.services.outcomes import Outcome, TransitionResult
 
 
+def _origin_q(*, provider: str = "", api_client=None, external_id: str = "") -> Q | None:
+    """This money from this origin; None when the origin gives it no id."""
+    if api_client is not None:
+        return Q(api_client=api_client, external_id=external_id)
+    if provider and external_id:
+        return Q(provider=provider, external_id=external_id)
+    return None
+
+
 def money_report_find(*, provider: str = "", api_client=None, external_id: str = ""):
     """The report of this money from this origin, if it was reported before."""
-    if api_client is not None:
-        return MoneyReport.objects.filter(api_client=api_client, external_id=external_id).first()
-    if provider and external_id:
-        return MoneyReport.objects.filter(provider=provider, external_id=external_id).first()
-    return None
+    same_money = _origin_q(provider=provider, api_client=api_client, external_id=external_id)
+    return MoneyReport.objects.filter(same_money).first() if same_money else None
+
+
+def money_reports_of(
+    order: PaymentOrder, *, provider: str = "", api_client=None, external_id: str = ""
+) -> list[MoneyReport]:
+    """The order's reports of money and an earlier report of this money (perhaps through
+    another order), oldest first, in one read; `same_money` marks the latter."""
+    same_money = _origin_q(provider=provider, api_client=api_client, external_id=external_id)
+    if same_money is None:
+        return [
+            *MoneyReport.objects.filter(order=order)
+            .annotate(same_money=Value(False))
+            .order_by("pk")
+        ]
+    return list(
+        MoneyReport.objects.filter(Q(order=order) | same_money)
+        .annotate(same_money=ExpressionWrapper(same_money, output_field=BooleanField()))
+        .order_by("pk")
+    )
 
 
 def money_report_create(**fields) -> MoneyReport | None:
@@ -80,19 +105,18 @@ def money_book(
     note: str = "",
     for_fees: Iterable[JournalEntry] | None = None,
     tell_library_system: bool = True,
+    collected_elsewhere: bool | None = None,
 ) -> JournalEntry:
     """Book a report as a journal payment. The caller holds the patron's (and order's) lock.
 
     The first money booked for an order is its assigned payment and pays its fees, unless
-    another order collected one of them; other money is a plain payment, which becomes
-    the patron's credit.
+    another order collected one of them (`collected_elsewhere`, looked up unless the
+    caller knows it); other money is a plain payment, which becomes the patron's credit.
     """
     order = report.order
-    assigns = (
-        order is not None
-        and order.payment_entry_id is None
-        and not _fees_collected_elsewhere(order)
-    )
+    if order is not None and collected_elsewhere is None:
+        collected_elsewhere = _fees_collected_elsewhere(order)
+    assigns = order is not None and order.payment_entry_id is None and not collected_elsewhere
     if for_fees is None:
         for_fees = order.fees.all() if assigns else ()
     method = report.payment_method if report.payment_method != UNKNOWN_METHOD else ""
@@ -109,13 +133,15 @@ def money_book(
         note=note.strip(),
         booking_key=f"money:{report.pk}",
         tell_library_system=tell_library_system,
+        patron_locked=True,
     )
     report.entry = entry
     report.save(update_fields=["entry"])
     if assigns:
         order.payment_entry = entry
         order.save(update_fields=["payment_entry"])
-        transaction.on_commit(lambda: send_receipt(order_id=order.pk))
+        if patron.email:
+            transaction.on_commit(lambda: send_receipt(order_id=order.pk))
     return entry
 
 

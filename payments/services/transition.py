@@ -30,6 +30,7 @@ from payments.services.money import (
     money_close,
     money_report_create,
     money_report_find,
+    money_reports_of,
 )
 from payments.services.outcomes import Outcome, TransitionResult
 
@@ -164,13 +165,15 @@ def _money_arrived(
     order, patron, *, received, currency, source, staff_user, payment_method, provider_event_id,
     origin, note,
 ) -> TransitionResult:  # fmt: skip
-    if earlier := money_report_find(**origin):
+    # The order's money and this money's earlier report, if any, in one read.
+    reports = money_reports_of(order, **origin)
+    if earlier := next((report for report in reports if report.same_money), None):
         return TransitionResult(order=order, outcome=Outcome.REPEAT, money=earlier)
-    if source == EventSource.PROVIDER and (completed := _completed_by_staff(order)):
+    if source == EventSource.PROVIDER and (completed := _completed_by_staff(reports, order)):
         return _confirm_completion(order, completed, origin, received, payment_method,
                                    provider_event_id, note)  # fmt: skip
 
-    has_money = order.money_reports.exists()
+    has_money = any(report.order_id == order.pk for report in reports)
     wrong_currency = currency != order.currency or currency != settings.LIBRARY_CURRENCY
     hold = ""
     if wrong_currency:
@@ -220,15 +223,28 @@ def _money_arrived(
     )
     booked = None
     if not hold:
-        booked = money_book(report=report, patron=patron, staff_user=staff_user, note=note)
+        # No hold: no other order took these fees on (`fees_in_another_order` said so).
+        booked = money_book(
+            report=report, patron=patron, staff_user=staff_user, note=note,
+            collected_elsewhere=False,
+        )  # fmt: skip
     order.save()
     outcome = Outcome.BOOKED if booked else Outcome.RECORDED
     return TransitionResult(order=order, outcome=outcome, event=event, booked=booked, money=report)
 
 
-def _completed_by_staff(order: PaymentOrder) -> MoneyReport | None:
+def _completed_by_staff(reports: list[MoneyReport], order: PaymentOrder) -> MoneyReport | None:
     """Staff's "complete and book" not yet confirmed by the provider."""
-    return order.money_reports.filter(source=EventSource.STAFF, provider="").first()
+    return next(
+        (
+            report
+            for report in reports
+            if report.order_id == order.pk
+            and report.source == EventSource.STAFF
+            and report.provider == ""
+        ),
+        None,
+    )
 
 
 def _confirm_completion(

@@ -5,8 +5,11 @@ import logging
 import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from fees import services as ledger
 from fees.models import EntryKind, JournalEntry
 from payments import services
 from payments.models import OrderStatus, PaymentEvent, PaymentOrder
@@ -262,3 +265,25 @@ def test_every_ordering_of_the_session_events_ends_in_the_right_state(fake_strip
 
     assert len(ORDERINGS) == 325
     assert wrong == []
+
+
+def test_booking_webhook_query_count_does_not_grow_with_fees_or_history(
+    client, patron, patron_client, fake_stripe
+):
+    def queries_to_confirm(fee_count):
+        for _ in range(fee_count):  # history: fees paid at the counter
+            paid = FeeFactory(patron=patron, amount_cents=100)
+            ledger.payment_book(patron=patron, amount_cents=100, for_fees=[paid], method="cash")
+        fees = [FeeFactory(patron=patron, amount_cents=100) for _ in range(fee_count)]
+        patron_client.post(reverse("payments:pay"), {"fee": [fee.pk for fee in fees]})
+        order = PaymentOrder.objects.get(patron=patron, status=OrderStatus.CREATED_AT_PROVIDER)
+        assert order.order_fees.count() == fee_count
+        session = fake_stripe.session_for(order.reference)
+        fake_stripe.complete(session["id"], payment_intent=f"pi_{fee_count}")
+        with CaptureQueriesContext(connection) as captured:
+            response = deliver(client, event("checkout.session.completed", session))
+        order.refresh_from_db()
+        assert response.status_code == 200 and order.status == OrderStatus.PAID
+        return len(captured.captured_queries)
+
+    assert queries_to_confirm(1) == queries_to_confirm(12)

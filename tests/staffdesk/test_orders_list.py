@@ -201,3 +201,18 @@ def test_needs_attention_stays_within_the_states_its_index_covers(desk_client):
 
     assert flagged.exists()
     assert not flagged.exclude(ATTENTION_STATES).exists()
+
+
+@pytest.mark.parametrize("searched_by", ["reference", "card_number", "user_number"])
+def test_search_query_count_does_not_grow_with_the_orders_found(desk_client, searched_by):
+    def queries_to_find(order_count):
+        patron = PatronFactory()
+        orders = [make_order(patron=patron, start=False) for _ in range(order_count)]
+        newest = orders[-1]
+        value = newest.reference if searched_by == "reference" else getattr(patron, searched_by)
+        with CaptureQueriesContext(connection) as captured:
+            found = desk_client.get(URL, {"q": value}).context["page"].object_list
+        assert newest in found
+        return len(captured.captured_queries)
+
+    assert queries_to_find(1) == queries_to_find(30)
