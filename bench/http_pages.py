@@ -63,8 +63,10 @@ def run(args, env, **kwargs):
     return subprocess.run(args, env=env, check=True, cwd=ROOT, **kwargs)
 
 
-def database_env(name: str) -> dict:
-    return {**os.environ, **PORTAL_ENV, "DATABASE_URL": f"{SERVER}/{name}"}
+def database_env(name: str, cache_url: str = "") -> dict:
+    if "bench" not in name:
+        sys.exit(f"Refusing {name!r}: the benchmark database name must contain 'bench'.")
+    return {**os.environ, **PORTAL_ENV, "DATABASE_URL": f"{SERVER}/{name}", "CACHE_URL": cache_url}
 
 
 def ensure_wrk() -> str:
@@ -160,7 +162,7 @@ def load_average() -> str:
 
 
 def account_phase(args, work: Path) -> dict:
-    env = database_env("epayment_bench_http_account")
+    env = database_env(args.account_database, args.cache_url)
     if not args.no_load:
         say("Loading the account database (bench/account.py's loader):")
         run([PYTHON, "bench/account.py", "--patrons", str(args.patrons), "--entries",
@@ -177,6 +179,8 @@ def account_phase(args, work: Path) -> dict:
                                  args.seconds),
             "bare_row": measure("bare: one indexed row", BARE_PORT, work / "bare_row.tsv",
                                 args.seconds),
+            "login": measure("portal: login page, no query", PORTAL_PORT, work / "login.tsv",
+                             args.seconds),
             "webhooks": wrk(PORTAL_PORT, work / "webhooks.tsv", args.seconds, once=True),
         }  # fmt: skip
     hooks = results["webhooks"]
@@ -191,7 +195,7 @@ def account_phase(args, work: Path) -> dict:
 
 
 def desk_phase(args, work: Path) -> dict:
-    env = database_env("epayment_bench_http_desk")
+    env = database_env(args.desk_database, args.cache_url)
     if not args.no_load:
         say("Loading the desk database (bench/desk.py's loader):")
         run([PYTHON, "bench/desk.py", "--patrons", str(args.desk_patrons), "--orders",
@@ -226,6 +230,11 @@ def print_table(account, desk):
             f"| {label} | p95 {d['p95_ms']:.0f} ms | one row: p95 {row['p95_ms']:.0f} ms | "
             f"{d['p95_ms'] / row['p95_ms']:.1f} | ≤ 2 |"
         )
+    login = account["login"]
+    say(f"| (portal login page: no query, the fixed cost of a page) | "
+        f"{login['ok_per_second']:.0f} req/s, p95 {login['p95_ms']:.0f} ms | "
+        f"one row: {account['bare_row']['ok_per_second']:.0f} req/s | "
+        f"{login['ok_per_second'] / account['bare_row']['ok_per_second']:.2f} | |")  # fmt: skip
     w, br = account["webhooks"], account["bare_row"]
     say(f"| Stripe webhook, each booking a payment | {w['ok_per_second']:.0f} deliveries/s | "
         f"one row: {br['ok_per_second']:.0f} req/s | "
@@ -242,6 +251,9 @@ def main():
     parser.add_argument("--webhooks", type=int, default=3000, help="orders to confirm")
     parser.add_argument("--seconds", type=int, default=20, help="per measurement")
     parser.add_argument("--no-load", action="store_true", help="reuse the loaded databases")
+    parser.add_argument("--account-database", default="epayment_bench_http_account")
+    parser.add_argument("--desk-database", default="epayment_bench_http_desk")
+    parser.add_argument("--cache-url", default="", help="CACHE_URL of the portal (sessions)")
     args = parser.parse_args()
     ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="bench-http-") as directory:

@@ -157,7 +157,9 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 2)
 # cache and written through to both ("cached_db"), which saves each request a query. A
 # cache of one process's own (the default) would keep a session that another process
 # ended, so then sessions are read from the database.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": environ.Env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")
+}
 SHARED_CACHE_BACKENDS = (
     "django.core.cache.backends.redis.RedisCache",
     "django.core.cache.backends.memcached.PyMemcacheCache",
