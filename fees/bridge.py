@@ -10,9 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import F, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Greatest
 
 from fees.models import (
     PAYABLE_KINDS,
@@ -23,7 +23,7 @@ from fees.models import (
     PaymentShare,
     Settlement,
 )
-from fees.selectors import open_fees
+from fees.selectors import in_list, journal_subquery, open_fees
 from fees.signals import settlement_held_debits
 
 
@@ -71,25 +71,26 @@ def open_fees_unpaid(patron_id: int) -> QuerySet[JournalEntry]:
     """The patron's open fees (`open_fees`), each with `unpaid_cents`: what is not yet paid
     of it, less waivers and reductions not settled yet and the shares of payments not
     settled yet."""
-    # The "not settled yet" conditions filter inside the sums, not in WHERE: the partial
-    # index of unsettled entries then cannot lure the planner into scanning every entry of
-    # the day for each fee (its statistics say "none" from the nightly settlement on).
-    unsettled = Q(settled_in__isnull=True)
-    pending_credits = (
-        JournalEntry.objects.filter(target=OuterRef("pk"), kind__in=TARGETED_CREDIT_KINDS)
-        .values("target")
-        .annotate(total=Sum("amount_cents", filter=unsettled))
-        .values("total")
+    # "Not settled yet" is a condition inside the sums, not in WHERE: the partial index of
+    # unsettled entries then cannot lure the planner into scanning every entry of the day
+    # for each fee (its statistics say "none" from each nightly settlement on).
+    targeted, kinds = in_list(TARGETED_CREDIT_KINDS)
+    pending_credits = journal_subquery(
+        "SELECT COALESCE(SUM(CASE WHEN credit.settled_in_id IS NULL"
+        " THEN credit.amount_cents ELSE 0 END), 0)"
+        " FROM {journal} credit WHERE credit.target_id = {journal}.id"
+        f" AND credit.kind {targeted}",
+        kinds,
     )
-    planned = (
-        PaymentShare.objects.filter(fee=OuterRef("pk"), movement__kind=EntryKind.PAYMENT)
-        .values("fee")
-        .annotate(total=Sum("amount_cents", filter=Q(movement__settled_in__isnull=True)))
-        .values("total")
+    planned = journal_subquery(
+        "SELECT COALESCE(SUM(CASE WHEN payment.settled_in_id IS NULL"
+        " THEN share.amount_cents ELSE 0 END), 0)"
+        f" FROM {PaymentShare._meta.db_table} share"
+        " JOIN {journal} payment ON payment.id = share.movement_id"
+        " WHERE share.fee_id = {journal}.id AND payment.kind = %s",
+        [EntryKind.PAYMENT.value],
     )
-    unpaid = (
-        F("open_cents") + Coalesce(Subquery(pending_credits), 0) - Coalesce(Subquery(planned), 0)
-    )
+    unpaid = F("open_cents") + pending_credits - planned
     return (
         open_fees(patron=patron_id)
         .filter(kind__in=PAYABLE_KINDS)

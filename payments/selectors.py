@@ -4,9 +4,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 
 from accounts.models import Patron
 from fees import selectors as ledger
@@ -139,18 +138,16 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     balance, credit = ledger.balance_and_credit_cents(patron=patron)
     fees = list(
         open_fees_unpaid(patron.pk).annotate(
-            holding_order_id=Subquery(
-                OrderFee.objects.filter(fee=OuterRef("pk"), reserved=True).values("order_id")[:1]
+            holding_order_id=ledger.journal_subquery(
+                f"SELECT held.order_id FROM {OrderFee._meta.db_table} held"
+                " WHERE held.fee_id = {journal}.id AND held.reserved"
             ),
-            # Counted with a filter rather than WHERE, as in `open_fees_unpaid`.
-            awaiting_settlement=Coalesce(
-                Subquery(
-                    JournalEntry.for_fees.through.objects.filter(to_journalentry=OuterRef("pk"))
-                    .values("to_journalentry")
-                    .annotate(n=Count("pk", filter=Q(from_journalentry__settled_in__isnull=True)))
-                    .values("n")
-                ),
-                0,
+            # Counted inside the sum rather than in WHERE, as in `open_fees_unpaid`.
+            awaiting_settlement=ledger.journal_subquery(
+                "SELECT COALESCE(SUM(CASE WHEN payment.settled_in_id IS NULL THEN 1 ELSE 0 END), 0)"
+                f" FROM {JournalEntry.for_fees.through._meta.db_table} paid_for"
+                " JOIN {journal} payment ON payment.id = paid_for.from_journalentry_id"
+                " WHERE paid_for.to_journalentry_id = {journal}.id"
             ),
             money_awaiting=Exists(
                 OrderFee.objects.filter(
