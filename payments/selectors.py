@@ -156,7 +156,9 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
             ),
         )
     )
-    covering = unsettled_payments_by_fee(fee_ids=[fee.pk for fee in fees])
+    # Only a fee with nothing left to pay can be covered by today's payment: no query
+    # when there is none (one at most, whatever the number of fees).
+    covering = unsettled_payments_by_fee(fee_ids=[fee.pk for fee in fees if fee.unpaid_cents == 0])
     kinds = rules.fee_kinds(fee.fee_type for fee in fees)
     ledger.name_fee_types(fees, kinds)
     for order in open_orders:
