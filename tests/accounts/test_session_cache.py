@@ -32,6 +32,12 @@ def redis_sessions(settings):
     caches["default"].clear()
 
 
+def _patron_logged_in() -> tuple[Client, str]:
+    client = Client()
+    client.force_login(PatronFactory().user)
+    return client, client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
 def _cached(cache, session_key):
     from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 
@@ -41,9 +47,7 @@ def _cached(cache, session_key):
 @needs_redis
 @pytest.mark.django_db
 def test_a_cached_session_equals_its_database_row(redis_sessions):
-    client = Client()
-    client.force_login(PatronFactory().user)
-    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    client, key = _patron_logged_in()
 
     assert _cached(redis_sessions, key) == Session.objects.get(pk=key).get_decoded()
     assert client.get("/account/").status_code == 200
@@ -52,9 +56,7 @@ def test_a_cached_session_equals_its_database_row(redis_sessions):
 @needs_redis
 @pytest.mark.django_db
 def test_logging_out_removes_the_session_from_cache_and_database(redis_sessions):
-    client = Client()
-    client.force_login(PatronFactory().user)
-    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    client, key = _patron_logged_in()
 
     client.post("/logout/")
 
