@@ -12,6 +12,7 @@ from fees import selectors, services, settlement
 from fees.models import Allocation, EntryKind, JournalEntry, Settlement
 from fees.settlement import SettlementError, settlement_run
 from tests.factories import FeeFactory, JournalEntryFactory, PatronFactory, PaymentFactory
+from tests.fees.settled import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -265,28 +266,6 @@ def test_query_count_does_not_grow_with_the_number_of_entries():
         settlement_run(business_date=DAY_2)
 
     assert len(large.captured_queries) == len(small.captured_queries)
-
-
-def snapshot():
-    """Everything the settlement decides, independent of row ids it creates."""
-    return (
-        sorted(Allocation.objects.values_list("credit_id", "debit_id", "amount_cents")),
-        sorted(
-            JournalEntry.objects.values_list(
-                "pk", "settled_in__business_date", "cleared_in__business_date"
-            )
-        ),
-        list(
-            Settlement.objects.values_list(
-                "business_date",
-                "entries_settled",
-                "allocations_made",
-                "debits_cents",
-                "credits_cents",
-                "allocated_cents",
-            )
-        ),
-    )
 
 
 def test_rerun_after_a_crash_part_way_reaches_the_uninterrupted_end_state(monkeypatch):

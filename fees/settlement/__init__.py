@@ -11,33 +11,35 @@ booking. Its work grows with the patrons that have unsettled entries, not with
 the size of the ledger: it reads only entries not yet fully offset, through
 partial indexes. A crash loses at most the batch in flight; a rerun for the
 same date carries on where the last committed batch ended.
+
+The rules of who pays what are in `offset`, on plain values; what a batch reads
+and writes, and how, is in `store`.
 """
 
 import datetime
-import itertools
 import zlib
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Patron
-from fees.models import (
-    CREDIT_KINDS,
-    DEBIT_KINDS,
-    TARGETED_CREDIT_KINDS,
-    Allocation,
-    JournalEntry,
-    Settlement,
-)
+from fees.models import CREDIT_KINDS, DEBIT_KINDS, JournalEntry, Settlement
+from fees.settlement import store
+from fees.settlement.offset import offset
+from fees.settlement.store import WRITE_CHUNK
 from fees.signals import settlement_held_debits
 
-WRITE_CHUNK = 5000
+__all__ = [
+    "WRITE_CHUNK",
+    "SettlementError",
+    "SettlementInProgress",
+    "SettlementReport",
+    "settlement_run",
+]
 _LOCK_KEY = zlib.crc32(b"fees.settlement")
 
 
@@ -173,129 +175,51 @@ def _settlement_for(business_date: datetime.date) -> Settlement:
         return settlement
 
 
-@dataclass
-class _Item:
-    id: int
-    patron_id: int
-    kind: str
-    amount: int
-    open_cents: int
-    target_id: int | None
-    settled: bool
-
-
 def _settle_batch(settlement: Settlement, patron_ids: list[int]) -> None:
-    business_date = settlement.business_date
-    list(Patron.objects.select_for_update().filter(pk__in=patron_ids).order_by("pk").values("pk"))
+    store.lock_patrons(patron_ids)
 
-    rows = (
-        JournalEntry.objects.filter(
-            patron_id__in=patron_ids, cleared_in__isnull=True, business_date__lte=business_date
-        )
-        .order_by("booked_at", "pk")
-        .values_list("pk", "patron_id", "kind", "amount_cents", "target_id", "settled_in_id")
-    )
-    items = [
-        _Item(pk, patron_id, kind, abs(amount), abs(amount), target_id, settled_in_id is not None)
-        for pk, patron_id, kind, amount, target_id, settled_in_id in rows
-    ]
-    by_id = {item.id: item for item in items}
+    rows = store.open_entries(patron_ids, settlement.business_date)
+    open_cents = {row[0]: abs(row[3]) for row in rows}
     # Only entries settled before can have allocations.
-    settled_before = [item.id for item in items if item.settled]
-    for side in ("debit", "credit"):
-        already = (
-            Allocation.objects.filter(**{f"{side}_id__in": settled_before})
-            .values(side)
-            .annotate(total=Sum("amount_cents"))
-            .values_list(side, "total")
-        )
-        for item_id, total in already:
-            by_id[item_id].open_cents -= total
-
-    paid_for = defaultdict(list)
-    for payment_id, fee_id in JournalEntry.for_fees.through.objects.filter(
-        from_journalentry__patron_id__in=patron_ids,
-        from_journalentry__settled_in__isnull=True,
-    ).values_list("from_journalentry_id", "to_journalentry_id"):
-        paid_for[payment_id].append(fee_id)
-
+    earlier = store.allocated_before([row[0] for row in rows if row[5] is not None])
+    for entry_id, total in earlier.items():
+        open_cents[entry_id] -= total
+    paid_for = store.paid_for(patron_ids)
     held = set().union(
         *(ids for _receiver, ids in settlement_held_debits.send(Settlement, patron_ids=patron_ids))
     )
-    by_patron = defaultdict(list)
-    for item in items:
-        by_patron[item.patron_id].append(item)
-    allocations = []
-    for patron_items in by_patron.values():
-        allocations.extend(_offset(settlement, patron_items, paid_for, held))
 
-    Allocation.objects.bulk_create(allocations, batch_size=WRITE_CHUNK)
-    # Each row is written once: new entries offset in full get both marks together.
-    new = [item for item in items if not item.settled]
-    _mark([i.id for i in new if i.open_cents == 0], settled_in=settlement, cleared_in=settlement)
-    JournalEntry.objects.filter(
-        patron_id__in=patron_ids, settled_in__isnull=True, business_date__lte=business_date
-    ).update(settled_in=settlement)
-    _mark([i.id for i in items if i.settled and i.open_cents == 0], cleared_in=settlement)
+    by_patron = {}
+    for entry_id, patron_id, kind, _amount, target_id, _settled_in in rows:
+        by_patron.setdefault(patron_id, []).append((entry_id, kind, target_id))
+    pairs = []
+    for entries in by_patron.values():
+        pairs.extend(offset(entries, open_cents, paid_for, held))
+
+    marks = []
+    entries_settled = debits = credits = 0
+    for entry_id, _patron, kind, amount, _target, settled_in in rows:
+        new = settled_in is None
+        cleared = not open_cents[entry_id]
+        if new:
+            entries_settled += 1
+            if kind in DEBIT_KINDS:
+                debits += amount
+            elif kind in CREDIT_KINDS:
+                credits -= amount
+        if new or cleared:
+            marks.append((entry_id, new, cleared))
+    # Ids follow the order rows were stored in: the UPDATE then walks the table page by page.
+    marks.sort()
+    store.write(settlement.pk, pairs, marks)
     # Counted in the batch's own transaction, so the totals survive a crash and a rerun.
     Settlement.objects.filter(pk=settlement.pk).update(
-        entries_settled=F("entries_settled") + len(new),
-        debits_cents=F("debits_cents") + sum(i.amount for i in new if i.kind in DEBIT_KINDS),
-        credits_cents=F("credits_cents") + sum(i.amount for i in new if i.kind in CREDIT_KINDS),
-        allocations_made=F("allocations_made") + len(allocations),
-        allocated_cents=F("allocated_cents") + sum(a.amount_cents for a in allocations),
+        entries_settled=F("entries_settled") + entries_settled,
+        debits_cents=F("debits_cents") + debits,
+        credits_cents=F("credits_cents") + credits,
+        allocations_made=F("allocations_made") + len(pairs),
+        allocated_cents=F("allocated_cents") + sum(cents for _c, _d, cents in pairs),
     )
-
-
-def _mark(entry_ids: list[int], **marks) -> None:
-    for start in range(0, len(entry_ids), WRITE_CHUNK):
-        JournalEntry.objects.filter(pk__in=entry_ids[start : start + WRITE_CHUNK]).update(**marks)
-
-
-def _offset(
-    settlement: Settlement, items: list[_Item], paid_for: dict[int, list[int]], held: set[int]
-) -> list[Allocation]:
-    """Allocate one patron's open credits to their open debits, in the SPEC's order.
-
-    A held debit is left to the payment holding it (a waiver still lands on its own fee);
-    credit with only held debits left stays on the account for a later settlement.
-    """
-    debit_by_id = {item.id: item for item in items if item.kind not in CREDIT_KINDS}
-    debits = [debit for debit in debit_by_id.values() if debit.id not in held]
-    # Waivers and reductions first: each is meant for one fee and must land there.
-    credits = sorted(
-        (item for item in items if item.kind in CREDIT_KINDS),
-        key=lambda item: item.kind not in TARGETED_CREDIT_KINDS,
-    )
-    allocations = []
-    first_open = 0  # debits before it are paid in full: the oldest-first pass starts here
-    for credit in credits:
-        if credit.kind in TARGETED_CREDIT_KINDS:
-            targets = [credit.target_id]
-        else:
-            targets = [i for i in paid_for.get(credit.id, []) if i not in held]
-        preferred = [debit_by_id[i] for i in targets if i in debit_by_id]
-        while first_open < len(debits) and debits[first_open].open_cents == 0:
-            first_open += 1
-        # A preferred debit met again in the oldest-first pass has nothing left (or the
-        # credit has run out), so no pair is allocated twice.
-        for debit in itertools.chain(preferred, debits[first_open:]):
-            if credit.open_cents == 0:
-                break
-            cents = min(credit.open_cents, debit.open_cents)
-            if cents == 0:
-                continue
-            credit.open_cents -= cents
-            debit.open_cents -= cents
-            allocations.append(
-                Allocation(
-                    settlement=settlement,
-                    credit_id=credit.id,
-                    debit_id=debit.id,
-                    amount_cents=cents,
-                )
-            )
-    return allocations
 
 
 def _finish(settlement: Settlement) -> None:

@@ -1,0 +1,77 @@
+"""Which credit pays which debit: the allocation rules, on plain values.
+
+Kept apart from the database so the rules read as the SPEC states them and cost
+little Python per entry: entries are tuples, open amounts one dict for the batch.
+"""
+
+from fees.models import CREDIT_KINDS, TARGETED_CREDIT_KINDS
+
+# (id, kind, target_id) of one open entry, in booking order.
+Entry = tuple[int, str, int | None]
+# (credit_id, debit_id, cents)
+Pair = tuple[int, int, int]
+
+
+def offset(
+    entries: list[Entry],
+    open_cents: dict[int, int],
+    paid_for: dict[int, list[int]],
+    held: set[int],
+) -> list[Pair]:
+    """Allocate one patron's open credits to their open debits, in the SPEC's order:
+    first the fees a credit was made for, then the oldest debit first.
+
+    A held debit is left to the payment holding it (a waiver still lands on its own fee);
+    credit with only held debits left stays on the account for a later settlement.
+    `open_cents` is brought down by what is allocated.
+    """
+    own_debits = set()
+    debits = []  # the oldest-first pass, held ones left out
+    targeted = []
+    others = []
+    for entry in entries:
+        entry_id, kind, _target = entry
+        if kind in CREDIT_KINDS:
+            # Waivers and reductions first: each is meant for one fee and must land there.
+            (targeted if kind in TARGETED_CREDIT_KINDS else others).append(entry)
+        else:
+            own_debits.add(entry_id)
+            if entry_id not in held:
+                debits.append(entry_id)
+
+    pairs = []
+    first_open = 0  # debits before it are paid in full: the oldest-first pass starts here
+    last = len(debits)
+    for credit_id, kind, target_id in targeted + others:
+        left = open_cents[credit_id]
+        if not left:
+            continue
+        if kind in TARGETED_CREDIT_KINDS:
+            preferred = (target_id,)
+        else:
+            preferred = [i for i in paid_for.get(credit_id, ()) if i not in held]
+        left = _pay(credit_id, left, (i for i in preferred if i in own_debits), open_cents, pairs)
+        # A preferred debit met again in the oldest-first pass has nothing left (or the
+        # credit has run out), so no pair is allocated twice.
+        if left:
+            while first_open < last and not open_cents[debits[first_open]]:
+                first_open += 1
+            rest = (debits[index] for index in range(first_open, last))  # no copy
+            left = _pay(credit_id, left, rest, open_cents, pairs)
+        open_cents[credit_id] = left
+    return pairs
+
+
+def _pay(credit_id, left, debit_ids, open_cents, pairs) -> int:
+    """Give the credit's `left` cents to these debits in turn; what is left of it."""
+    for debit_id in debit_ids:
+        owed = open_cents[debit_id]
+        if not owed:
+            continue
+        cents = left if left < owed else owed
+        open_cents[debit_id] = owed - cents
+        pairs.append((credit_id, debit_id, cents))
+        left -= cents
+        if not left:
+            break
+    return left
