@@ -63,10 +63,10 @@ def run(args, env, **kwargs):
     return subprocess.run(args, env=env, check=True, cwd=ROOT, **kwargs)
 
 
-def database_env(name: str, cache_url: str = "") -> dict:
+def database_env(name: str) -> dict:
     if "bench" not in name:
         sys.exit(f"Refusing {name!r}: the benchmark database name must contain 'bench'.")
-    return {**os.environ, **PORTAL_ENV, "DATABASE_URL": f"{SERVER}/{name}", "CACHE_URL": cache_url}
+    return {**os.environ, **PORTAL_ENV, "DATABASE_URL": f"{SERVER}/{name}"}
 
 
 def ensure_wrk() -> str:
@@ -162,7 +162,7 @@ def load_average() -> str:
 
 
 def account_phase(args, work: Path) -> dict:
-    env = database_env(args.account_database, args.cache_url)
+    env = database_env(args.account_database)
     if not args.no_load:
         say("Loading the account database (bench/account.py's loader):")
         run([PYTHON, "bench/account.py", "--patrons", str(args.patrons), "--entries",
@@ -195,7 +195,7 @@ def account_phase(args, work: Path) -> dict:
 
 
 def desk_phase(args, work: Path) -> dict:
-    env = database_env(args.desk_database, args.cache_url)
+    env = database_env(args.desk_database)
     if not args.no_load:
         say("Loading the desk database (bench/desk.py's loader):")
         run([PYTHON, "bench/desk.py", "--patrons", str(args.desk_patrons), "--orders",
@@ -253,7 +253,6 @@ def main():
     parser.add_argument("--no-load", action="store_true", help="reuse the loaded databases")
     parser.add_argument("--account-database", default="epayment_bench_http_account")
     parser.add_argument("--desk-database", default="epayment_bench_http_desk")
-    parser.add_argument("--cache-url", default="", help="CACHE_URL of the portal (sessions)")
     args = parser.parse_args()
     ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="bench-http-") as directory:

@@ -57,7 +57,7 @@ def account(count, directory):
     write(directory, "bare_list.tsv", [line("GET", f"/list/{p.pk}/") for p in patrons])
     write(directory, "bare_row.tsv", [line("GET", f"/row/{p.user_number}/") for p in patrons])
     # No data at all: what every portal page costs (middleware, base template, a form).
-    write(directory, "login.tsv", [line("GET", "/login/")])
+    write(directory, "login.tsv", [line("GET", "/login/")] * len(patrons))
 
 
 def desk(count, directory):

@@ -151,25 +151,9 @@ SECURE_PROXY_SSL_HEADER = (
 )
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 2)
 
-# --- Cache and sessions ---------------------------------------------------------------
-# Sessions are rows in the database. With CACHE_URL naming a cache every web process
-# shares (production: Redis, e.g. redis://127.0.0.1:6379/0), they are read from that
-# cache and written through to both ("cached_db"), which saves each request a query. A
-# cache of one process's own (the default) would keep a session that another process
-# ended, so then sessions are read from the database.
-CACHES = {
-    "default": environ.Env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")
-}
-SHARED_CACHE_BACKENDS = (
-    "django.core.cache.backends.redis.RedisCache",
-    "django.core.cache.backends.memcached.PyMemcacheCache",
-    "django.core.cache.backends.memcached.PyLibMCCache",
-)
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db"
-    if CACHES["default"]["BACKEND"] in SHARED_CACHE_BACKENDS
-    else "django.contrib.sessions.backends.db"
-)
+# Sessions are rows in the database, so every web process on every machine sees the
+# same ones. A shared cache in front of them (cached_db over Redis) was measured and
+# gained nothing here: a session is one primary-key read, as cheap as the cache's.
 
 # --- E-mail -------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -22,7 +22,6 @@ from django.db import connection
 from fees.models import EntryKind, JournalEntry
 from payments.models import OrderStatus, PaymentOrder
 from tests.factories import FeeFactory, PatronFactory
-from tests.shared_cache import REDIS_URL, needs_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -53,7 +52,6 @@ def server_env():
         "LOG_LEVEL": "WARNING",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    env.pop("CACHE_URL", None)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT, env=env, check=True,
@@ -109,16 +107,9 @@ class Browser:
         return response
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("", id="sessions-in-database"),
-        pytest.param(REDIS_URL, id="sessions-in-redis", marks=needs_redis),
-    ]
-)
-def servers(request, server_env):
-    """Two servers; sessions read from the database, or from a Redis both share."""
-    env = {**server_env, "CACHE_URL": request.param} if request.param else server_env
-    first, second = Server(env), Server(env)
+@pytest.fixture
+def servers(server_env):
+    first, second = Server(server_env), Server(server_env)
     yield first, second
     first.stop()
     second.stop()
