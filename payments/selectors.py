@@ -143,7 +143,7 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
                 " WHERE held.fee_id = {journal}.id AND held.reserved"
             ),
             # Counted inside the sum rather than in WHERE, as in `open_fees_unpaid`.
-            awaiting_settlement=ledger.journal_subquery(
+            unsettled_payments_for=ledger.journal_subquery(
                 "SELECT COALESCE(SUM(CASE WHEN payment.settled_in_id IS NULL THEN 1 ELSE 0 END), 0)"
                 f" FROM {JournalEntry.for_fees.through._meta.db_table} paid_for"
                 " JOIN {journal} payment ON payment.id = paid_for.from_journalentry_id"
@@ -166,7 +166,7 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     for fee in fees:
         fee.open_order = orders_by_id.get(fee.holding_order_id)
         fee.reserved = fee.holding_order_id is not None
-        fee.awaiting_settlement = fee.awaiting_settlement > 0
+        fee.awaiting_settlement = fee.unsettled_payments_for > 0
         fee.partly_paid = 0 < fee.unpaid_cents < fee.open_cents
         covered_by = covering.get(fee.pk, [])
         fee.paid_today_by = (

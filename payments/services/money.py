@@ -48,17 +48,9 @@ def money_reports_of(
     """The order's reports of money and an earlier report of this money (perhaps through
     another order), oldest first, in one read; `same_money` marks the latter."""
     same_money = _origin_q(provider=provider, api_client=api_client, external_id=external_id)
-    if same_money is None:
-        return [
-            *MoneyReport.objects.filter(order=order)
-            .annotate(same_money=Value(False))
-            .order_by("pk")
-        ]
-    return list(
-        MoneyReport.objects.filter(Q(order=order) | same_money)
-        .annotate(same_money=ExpressionWrapper(same_money, output_field=BooleanField()))
-        .order_by("pk")
-    )
+    wanted = Q(order=order) | same_money if same_money else Q(order=order)
+    marked = ExpressionWrapper(same_money, BooleanField()) if same_money else Value(False)
+    return list(MoneyReport.objects.filter(wanted).annotate(same_money=marked).order_by("pk"))
 
 
 def money_report_create(**fields) -> MoneyReport | None:

@@ -162,6 +162,35 @@ def test_payment_for_another_patrons_fee_is_refused(patron):
     )
 
 
+def test_payment_for_an_entry_that_is_no_fee_is_refused(patron):
+    earlier_payment = services.payment_book(patron=patron, amount_cents=300)
+
+    assert_refused(
+        lambda: services.payment_book(patron=patron, amount_cents=500, for_fees=[earlier_payment]),
+        "foreign_fee",
+    )
+
+
+def test_payment_for_a_fee_never_booked_is_refused(patron):
+    unsaved = FeeFactory.build(patron=patron)
+
+    assert_refused(
+        lambda: services.payment_book(patron=patron, amount_cents=500, for_fees=[unsaved]),
+        "foreign_fee",
+    )
+
+
+def test_payment_booked_with_the_patrons_lock_held_still_refuses_a_foreign_fee(patron):
+    someone_elses = FeeFactory()
+
+    assert_refused(
+        lambda: services.payment_book(
+            patron=patron, amount_cents=500, for_fees=[someone_elses], patron_locked=True
+        ),
+        "foreign_fee",
+    )
+
+
 def test_reversal_beyond_the_payment_is_refused(patron):
     payment = services.payment_book(patron=patron, amount_cents=700)
     services.reversal_book(payment=payment, amount_cents=500)
