@@ -10,21 +10,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import F, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Greatest
 
 from fees.models import (
-    PAYABLE_KINDS,
-    TARGETED_CREDIT_KINDS,
     Delivery,
     EntryKind,
     JournalEntry,
     PaymentShare,
-    Settlement,
 )
-from fees.selectors import in_list, journal_subquery, open_fees
-from fees.signals import settlement_held_debits
+from fees.selectors import fee_groups, unpaid_cents
+from fees.signals import reserved_debit_ids
 
 
 def delivery_key(entry: JournalEntry) -> str:
@@ -32,10 +27,17 @@ def delivery_key(entry: JournalEntry) -> str:
 
 
 def movement_record(
-    *, entry: JournalEntry, preferred: Iterable[JournalEntry] = (), send: bool = True
+    *,
+    entry: JournalEntry,
+    preferred: Iterable[JournalEntry] = (),
+    send: bool = True,
+    reopens: int | None = None,
 ) -> Delivery:
-    """Write the movement's shares and its delivery. The caller holds the patron's lock."""
-    PaymentShare.objects.bulk_create(_shares(entry, list(preferred)))
+    """Write the movement's shares and its delivery. The caller holds the patron's lock.
+
+    A reversal re-opens one fee (`reopens`, from `reversal_parts`) or, for the part of its
+    payment that was credit, none."""
+    PaymentShare.objects.bulk_create(_shares(entry, list(preferred), reopens))
     return Delivery.objects.create(
         entry=entry,
         key=delivery_key(entry),
@@ -52,13 +54,13 @@ def _current_transaction_id():
     return 0
 
 
-def _shares(entry: JournalEntry, preferred: list[JournalEntry]) -> list[PaymentShare]:
+def _shares(entry: JournalEntry, preferred: list[JournalEntry], reopens) -> list[PaymentShare]:
     amount = abs(entry.amount_cents)
     if entry.kind == EntryKind.PAYMENT:
         plan = _payment_plan(entry, amount, preferred)
-    elif entry.kind == EntryKind.REVERSAL:
-        plan = _reversal_plan(entry, amount)
-    else:  # a refund pays back credit: it is for no fee
+    elif entry.kind == EntryKind.REVERSAL and reopens is not None:
+        plan = [(reopens, amount)]
+    else:  # a refund pays back credit, a reversal of credit re-opens none: for no fee
         plan = []
     rest = amount - sum(cents for _fee_id, cents in plan)
     shares = [PaymentShare(movement=entry, fee_id=fee_id, amount_cents=c) for fee_id, c in plan]
@@ -67,52 +69,9 @@ def _shares(entry: JournalEntry, preferred: list[JournalEntry]) -> list[PaymentS
     return shares
 
 
-def open_fees_unpaid(patron_id: int) -> QuerySet[JournalEntry]:
-    """The patron's open fees (`open_fees`), each with `unpaid_cents`: what is not yet paid
-    of it, less waivers and reductions not settled yet and the shares of payments not
-    settled yet."""
-    # "Not settled yet" is a condition inside the sums, not in WHERE: the partial index of
-    # unsettled entries then cannot lure the planner into scanning every entry of the day
-    # for each fee (its statistics say "none" from each nightly settlement on).
-    targeted, kinds = in_list(TARGETED_CREDIT_KINDS)
-    pending_credits = journal_subquery(
-        "SELECT COALESCE(SUM(CASE WHEN credit.settled_in_id IS NULL"
-        " THEN credit.amount_cents ELSE 0 END), 0)"
-        " FROM {journal} credit WHERE credit.target_id = {journal}.id"
-        f" AND credit.kind {targeted}",
-        kinds,
-    )
-    planned = journal_subquery(
-        "SELECT COALESCE(SUM(CASE WHEN payment.settled_in_id IS NULL"
-        " THEN share.amount_cents ELSE 0 END), 0)"
-        f" FROM {PaymentShare._meta.db_table} share"
-        " JOIN {journal} payment ON payment.id = share.movement_id"
-        " WHERE share.fee_id = {journal}.id AND payment.kind = %s",
-        [EntryKind.PAYMENT.value],
-    )
-    unpaid = F("open_cents") + pending_credits - planned
-    return (
-        open_fees(patron=patron_id)
-        .filter(kind__in=PAYABLE_KINDS)
-        .annotate(unpaid_cents=Greatest(unpaid, Value(0)))
-    )
-
-
-def unpaid_cents(patron_id: int) -> dict[int, int]:
-    """Each open debit's `unpaid_cents` (`open_fees_unpaid`), oldest first."""
-    return dict(open_fees_unpaid(patron_id).values_list("pk", "unpaid_cents"))
-
-
 def _payment_plan(entry, amount, preferred) -> list[tuple[int, int]]:
     remaining = unpaid_cents(entry.patron_id)
-    held = set().union(
-        *(
-            ids
-            for _receiver, ids in settlement_held_debits.send(
-                Settlement, patron_ids=[entry.patron_id]
-            )
-        )
-    )
+    held = reserved_debit_ids([entry.patron_id])
     wanted = [fee.pk for fee in preferred if fee.pk in remaining]
     oldest_first = [fee_id for fee_id in remaining if fee_id not in held and fee_id not in wanted]
     plan = []
@@ -126,12 +85,25 @@ def _payment_plan(entry, amount, preferred) -> list[tuple[int, int]]:
     return plan
 
 
-def _reversal_plan(entry, amount) -> list[tuple[int, int]]:
-    """A reversal takes back what the payment paid, fee by fee, as far as it goes."""
-    plan = defaultdict(int)
-    for share in PaymentShare.objects.filter(movement_id=entry.target_id, fee__isnull=False):
-        cents = min(amount, share.amount_cents)
-        if cents:
-            plan[share.fee_id] += cents
-            amount -= cents
-    return list(plan.items())
+def reversal_parts(payment: JournalEntry) -> list[tuple[int | None, int]]:
+    """What of a payment can still be taken back, fee by fee (None: its part that was
+    credit), in the order it paid them: its shares, each fee named as the library system
+    knows it (an increase or a reversal it paid as the fee they belong to), less what
+    earlier reversals of it took back."""
+    groups = fee_groups(payment.patron_id)
+    root_of = {debit: group.fee_id for group in groups.values() for debit in group.debit_ids}
+    parts: dict[int | None, int] = defaultdict(int)
+    for fee_id, cents in (
+        PaymentShare.objects.filter(movement=payment)
+        .values_list("fee_id", "amount_cents")
+        .order_by("pk")
+    ):
+        parts[root_of.get(fee_id, fee_id) if fee_id else None] += cents
+    taken = PaymentShare.objects.filter(
+        movement__target=payment, movement__kind=EntryKind.REVERSAL
+    ).values_list("fee_id", "amount_cents")
+    for fee_id, cents in taken:
+        parts[fee_id] -= cents
+    # Fees first: a partial chargeback re-opens what the library system was told was paid.
+    ordered = [key for key in parts if key is not None] + ([None] if None in parts else [])
+    return [(key, parts[key]) for key in ordered if parts[key] > 0]

@@ -3,8 +3,9 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import F, IntegerField, Q, QuerySet, Sum
+from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Sum, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Greatest
 
 from accounts.models import Patron
 from fees.models import (
@@ -12,9 +13,11 @@ from fees.models import (
     PAYABLE_KINDS,
     TARGETED_CREDIT_KINDS,
     Allocation,
+    EntryKind,
     FeeKind,
     JournalEntry,
     Loan,
+    PaymentShare,
 )
 
 
@@ -72,6 +75,109 @@ def open_fees(*, patron: Patron) -> QuerySet[JournalEntry]:
     )
 
 
+def open_fees_unpaid(patron_id: int) -> QuerySet[JournalEntry]:
+    """The patron's open fees (`open_fees`), each with `unpaid_cents`: what is not yet paid
+    of it, less waivers and reductions not settled yet and the shares of payments not
+    settled yet."""
+    # "Not settled yet" is a condition inside the sums, not in WHERE: the partial index of
+    # unsettled entries then cannot lure the planner into scanning every entry of the day
+    # for each fee (its statistics say "none" from each nightly settlement on).
+    targeted, kinds = in_list(TARGETED_CREDIT_KINDS)
+    pending_credits = journal_subquery(
+        "SELECT COALESCE(SUM(CASE WHEN credit.settled_in_id IS NULL"
+        " THEN credit.amount_cents ELSE 0 END), 0)"
+        " FROM {journal} credit WHERE credit.target_id = {journal}.id"
+        f" AND credit.kind {targeted}",
+        kinds,
+    )
+    planned = journal_subquery(
+        "SELECT COALESCE(SUM(CASE WHEN payment.settled_in_id IS NULL"
+        " THEN share.amount_cents ELSE 0 END), 0)"
+        f" FROM {PaymentShare._meta.db_table} share"
+        " JOIN {journal} payment ON payment.id = share.movement_id"
+        " WHERE share.fee_id = {journal}.id AND payment.kind = %s",
+        [EntryKind.PAYMENT.value],
+    )
+    unpaid = F("open_cents") + pending_credits - planned
+    return (
+        open_fees(patron=patron_id)
+        .filter(kind__in=PAYABLE_KINDS)
+        .annotate(unpaid_cents=Greatest(unpaid, Value(0)))
+    )
+
+
+def unpaid_cents(patron_id: int) -> dict[int, int]:
+    """Each open debit's `unpaid_cents` (`open_fees_unpaid`), oldest first."""
+    return dict(open_fees_unpaid(patron_id).values_list("pk", "unpaid_cents"))
+
+
+@dataclass(frozen=True)
+class FeeGroup:
+    """A fee as the library system knows it, and every entry of the journal that is part of
+    it: the fee, its increases, the reductions of any of these, and the reversals that
+    re-open it after a chargeback (each names the one fee it re-opens, by its share)."""
+
+    fee_id: int
+    debit_ids: tuple[int, ...]  # the fee, its increases, its reversals; booking order
+    charged_cents: int  # what the library system charges: the fee, increases, reductions
+
+
+def fee_groups(patron_id: int, fee_ids=None) -> dict[int, FeeGroup]:
+    """The patron's fees (those the library system knows as its own: entries of kind fee
+    that increase no other), each as a `FeeGroup`; only `fee_ids` when given."""
+    rows = list(
+        JournalEntry.objects.filter(
+            patron_id=patron_id,
+            kind__in=[EntryKind.FEE, EntryKind.REVERSAL, EntryKind.REDUCTION],
+        )
+        .order_by("booked_at", "id")
+        .values_list("pk", "kind", "target_id", "amount_cents")
+    )
+    reopens = reversal_fees(patron_id)
+    debits: dict[int, list[int]] = {}
+    charged: dict[int, int] = {}
+    root_of: dict[int, int] = {}
+    for entry_id, kind, target_id, amount in rows:
+        if kind == EntryKind.FEE and target_id is None:
+            debits[entry_id], charged[entry_id] = [entry_id], amount
+            root_of[entry_id] = entry_id
+    for entry_id, kind, target_id, amount in rows:
+        root = None
+        if kind == EntryKind.FEE and target_id is not None:
+            root = target_id
+        elif kind == EntryKind.REVERSAL:
+            root = reopens.get(entry_id)
+        if root in debits:
+            debits[root].append(entry_id)
+            root_of[entry_id] = root
+            if kind == EntryKind.FEE:
+                charged[root] += amount
+    for _entry_id, kind, target_id, amount in rows:
+        if kind == EntryKind.REDUCTION and target_id in root_of:
+            charged[root_of[target_id]] += amount
+    wanted = debits if fee_ids is None else [i for i in fee_ids if i in debits]
+    return {fee_id: FeeGroup(fee_id, tuple(debits[fee_id]), charged[fee_id]) for fee_id in wanted}
+
+
+def reversal_fees(patron_id: int) -> dict[int, int]:
+    """Each of the patron's reversals that re-opens one fee, and that fee. A reversal
+    booked before reversals were split per fee may name several: it re-opens no one fee."""
+    single = (
+        PaymentShare.objects.filter(
+            movement__patron_id=patron_id, movement__kind=EntryKind.REVERSAL, fee__isnull=False
+        )
+        .values("movement_id")
+        .annotate(fees=Count("fee_id"), fee=Min("fee_id"))
+        .filter(fees=1)
+    )
+    return {row["movement_id"]: row["fee"] for row in single}
+
+
+def fee_unpaid_cents(group: FeeGroup, unpaid: dict[int, int]) -> int:
+    """What is still to pay of the fee: the unpaid part of each of its open debits."""
+    return sum(unpaid.get(debit_id, 0) for debit_id in group.debit_ids)
+
+
 def name_fee_types(
     fees: list[JournalEntry], kinds: dict[str, FeeKind] | None = None
 ) -> list[JournalEntry]:
@@ -84,19 +190,6 @@ def name_fee_types(
         kind = kinds.get(fee.fee_type)
         fee.type_name = kind.name if kind else fee.fee_type
     return fees
-
-
-def open_cents_of(*, fee: JournalEntry) -> int:
-    """What is left of one fee after allocations, and waivers and reductions booked but not
-    yet settled."""
-    allocated = fee.allocations_received.aggregate(total=Sum("amount_cents"))["total"] or 0
-    pending = (
-        JournalEntry.objects.filter(
-            target=fee, kind__in=TARGETED_CREDIT_KINDS, settled_in__isnull=True
-        ).aggregate(total=Sum("amount_cents"))["total"]
-        or 0
-    )
-    return fee.amount_cents - allocated + pending
 
 
 # Credit a settlement could not use: settled, not fully allocated.

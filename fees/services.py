@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Patron
-from fees.bridge import movement_record
+from fees.bridge import movement_record, reversal_parts
 from fees.models import (
     DEBIT_KINDS,
     PAYABLE_KINDS,
@@ -26,10 +26,10 @@ from fees.models import (
     Loan,
 )
 from fees.money import format_money
-from fees.selectors import balance_cents, open_cents_of
+from fees.selectors import balance_cents, unpaid_cents
 
 
-def _lock_patron(patron: Patron | int) -> Patron:
+def patron_lock(patron: Patron | int) -> Patron:
     patron_id = patron.pk if isinstance(patron, Patron) else patron
     locked = Patron.objects.select_for_update().filter(pk=patron_id).first()
     if locked is None:
@@ -37,7 +37,7 @@ def _lock_patron(patron: Patron | int) -> Patron:
     return locked
 
 
-def _check_amount(amount_cents) -> None:
+def amount_check(amount_cents) -> None:
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
         raise ValidationError(_("The amount must be a whole number of cents."), code="invalid")
     if amount_cents <= 0:
@@ -47,11 +47,11 @@ def _check_amount(amount_cents) -> None:
 def _portion(amount_cents: int | None, *, of: int) -> int:
     """A checked part of what is left of a fee or payment; all of it when not given."""
     amount_cents = of if amount_cents is None else amount_cents
-    _check_amount(amount_cents)
+    amount_check(amount_cents)
     return amount_cents
 
 
-def _check_currency(currency: str | None) -> str:
+def currency_check(currency: str | None) -> str:
     currency = currency or settings.LIBRARY_CURRENCY
     if currency != settings.LIBRARY_CURRENCY:
         raise ValidationError(
@@ -73,7 +73,9 @@ def _fees_of(patron: Patron, fees: Iterable[JournalEntry]) -> list[JournalEntry]
     return fees
 
 
-def _book(*, patron: Patron, kind: str, amount_cents: int, currency: str, **fields) -> JournalEntry:
+def entry_book(
+    *, patron: Patron, kind: str, amount_cents: int, currency: str, **fields
+) -> JournalEntry:
     now = timezone.now()
     sign = 1 if kind in DEBIT_KINDS else -1
     return JournalEntry.objects.create(
@@ -103,14 +105,14 @@ def fee_book(
     external_type: str = "",
 ) -> JournalEntry:
     """A fee; one from the library system carries its id and fee type code there."""
-    _check_amount(amount_cents)
-    currency = _check_currency(currency)
+    amount_check(amount_cents)
+    currency = currency_check(currency)
     if not fee_type or not FeeKind.objects.filter(code=fee_type).exists():
         raise ValidationError(_("Unknown fee type."), code="invalid_fee_type")
     if not description.strip():
         raise ValidationError(_("A fee needs a description."), code="required")
-    patron = _lock_patron(patron)
-    return _book(
+    patron = patron_lock(patron)
+    return entry_book(
         patron=patron,
         kind=EntryKind.FEE,
         amount_cents=amount_cents,
@@ -148,12 +150,12 @@ def payment_book(
     `patron_locked`: the caller passes a Patron whose row it locked in this transaction
     (the order transition does), so it is not read again.
     """
-    _check_amount(amount_cents)
-    currency = _check_currency(currency)
+    amount_check(amount_cents)
+    currency = currency_check(currency)
     if not (patron_locked and isinstance(patron, Patron)):
-        patron = _lock_patron(patron)
+        patron = patron_lock(patron)
     fees = _fees_of(patron, for_fees)
-    entry = _book(
+    entry = entry_book(
         patron=patron,
         kind=EntryKind.PAYMENT,
         amount_cents=amount_cents,
@@ -181,13 +183,13 @@ def credit_note_book(
     booking_key: str = "",
 ) -> JournalEntry:
     """A "Gutschrift": the library credits the patron without money changing hands."""
-    _check_amount(amount_cents)
-    currency = _check_currency(currency)
+    amount_check(amount_cents)
+    currency = currency_check(currency)
     if not note.strip():
         raise ValidationError(_("A credit note needs a reason."), code="required")
-    patron = _lock_patron(patron)
+    patron = patron_lock(patron)
     fees = _fees_of(patron, for_fees)
-    entry = _book(
+    entry = entry_book(
         patron=patron,
         kind=EntryKind.CREDIT_NOTE,
         amount_cents=amount_cents,
@@ -209,13 +211,14 @@ def waiver_book(
     booked_by: AbstractBaseUser | None = None,
 ) -> JournalEntry:
     """Waive all of a fee's open amount, or part of it."""
-    patron = _lock_patron(fee.patron_id)
+    patron = patron_lock(fee.patron_id)
     fee = JournalEntry.objects.filter(pk=fee.pk, patron=patron, kind=EntryKind.FEE).first()
     if fee is None:
         raise ValidationError(_("Only a fee can be waived."), code="not_a_fee")
     if not note.strip():
         raise ValidationError(_("A waiver needs a reason."), code="required")
-    open_cents = open_cents_of(fee=fee)
+    # Money received for the fee (its payments' shares, settled or not) is not waived again.
+    open_cents = unpaid_cents(patron.pk).get(fee.pk, 0)
     if open_cents <= 0:
         raise ValidationError(_("This fee has nothing left to waive."), code="nothing_open")
     amount_cents = _portion(amount_cents, of=open_cents)
@@ -225,7 +228,7 @@ def waiver_book(
             % {"open": format_money(open_cents, fee.currency)},
             code="exceeds_open",
         )
-    return _book(
+    return entry_book(
         patron=patron,
         kind=EntryKind.WAIVER,
         amount_cents=amount_cents,
@@ -254,9 +257,9 @@ def refund_book(
     A refund the provider has confirmed is booked `within_credit=False`: its money has
     left, whatever the patron's account says by now.
     """
-    _check_amount(amount_cents)
-    currency = _check_currency(currency)
-    patron = _lock_patron(patron)
+    amount_check(amount_cents)
+    currency = currency_check(currency)
+    patron = patron_lock(patron)
     credit_cents = -balance_cents(patron=patron)
     if within_credit and amount_cents > credit_cents:
         raise ValidationError(
@@ -264,7 +267,7 @@ def refund_book(
             % {"credit": format_money(max(0, credit_cents), currency)},
             code="exceeds_credit",
         )
-    entry = _book(
+    entry = entry_book(
         patron=patron,
         kind=EntryKind.REFUND,
         amount_cents=amount_cents,
@@ -279,6 +282,18 @@ def refund_book(
     return entry
 
 
+def reversible_cents(*, payment: JournalEntry, refunded_cents: int = 0) -> int:
+    """What of a payment a chargeback can still take back: the payment less its reversals
+    and `refunded_cents`, the money of it already paid back to the patron."""
+    already = (
+        JournalEntry.objects.filter(target=payment, kind=EntryKind.REVERSAL).aggregate(
+            total=Sum("amount_cents")
+        )["total"]
+        or 0
+    )
+    return -payment.amount_cents - already - refunded_cents
+
+
 @transaction.atomic
 def reversal_book(
     *,
@@ -287,21 +302,22 @@ def reversal_book(
     reference: str = "",
     booked_by: AbstractBaseUser | None = None,
     note: str = "",
-) -> JournalEntry:
-    """A payment taken back after it was booked (a chargeback): the amount is owed again."""
-    patron = _lock_patron(payment.patron_id)
+    refunded_cents: int = 0,
+) -> list[JournalEntry]:
+    """A payment taken back after it was booked (a chargeback): the amount is owed again.
+
+    One reversal per fee the payment paid (and one for its part that was credit), so that
+    each re-opens exactly one fee: what was paid of that fee and is now owed again. What
+    can be taken back is the payment less earlier reversals and `refunded_cents` (money
+    of it already gone back to the patron); all of that when no amount is given.
+    """
+    patron = patron_lock(payment.patron_id)
     payment = JournalEntry.objects.filter(
         pk=payment.pk, patron=patron, kind=EntryKind.PAYMENT
     ).first()
     if payment is None:
         raise ValidationError(_("Only a payment can be reversed."), code="not_a_payment")
-    already = (
-        JournalEntry.objects.filter(target=payment, kind=EntryKind.REVERSAL).aggregate(
-            total=Sum("amount_cents")
-        )["total"]
-        or 0
-    )
-    reversible = -payment.amount_cents - already
+    reversible = reversible_cents(payment=payment, refunded_cents=refunded_cents)
     if reversible <= 0:
         raise ValidationError(_("This payment has already been reversed."), code="already_reversed")
     amount_cents = _portion(amount_cents, of=reversible)
@@ -311,27 +327,34 @@ def reversal_book(
             % {"amount": format_money(reversible, payment.currency)},
             code="exceeds_payment",
         )
-    entry = _book(
-        patron=patron,
-        kind=EntryKind.REVERSAL,
-        amount_cents=amount_cents,
-        currency=payment.currency,
-        target=payment,
-        reference=reference,
-        booked_by=booked_by,
-        note=note,
-    )
-    movement_record(entry=entry)
-    return entry
+    reversals = []
+    for fee_id, cents in reversal_parts(payment):
+        cents = min(cents, amount_cents)
+        if not cents:
+            break
+        entry = entry_book(
+            patron=patron,
+            kind=EntryKind.REVERSAL,
+            amount_cents=cents,
+            currency=payment.currency,
+            target=payment,
+            reference=reference,
+            booked_by=booked_by,
+            note=note,
+        )
+        movement_record(entry=entry, reopens=fee_id)
+        reversals.append(entry)
+        amount_cents -= cents
+    return reversals
 
 
 @transaction.atomic
 def loans_replace(*, patron: Patron | int, loans: Iterable[dict]) -> list[Loan]:
     """Replace the patron's overdue loans (the library system sends the whole set)."""
-    patron = _lock_patron(patron)
+    patron = patron_lock(patron)
     new = []
     for loan in loans:
-        _check_currency(loan.get("currency"))
+        currency_check(loan.get("currency"))
         for field in ("daily_fine_cents", "fine_cap_cents"):
             if isinstance(loan[field], bool) or not isinstance(loan[field], int) or loan[field] < 0:
                 raise ValidationError(

@@ -9,8 +9,8 @@ from django.db.models.expressions import RawSQL
 
 from accounts.models import Patron
 from fees import selectors as ledger
-from fees.bridge import open_fees_unpaid, unpaid_cents
 from fees.models import Delivery, EntryKind, JournalEntry, PaymentShare
+from fees.selectors import open_fees_unpaid, unpaid_cents
 from payments import rules
 from payments.library_systems.base import FeeShare, Movement
 from payments.models import OPEN_STATUSES, MoneyReport, OrderFee, OrderStatus, PaymentOrder

@@ -31,7 +31,7 @@ from fees.models import CREDIT_KINDS, DEBIT_KINDS, JournalEntry, Settlement
 from fees.settlement import store
 from fees.settlement.offset import offset
 from fees.settlement.store import WRITE_CHUNK
-from fees.signals import settlement_held_debits
+from fees.signals import reserved_debit_ids
 
 __all__ = [
     "WRITE_CHUNK",
@@ -185,16 +185,15 @@ def _settle_batch(settlement: Settlement, patron_ids: list[int]) -> None:
     for entry_id, total in earlier.items():
         open_cents[entry_id] -= total
     paid_for = store.paid_for(patron_ids)
-    held = set().union(
-        *(ids for _receiver, ids in settlement_held_debits.send(Settlement, patron_ids=patron_ids))
-    )
+    shares = store.payment_shares(patron_ids)
+    held = reserved_debit_ids(patron_ids)
 
     by_patron = {}
     for entry_id, patron_id, kind, _amount, target_id, _settled_in in rows:
         by_patron.setdefault(patron_id, []).append((entry_id, kind, target_id))
     pairs = []
     for entries in by_patron.values():
-        pairs.extend(offset(entries, open_cents, paid_for, held))
+        pairs.extend(offset(entries, open_cents, paid_for, held, shares))
 
     marks = []
     entries_settled = debits = credits = 0

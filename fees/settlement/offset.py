@@ -17,14 +17,19 @@ def offset(
     open_cents: dict[int, int],
     paid_for: dict[int, list[int]],
     held: set[int],
+    shares: dict[int, list[tuple[int | None, int]]] | None = None,
 ) -> list[Pair]:
     """Allocate one patron's open credits to their open debits, in the SPEC's order:
     first the fees a credit was made for, then the oldest debit first.
 
-    A held debit is left to the payment holding it (a waiver still lands on its own fee);
-    credit with only held debits left stays on the account for a later settlement.
-    `open_cents` is brought down by what is allocated.
+    A payment with `shares` (what it pays per fee, as the library system was told when
+    it was booked) pays exactly those first, before any other credit, so that the
+    portal and the library system agree on what it paid; its part that was credit then
+    goes with the other credits. A held debit is left to the payment holding it (a
+    waiver still lands on its own fee); credit with only held debits left stays on the
+    account for a later settlement. `open_cents` is brought down by what is allocated.
     """
+    shares = shares or {}
     own_debits = set()
     debits = []  # the oldest-first pass, held ones left out
     targeted = []
@@ -40,6 +45,15 @@ def offset(
                 debits.append(entry_id)
 
     pairs = []
+    for credit_id, _kind, _target in others:
+        fee_shares = [(fee_id, cents) for fee_id, cents in shares.get(credit_id, ()) if fee_id]
+        for fee_id, cents in fee_shares:
+            if fee_id in own_debits:
+                cents = min(cents, open_cents[fee_id], open_cents[credit_id])
+                if cents:
+                    open_cents[fee_id] -= cents
+                    open_cents[credit_id] -= cents
+                    pairs.append((credit_id, fee_id, cents))
     first_open = 0  # debits before it are paid in full: the oldest-first pass starts here
     last = len(debits)
     for credit_id, kind, target_id in targeted + others:
@@ -48,6 +62,8 @@ def offset(
             continue
         if kind in TARGETED_CREDIT_KINDS:
             preferred = (target_id,)
+        elif credit_id in shares:
+            preferred = ()  # its shares are paid: what is left of it is credit
         else:
             preferred = [i for i in paid_for.get(credit_id, ()) if i not in held]
         left = _pay(credit_id, left, (i for i in preferred if i in own_debits), open_cents, pairs)

@@ -13,12 +13,13 @@ from collections import defaultdict
 from django.db import connection
 
 from accounts.models import Patron
-from fees.models import Allocation, JournalEntry
+from fees.models import Allocation, JournalEntry, PaymentShare
 
 WRITE_CHUNK = 5000
 
 JOURNAL = JournalEntry._meta.db_table
 FOR_FEES = JournalEntry.for_fees.through._meta.db_table
+SHARE = PaymentShare._meta.db_table
 ALLOCATION = Allocation._meta.db_table
 
 # (id, patron_id, kind, amount_cents, target_id, settled_in_id), in booking order.
@@ -85,6 +86,23 @@ def paid_for(patron_ids: list[int]) -> dict[int, list[int]]:
         for payment_id, fee_id in cursor.fetchall():
             fees[payment_id].append(fee_id)
     return fees
+
+
+def payment_shares(patron_ids: list[int]) -> dict[int, list[tuple[int | None, int]]]:
+    """What each unsettled payment of the batch pays per fee, as the library system was
+    told when it was booked (None: its part that was credit), in the order written."""
+    where, params = _one_of("p.patron_id", patron_ids)
+    shares = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.movement_id, s.fee_id, s.amount_cents FROM {SHARE} AS s "
+            f"JOIN {JOURNAL} AS p ON p.id = s.movement_id "
+            f"WHERE {where} AND p.kind = 'payment' AND p.settled_in_id IS NULL ORDER BY s.id",
+            params,
+        )
+        for payment_id, fee_id, cents in cursor.fetchall():
+            shares[payment_id].append((fee_id, cents))
+    return shares
 
 
 def write(

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Patron
 from fees import selectors as ledger
-from fees.bridge import unpaid_cents
 from fees.money import format_money
+from fees.selectors import unpaid_cents
 from payments import rules
 from payments.models import EventSource, OrderFee, OrderStatus, PaymentEvent, PaymentOrder
 from payments.providers import get_provider

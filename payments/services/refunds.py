@@ -26,6 +26,7 @@ from payments.models import (
     REFUND_RESERVING_STATUSES,
     EventSource,
     MoneyReport,
+    OrderStatus,
     PaymentOrder,
     Refund,
     RefundEvent,
@@ -48,6 +49,16 @@ ALLOWED_REFUND_MOVES = {
 }
 
 
+def refunds_reserved_cents(order: PaymentOrder) -> int:
+    """What of the order's money refunds have spoken for: requested or made."""
+    return (
+        order.refunds.filter(status__in=REFUND_RESERVING_STATUSES).aggregate(
+            total=Sum("amount_cents")
+        )["total"]
+        or 0
+    )
+
+
 def refundable_cents(order: PaymentOrder) -> int:
     """What of the order's money, booked from the provider (or by staff who saw it there),
     can still go back: less chargebacks, and less refunds requested or made."""
@@ -63,13 +74,7 @@ def refundable_cents(order: PaymentOrder) -> int:
         ).aggregate(total=Sum("amount_cents"))["total"]
         or 0
     )
-    refunded = (
-        order.refunds.filter(status__in=REFUND_RESERVING_STATUSES).aggregate(
-            total=Sum("amount_cents")
-        )["total"]
-        or 0
-    )
-    return max(0, paid - charged_back - refunded)
+    return max(0, paid - charged_back - refunds_reserved_cents(order))
 
 
 def refundable_credit_cents(patron: Patron) -> int:
@@ -97,6 +102,12 @@ def refund_availability(order: PaymentOrder) -> Availability:
         )
     if order.currency != settings.LIBRARY_CURRENCY or not provider.refund_payment_id(order):
         return Availability(False, _("The provider's payment for this order is not known."))
+    if order.status == OrderStatus.CANCELATION:
+        # The card's bank has taken the money back or may still: paying it back as well
+        # would pay it out twice.
+        return Availability(
+            False, _("This payment is disputed (chargeback): it cannot be refunded as well.")
+        )
     if refundable_cents(order) <= 0:
         return Availability(False, _("Nothing of this payment is left to refund."))
     return Availability(True)

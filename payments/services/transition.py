@@ -33,6 +33,7 @@ from payments.services.money import (
     money_reports_of,
 )
 from payments.services.outcomes import Outcome, TransitionResult
+from payments.services.refunds import refunds_reserved_cents
 
 S = OrderStatus
 Hold = MoneyReport.Hold
@@ -109,7 +110,7 @@ def payment_order_transition(
             provider_event_id=provider_event_id,
             note=note,
         )
-        booked = _take_back(order, event) if status == S.CANCELATION else None
+        booked = _take_back(order, event, amount_cents) if status == S.CANCELATION else None
         order.save()
     outcome = Outcome.REVERSED if booked else Outcome.MOVED
     return TransitionResult(order=order, outcome=outcome, event=event, booked=booked)
@@ -268,9 +269,13 @@ def _confirm_completion(
     return TransitionResult(order=order, outcome=Outcome.REPEAT, event=event, money=completed)
 
 
-def _take_back(order: PaymentOrder, event: PaymentEvent) -> JournalEntry | None:
+def _take_back(
+    order: PaymentOrder, event: PaymentEvent, disputed_cents: int | None
+) -> JournalEntry | None:
     """A chargeback takes back the provider's money: reverse it if it was booked, close it
-    if it was still held for staff."""
+    if it was still held for staff. The reversal is what the bank disputes (all of the
+    payment when the provider does not say), never more than what refunds left of it: the
+    order's lock serializes refunds and chargebacks of its money."""
     taken = (
         order.money_reports.filter(
             Q(provider=order.provider, external_id__gt="") | Q(source=EventSource.STAFF)
@@ -285,12 +290,20 @@ def _take_back(order: PaymentOrder, event: PaymentEvent) -> JournalEntry | None:
         return None
     if taken.entry_id is None:
         return None
-    return ledger.reversal_book(
+    refunded = refunds_reserved_cents(order)
+    left = ledger.reversible_cents(payment=taken.entry, refunded_cents=refunded)
+    amount = left if disputed_cents is None else min(disputed_cents, left)
+    if amount <= 0:
+        return None
+    reversals = ledger.reversal_book(
         payment=taken.entry,
+        amount_cents=amount,
         reference=event.provider_event_id,
         booked_by=event.staff_user,
         note=event.note,
+        refunded_cents=refunded,
     )
+    return reversals[0]
 
 
 def _remember_provider_ids(order: PaymentOrder, transaction_id: str, payment_id: str) -> None:

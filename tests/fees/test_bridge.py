@@ -69,15 +69,36 @@ def test_a_counter_payment_passes_over_fees_an_online_payment_is_paying(patron):
     assert shares_of(payment) == [(free.pk, 500)]
 
 
-def test_a_reversal_reopens_what_its_payment_paid(patron):
+def test_a_reversal_reopens_what_its_payment_paid_one_fee_per_reversal(patron):
     fee = FeeFactory(patron=patron, amount_cents=500)
     payment = services.payment_book(patron=patron, amount_cents=700, method="card")
 
-    reversal = services.reversal_book(payment=payment)
+    for_fee, for_credit = services.reversal_book(payment=payment)
 
-    assert reversal.kind == EntryKind.REVERSAL
-    assert shares_of(reversal) == [(fee.pk, 500), (None, 200)]
-    assert Delivery.objects.filter(entry=reversal).exists()
+    assert {for_fee.kind, for_credit.kind} == {EntryKind.REVERSAL}
+    assert shares_of(for_fee) == [(fee.pk, 500)]
+    assert shares_of(for_credit) == [(None, 200)]
+    assert Delivery.objects.filter(entry__in=[for_fee, for_credit]).count() == 2
+
+
+def test_a_partial_reversal_reopens_the_fees_before_the_credit(patron):
+    fee = FeeFactory(patron=patron, amount_cents=500)
+    payment = services.payment_book(patron=patron, amount_cents=700, method="card")
+
+    (reversal,) = services.reversal_book(payment=payment, amount_cents=300)
+
+    assert shares_of(reversal) == [(fee.pk, 300)]
+
+
+def test_a_second_reversal_reopens_what_the_first_left(patron):
+    fee = FeeFactory(patron=patron, amount_cents=500)
+    payment = services.payment_book(patron=patron, amount_cents=700, method="card")
+    services.reversal_book(payment=payment, amount_cents=300)
+
+    rest_of_fee, credit = services.reversal_book(payment=payment)
+
+    assert shares_of(rest_of_fee) == [(fee.pk, 200)]
+    assert shares_of(credit) == [(None, 200)]
 
 
 def test_a_refund_is_for_no_fee(patron):

@@ -1,12 +1,26 @@
 """The library system corrects, cancels and re-sends its fees: always a new entry."""
 
 import pytest
+from django.utils import timezone
 from django.core.exceptions import ValidationError
 
 from fees import services
-from fees.corrections import charged_cents, fee_cancel, fee_correct, fees_sync
-from fees.models import EntryKind, JournalEntry
-from fees.selectors import balance_cents
+from fees.corrections import (
+    FeeOfAnotherPatron,
+    charged_cents,
+    fee_cancel,
+    fee_correct,
+    fees_sync,
+)
+from fees.models import Allocation, EntryKind, JournalEntry
+from fees.selectors import (
+    balance_cents,
+    fee_groups,
+    fee_unpaid_cents,
+    patron_credit_cents,
+    unpaid_cents,
+)
+from fees.settlement import settlement_run
 from payments import services as orders
 from tests.factories import PatronFactory
 
@@ -25,6 +39,18 @@ def library_fee(patron, external_id="L-1", amount_cents=1000):
         patron=patron, amount_cents=amount_cents, description="Lost item",
         source_system=SYSTEM, external_id=external_id, external_type="LOST",
     )  # fmt: skip
+
+
+def unpaid_of(fee):
+    return fee_unpaid_cents(fee_groups(fee.patron_id)[fee.pk], unpaid_cents(fee.patron_id))
+
+
+def allocations_of(payment):
+    return dict(Allocation.objects.filter(credit=payment).values_list("debit_id", "amount_cents"))
+
+
+def settle_today():
+    settlement_run(business_date=timezone.localdate())
 
 
 def kinds(patron):
@@ -60,24 +86,91 @@ def test_setting_the_amount_a_fee_has_changes_nothing(patron):
     assert result.booked is None and kinds(patron) == before
 
 
-def test_cancelling_reduces_what_is_unpaid_and_money_received_stays_paid(patron):
+def test_cancelling_a_partly_paid_fee_makes_what_was_paid_the_patrons_credit(patron):
     fee = library_fee(patron)
     services.payment_book(patron=patron, amount_cents=400, for_fees=[fee], method="cash")
 
     result = fee_cancel(fee=fee, note="lost item found")
 
-    assert result.booked.amount_cents == -600
+    assert [entry.amount_cents for entry in result.entries] == [-600, -400]
     assert result.already_paid_cents == 400
-    assert balance_cents(patron=patron) == 0
+    assert charged_cents(fee) == 0
+    assert balance_cents(patron=patron) == -400
 
 
-def test_cancelling_a_fee_paid_in_full_books_nothing(patron):
+def test_cancelling_a_fee_paid_in_full_makes_all_of_it_credit(patron):
     fee = library_fee(patron)
     services.payment_book(patron=patron, amount_cents=1000, for_fees=[fee], method="cash")
 
+    result = fee_cancel(fee=fee, note="lost item found")
+
+    assert result.already_paid_cents == 1000
+    assert balance_cents(patron=patron) == -1000
+
+
+def test_cancelling_a_raised_fee_cancels_its_increase_too(patron):
+    fee = library_fee(patron)
+    fee_correct(fee=fee, amount_cents=1500, note="replacement cost")
+    services.payment_book(patron=patron, amount_cents=1000, for_fees=[fee], method="card")
+
+    result = fee_cancel(fee=fee, note="lost item found")
+
+    assert result.charged_before == 1500
+    assert result.already_paid_cents == 1000
+    assert charged_cents(fee) == 0
+    assert balance_cents(patron=patron) == -1000
+    assert unpaid_of(fee) == 0
+
+
+def test_cancelling_a_fee_whose_payment_was_charged_back_cancels_what_is_owed_again(patron):
+    fee = library_fee(patron)
+    payment = services.payment_book(patron=patron, amount_cents=1000, for_fees=[fee])
+    services.reversal_book(payment=payment)
+
     result = fee_cancel(fee=fee, note="written off")
 
-    assert result.booked is None and result.already_paid_cents == 1000
+    assert result.already_paid_cents == 0
+    assert balance_cents(patron=patron) == 0
+    assert unpaid_of(fee) == 0
+
+
+def test_a_charged_back_payment_no_longer_pays_the_fee(patron):
+    fee = library_fee(patron)
+    payment = services.payment_book(patron=patron, amount_cents=1000, for_fees=[fee])
+
+    services.reversal_book(payment=payment, amount_cents=600)
+
+    assert unpaid_of(fee) == 600
+
+
+@pytest.mark.parametrize("pay_first", [True, False], ids=["paid-then-lowered", "lowered-then-paid"])
+def test_lowering_a_paid_fee_makes_what_was_paid_beyond_it_credit(patron, pay_first):
+    fee = library_fee(patron)
+    order = orders.order_create(patron=patron, fee_ids=[fee.pk])
+    pay = lambda: services.payment_book(  # noqa: E731
+        patron=patron, amount_cents=order.amount_cents, for_fees=[fee], method="card"
+    )
+    if pay_first:
+        pay()
+    result = fee_correct(fee=fee, amount_cents=400, note="price list")
+    if not pay_first:
+        pay()
+
+    assert balance_cents(patron=patron) == -600
+    assert charged_cents(fee) == 400
+    if pay_first:
+        assert result.already_paid_cents == 600
+
+
+def test_lowering_a_paid_fee_then_settling_leaves_the_credit_and_the_payment_as_told(patron):
+    fee = library_fee(patron)
+    payment = services.payment_book(patron=patron, amount_cents=1000, for_fees=[fee])
+    fee_correct(fee=fee, amount_cents=400, note="price list")
+
+    settle_today()
+
+    assert allocations_of(payment) == {fee.pk: 1000}
+    assert patron_credit_cents(patron=patron) == 600
 
 
 def test_cancelling_twice_books_once(patron):
@@ -88,6 +181,14 @@ def test_cancelling_twice_books_once(patron):
 
     assert again.booked is None
     assert JournalEntry.objects.filter(kind=EntryKind.REDUCTION).count() == 1
+
+
+def test_a_correction_of_an_entry_that_is_no_fee_is_refused(patron):
+    library_fee(patron)
+    payment = services.payment_book(patron=patron, amount_cents=100, method="cash")
+
+    with pytest.raises(ValidationError):
+        fee_correct(fee=payment, amount_cents=0, note="typo")
 
 
 def test_a_fee_in_an_online_payment_in_progress_is_corrected_and_says_so(patron):
@@ -127,6 +228,27 @@ def test_sync_books_new_fees_corrects_changed_ones_and_cancels_vanished_ones(pat
     assert [c.fee for c in result.cancelled] == [vanished]
     assert result.unchanged == [kept]
     assert balance_cents(patron=patron) == 1000 + 250 + 80
+
+
+def test_sync_writes_off_only_what_is_unpaid_of_a_vanished_fee(patron):
+    fee = library_fee(patron)
+    services.payment_book(patron=patron, amount_cents=400, for_fees=[fee], method="cash")
+
+    (written_off,) = fees_sync(patron=patron, system=SYSTEM, fees=[]).cancelled
+
+    assert written_off.fee == fee and written_off.booked.amount_cents == -600
+    assert balance_cents(patron=patron) == 0
+
+
+def test_sync_naming_a_fee_of_another_patron_is_refused_and_changes_nothing(patron):
+    library_fee(PatronFactory(), external_id="L-7")
+    before = kinds(patron)
+
+    with pytest.raises(FeeOfAnotherPatron) as refused:
+        fees_sync(patron=patron, system=SYSTEM, fees=[sync_item("L-1", 100), sync_item("L-7", 50)])
+
+    assert refused.value.fee_id == "L-7" and "L-7" in refused.value.messages[0]
+    assert kinds(patron) == before
 
 
 def test_sync_does_not_cancel_a_vanished_fee_that_was_paid_here(patron):

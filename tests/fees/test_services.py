@@ -84,7 +84,7 @@ def test_refund_of_credit_is_booked_positive(patron):
 def test_reversal_books_the_payment_amount_again(patron):
     payment = services.payment_book(patron=patron, amount_cents=700, reference="ABC")
 
-    entry = services.reversal_book(payment=payment, reference="dispute_1")
+    (entry,) = services.reversal_book(payment=payment, reference="dispute_1")
 
     assert (entry.kind, entry.amount_cents, entry.target) == (EntryKind.REVERSAL, 700, payment)
 

@@ -99,7 +99,8 @@ def test_a_refusal_stops_and_waits_for_staff(receiver, target):
 def book_payment_and_its_chargeback():
     book_payments(1)
     payment = Delivery.objects.get().entry
-    return ledger.reversal_book(payment=payment, note="Chargeback").delivery
+    (reversal,) = ledger.reversal_book(payment=payment, note="Chargeback")
+    return reversal.delivery
 
 
 def test_a_chargeback_waits_while_its_payment_was_refused(receiver, target):
