@@ -19,7 +19,8 @@ class ProviderUpdate:
     """One piece of news about a payment, in the portal's terms.
 
     `status` is an OrderStatus value; `amount_cents` what was received (for
-    Paid and Underpaid). The order is found by `transaction_id` or, failing
+    Paid and Underpaid) or what a chargeback takes back (Cancelation; all of the
+    payment when None). The order is found by `transaction_id` or, failing
     that, by `order_reference`.
     """
 

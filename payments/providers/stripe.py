@@ -250,9 +250,13 @@ def _completed(session, event_id):
 
 def _dispute(dispute, event_id):
     intent = dispute.get("payment_intent")
+    amount = dispute.get("amount")
     return ProviderUpdate(
         status=OrderStatus.CANCELATION,
         event_id=event_id,
+        # What the bank takes back: all of the charge, or part of it after a partial refund.
+        amount_cents=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        currency=(dispute.get("currency") or "").upper(),
         note=f"Chargeback {dispute.get('id')}: {dispute.get('reason') or 'no reason given'}",
         extra={"payment_id": intent if isinstance(intent, str) else ""},
     )

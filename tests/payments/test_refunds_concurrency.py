@@ -12,7 +12,7 @@ from payments.models import OrderStatus, Refund, RefundStatus
 from payments.services import refunds
 from staffdesk.services import desk_refund_request
 from tests.factories import DeskStaffFactory
-from tests.payments.fake_stripe import event
+from tests.payments.fake_stripe import dispute, event
 from tests.payments.test_concurrency import deliver, run_in_threads, started_order
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
@@ -100,3 +100,29 @@ def test_the_refund_form_sent_twice_at_once_refunds_once(fake_stripe):
     assert Refund.objects.count() == 1
     assert len(fake_stripe.refunds) == 1
     assert JournalEntry.objects.filter(kind=EntryKind.REFUND).count() == 1
+
+
+def test_a_refund_racing_a_chargeback_never_pays_out_more_than_the_payment(fake_stripe):
+    order = paid_through_stripe(fake_stripe)  # 500
+    staff = DeskStaffFactory()
+    chargeback = event("charge.dispute.created", dispute(order.provider_payment_id, amount=500))
+
+    run_in_threads(
+        2,
+        lambda i: (
+            attempt(order, 500, Refund.Source.PAYMENT, staff)
+            if i == 0
+            else deliver(chargeback).status_code
+        ),
+    )
+
+    refunded = sum(
+        Refund.objects.filter(order=order, status=RefundStatus.SUCCEEDED).values_list(
+            "amount_cents", flat=True
+        )
+    )
+    reversed_ = sum(
+        JournalEntry.objects.filter(kind=EntryKind.REVERSAL).values_list("amount_cents", flat=True)
+    )
+    assert refunded + reversed_ <= 500
+    assert refunded + reversed_ == 500  # one of the two took all of it

@@ -10,7 +10,7 @@ from fees.models import Delivery, EntryKind, JournalEntry
 from fees.selectors import balance_cents
 from payments.models import OrderStatus, PaymentOrder, Refund, RefundStatus, UnmatchedProviderReport
 from payments.services import refunds
-from tests.payments.fake_stripe import event
+from tests.payments.fake_stripe import dispute, event
 from tests.payments.test_webhooks_stripe import deliver
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,12 @@ def request(order, amount_cents, source=PAYMENT, staff=None):
 @pytest.fixture
 def refund(paid_order, staff):
     return lambda amount_cents, source=PAYMENT: request(paid_order, amount_cents, source, staff)
+
+
+def reversed_cents():
+    return sum(
+        JournalEntry.objects.filter(kind=EntryKind.REVERSAL).values_list("amount_cents", flat=True)
+    )
 
 
 def refund_entries():
@@ -120,11 +126,35 @@ def test_what_was_refunded_before_is_no_longer_refundable(refund):
     assert refunds.refundable_cents(Refund.objects.get().order) == 200
 
 
-def test_a_charged_back_payment_has_nothing_left_to_refund(client, refund, paid_order):
-    deliver(client, event("charge.dispute.created", {"id": "dp_1", "payment_intent": "pi_paid"}))
+def test_a_disputed_payment_is_not_refunded_as_well(client, refund, paid_order):
+    deliver(client, event("charge.dispute.created", dispute("pi_paid", amount=200)))
 
-    with pytest.raises(ValidationError, match="Nothing of this payment is left"):
+    with pytest.raises(ValidationError, match="disputed"):
         refund(100)
+
+    assert not Refund.objects.exists()
+
+
+def test_a_chargeback_after_a_partial_refund_reverses_the_disputed_amount(
+    client, refund, paid_order
+):
+    refund(200)
+    before = balance_cents(patron=paid_order.patron)
+
+    deliver(client, event("charge.dispute.created", dispute("pi_paid", amount=300)))
+
+    assert reversed_cents() == 300
+    assert balance_cents(patron=paid_order.patron) == before + 300
+
+
+def test_a_chargeback_never_reverses_more_than_refunds_left_of_the_payment(
+    client, refund, paid_order
+):
+    refund(200)
+
+    deliver(client, event("charge.dispute.created", dispute("pi_paid", amount=500)))
+
+    assert reversed_cents() == 300
 
 
 def test_a_bad_amount_or_missing_reason_records_nothing(paid_order, staff):
