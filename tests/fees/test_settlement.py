@@ -334,3 +334,18 @@ def test_services_and_settlement_agree_on_a_day_at_the_desk(patron):
     assert selectors.balance_cents(patron=patron) == 0
     assert selectors.patron_credit_cents(patron=patron) == 0
     assert JournalEntry.objects.filter(patron=patron, cleared_in__isnull=True).count() == 0
+
+
+def test_a_payment_is_offset_as_its_shares_say_when_the_order_holding_a_fee_ended(patron):
+    from payments import services as orders
+
+    held = FeeFactory(patron=patron, amount_cents=500, business_date=TODAY)
+    free = FeeFactory(patron=patron, amount_cents=500, business_date=TODAY)
+    order = orders.order_create(patron=patron, fee_ids=[held.pk])
+    counter = services.payment_book(patron=patron, amount_cents=500, method="cash")
+    orders.order_abandon(order=order, patron=patron)
+
+    settlement_run(business_date=TODAY)
+
+    assert allocations_of(counter) == {(free.pk, 500)}
+    assert open_of(held) == 500
