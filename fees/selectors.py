@@ -1,11 +1,11 @@
 """Reads of the ledger. Balances are always summed from the entries, never stored."""
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Greatest
 
 from accounts.models import Patron
 from fees.models import (
@@ -99,16 +99,39 @@ def open_fees_unpaid(patron_id: int) -> QuerySet[JournalEntry]:
         [EntryKind.PAYMENT.value],
     )
     unpaid = F("open_cents") + pending_credits - planned
-    return (
-        open_fees(patron=patron_id)
-        .filter(kind__in=PAYABLE_KINDS)
-        .annotate(unpaid_cents=Greatest(unpaid, Value(0)))
-    )
+    return open_fees(patron=patron_id).filter(kind__in=PAYABLE_KINDS).annotate(owed_cents=unpaid)
+
+
+def fees_unpaid(patron_id: int, fees=None) -> list[JournalEntry]:
+    """The patron's open debits (`open_fees_unpaid`, or `fees`, rows of it already read),
+    each with `unpaid_cents`: what is still to pay of it.
+
+    What is unpaid is a matter of the whole fee (`FeeGroup`): a reduction may stand on a
+    debit of it that is paid, a reversal re-open it, so each debit's own remainder is
+    counted against the fee's. Each debit gets what the fee leaves, in booking order.
+    """
+    fees = list(open_fees_unpaid(patron_id) if fees is None else fees)
+    groups, pending = fee_groups_and_pending(patron_id)
+    root_of = {debit: group.fee_id for group in groups.values() for debit in group.debit_ids}
+    left = defaultdict(int)
+    open_ids = {fee.pk for fee in fees}
+    for fee in fees:
+        left[root_of.get(fee.pk, fee.pk)] += fee.owed_cents
+    # Waivers and reductions not settled yet on a debit already offset: the settlement
+    # gives them to the rest of its fee.
+    for target_id, cents in pending.items():
+        if target_id not in open_ids and target_id in root_of:
+            left[root_of[target_id]] += cents
+    for fee in fees:
+        root = root_of.get(fee.pk, fee.pk)
+        fee.unpaid_cents = max(0, min(fee.owed_cents, left[root]))
+        left[root] -= fee.unpaid_cents
+    return fees
 
 
 def unpaid_cents(patron_id: int) -> dict[int, int]:
-    """Each open debit's `unpaid_cents` (`open_fees_unpaid`), oldest first."""
-    return dict(open_fees_unpaid(patron_id).values_list("pk", "unpaid_cents"))
+    """Each open debit's `unpaid_cents` (`fees_unpaid`), oldest first."""
+    return {fee.pk: fee.unpaid_cents for fee in fees_unpaid(patron_id)}
 
 
 @dataclass(frozen=True)
@@ -125,23 +148,34 @@ class FeeGroup:
 def fee_groups(patron_id: int, fee_ids=None) -> dict[int, FeeGroup]:
     """The patron's fees (those the library system knows as its own: entries of kind fee
     that increase no other), each as a `FeeGroup`; only `fee_ids` when given."""
+    groups, _pending = fee_groups_and_pending(patron_id, fee_ids)
+    return groups
+
+
+def fee_groups_and_pending(patron_id: int, fee_ids=None):
+    """`fee_groups`, and the waivers and reductions not settled yet, added up per debit
+    they stand on (negative cents), from one read of the patron's entries."""
     rows = list(
         JournalEntry.objects.filter(
             patron_id=patron_id,
-            kind__in=[EntryKind.FEE, EntryKind.REVERSAL, EntryKind.REDUCTION],
+            kind__in=[EntryKind.FEE, EntryKind.REVERSAL, *TARGETED_CREDIT_KINDS],
         )
         .order_by("booked_at", "id")
-        .values_list("pk", "kind", "target_id", "amount_cents")
+        .values_list("pk", "kind", "target_id", "amount_cents", "settled_in_id")
     )
+    pending = defaultdict(int)
+    for _entry_id, kind, target_id, amount, settled_in in rows:
+        if kind in TARGETED_CREDIT_KINDS and settled_in is None:
+            pending[target_id] += amount
     reopens = reversal_fees(patron_id)
     debits: dict[int, list[int]] = {}
     charged: dict[int, int] = {}
     root_of: dict[int, int] = {}
-    for entry_id, kind, target_id, amount in rows:
+    for entry_id, kind, target_id, amount, _settled in rows:
         if kind == EntryKind.FEE and target_id is None:
             debits[entry_id], charged[entry_id] = [entry_id], amount
             root_of[entry_id] = entry_id
-    for entry_id, kind, target_id, amount in rows:
+    for entry_id, kind, target_id, amount, _settled in rows:
         root = None
         if kind == EntryKind.FEE and target_id is not None:
             root = target_id
@@ -152,11 +186,14 @@ def fee_groups(patron_id: int, fee_ids=None) -> dict[int, FeeGroup]:
             root_of[entry_id] = root
             if kind == EntryKind.FEE:
                 charged[root] += amount
-    for _entry_id, kind, target_id, amount in rows:
+    for _entry_id, kind, target_id, amount, _settled in rows:
         if kind == EntryKind.REDUCTION and target_id in root_of:
             charged[root_of[target_id]] += amount
     wanted = debits if fee_ids is None else [i for i in fee_ids if i in debits]
-    return {fee_id: FeeGroup(fee_id, tuple(debits[fee_id]), charged[fee_id]) for fee_id in wanted}
+    groups = {
+        fee_id: FeeGroup(fee_id, tuple(debits[fee_id]), charged[fee_id]) for fee_id in wanted
+    }
+    return groups, pending
 
 
 def reversal_fees(patron_id: int) -> dict[int, int]:

@@ -10,7 +10,7 @@ from django.db.models.expressions import RawSQL
 from accounts.models import Patron
 from fees import selectors as ledger
 from fees.models import Delivery, EntryKind, JournalEntry, PaymentShare
-from fees.selectors import open_fees_unpaid, unpaid_cents
+from fees.selectors import fees_unpaid, open_fees_unpaid, unpaid_cents
 from payments import rules
 from payments.library_systems.base import FeeShare, Movement
 from payments.models import OPEN_STATUSES, MoneyReport, OrderFee, OrderStatus, PaymentOrder
@@ -136,7 +136,8 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     open_orders = list(patron_orders(patron=patron).filter(status__in=OPEN_STATUSES))
     orders_by_id = {order.pk: order for order in open_orders}
     balance, credit = ledger.balance_and_credit_cents(patron=patron)
-    fees = list(
+    fees = fees_unpaid(
+        patron.pk,
         open_fees_unpaid(patron.pk).annotate(
             holding_order_id=ledger.journal_subquery(
                 f"SELECT held.order_id FROM {OrderFee._meta.db_table} held"
@@ -154,7 +155,7 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
                     fee=OuterRef("pk"), order__in=_orders_with_money_awaiting(patron=patron)
                 )
             ),
-        )
+        ),
     )
     # Only a fee with nothing left to pay can be covered by today's payment: no query
     # when there is none (one at most, whatever the number of fees).

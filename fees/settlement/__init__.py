@@ -186,6 +186,7 @@ def _settle_batch(settlement: Settlement, patron_ids: list[int]) -> None:
         open_cents[entry_id] -= total
     paid_for = store.paid_for(patron_ids)
     shares = store.payment_shares(patron_ids)
+    roots = store.fee_roots(patron_ids)
     held = reserved_debit_ids(patron_ids)
 
     by_patron = {}
@@ -193,7 +194,7 @@ def _settle_batch(settlement: Settlement, patron_ids: list[int]) -> None:
         by_patron.setdefault(patron_id, []).append((entry_id, kind, target_id))
     pairs = []
     for entries in by_patron.values():
-        pairs.extend(offset(entries, open_cents, paid_for, held, shares))
+        pairs.extend(offset(entries, open_cents, paid_for, held, shares, roots))
 
     marks = []
     entries_settled = debits = credits = 0

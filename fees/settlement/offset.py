@@ -18,6 +18,7 @@ def offset(
     paid_for: dict[int, list[int]],
     held: set[int],
     shares: dict[int, list[tuple[int | None, int]]] | None = None,
+    roots: dict[int, int] | None = None,
 ) -> list[Pair]:
     """Allocate one patron's open credits to their open debits, in the SPEC's order:
     first the fees a credit was made for, then the oldest debit first.
@@ -27,10 +28,14 @@ def offset(
     portal and the library system agree on what it paid; its part that was credit then
     goes with the other credits. A held debit is left to the payment holding it (a
     waiver still lands on its own fee); credit with only held debits left stays on the
-    account for a later settlement. `open_cents` is brought down by what is allocated.
+    account for a later settlement. A waiver or reduction whose debit is paid goes to
+    the rest of its fee (`roots`: the fee each debit belongs to) before any other debit.
+    `open_cents` is brought down by what is allocated.
     """
     shares = shares or {}
+    roots = roots or {}
     own_debits = set()
+    debit_order = []  # every open debit, oldest first
     debits = []  # the oldest-first pass, held ones left out
     targeted = []
     others = []
@@ -41,6 +46,7 @@ def offset(
             (targeted if kind in TARGETED_CREDIT_KINDS else others).append(entry)
         else:
             own_debits.add(entry_id)
+            debit_order.append(entry_id)
             if entry_id not in held:
                 debits.append(entry_id)
 
@@ -61,7 +67,8 @@ def offset(
         if not left:
             continue
         if kind in TARGETED_CREDIT_KINDS:
-            preferred = (target_id,)
+            root = roots.get(target_id, target_id)
+            preferred = [target_id, *(i for i in debit_order if roots.get(i, i) == root)]
         elif credit_id in shares:
             preferred = ()  # its shares are paid: what is left of it is credit
         else:

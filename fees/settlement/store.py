@@ -105,6 +105,31 @@ def payment_shares(patron_ids: list[int]) -> dict[int, list[tuple[int | None, in
     return shares
 
 
+def fee_roots(patron_ids: list[int]) -> dict[int, int]:
+    """The fee each of the batch's open debits belongs to (`fees.selectors.FeeGroup`), and
+    that of each debit an unsettled waiver or reduction stands on: an increase its fee, a
+    reversal the one fee it re-opens; a fee, or a debit of no one fee, itself."""
+    where, params = _one_of("e.patron_id", patron_ids)
+    targeted_where, targeted_params = _one_of("c.patron_id", patron_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT e.id, e.kind, e.target_id, (SELECT MIN(s.fee_id) FROM {SHARE} AS s "
+            "WHERE s.movement_id = e.id AND s.fee_id IS NOT NULL HAVING COUNT(*) = 1) "
+            f"FROM {JOURNAL} AS e WHERE {where} AND e.kind IN ('fee', 'reversal') "
+            "AND (e.cleared_in_id IS NULL OR e.id IN ("
+            f"SELECT c.target_id FROM {JOURNAL} AS c WHERE {targeted_where} "
+            "AND c.kind IN ('waiver', 'reduction') AND c.settled_in_id IS NULL))",
+            [*params, *targeted_params],
+        )
+        roots = {}
+        for entry_id, kind, target_id, reopens in cursor.fetchall():
+            if kind == "fee":
+                roots[entry_id] = target_id or entry_id
+            else:
+                roots[entry_id] = reopens or entry_id
+    return roots
+
+
 def write(
     settlement_id: int,
     pairs: list[tuple[int, int, int]],

@@ -1,8 +1,11 @@
 """The library system corrects, cancels and re-sends its fees: always a new entry."""
 
+import datetime
+
 import pytest
-from django.utils import timezone
+import time_machine
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from fees import services
 from fees.corrections import (
@@ -51,6 +54,12 @@ def allocations_of(payment):
 
 def settle_today():
     settlement_run(business_date=timezone.localdate())
+
+
+def settle_today_again():
+    """The next day's settlement takes what today booked after today's run."""
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=1)):
+        settlement_run(business_date=timezone.localdate())
 
 
 def kinds(patron):
@@ -298,3 +307,28 @@ def test_sync_in_another_currency_is_refused_and_changes_nothing(patron):
         fees_sync(patron=patron, system=SYSTEM, fees=[sync_item("L-1", 100, currency="USD")])
 
     assert kinds(patron) == []
+
+
+def test_a_fee_lowered_after_it_was_paid_and_then_charged_back_asks_for_its_new_amount(patron):
+    fee = library_fee(patron)
+    payment = services.payment_book(patron=patron, amount_cents=1000, for_fees=[fee])
+    fee_correct(fee=fee, amount_cents=400, note="price list")
+
+    services.reversal_book(payment=payment)
+
+    assert unpaid_of(fee) == 400
+    assert balance_cents(patron=patron) == 400
+
+
+def test_after_the_settlement_a_reduction_on_a_paid_fee_goes_to_its_reversal(patron):
+    fee = library_fee(patron)
+    older = services.fee_book(patron=patron, amount_cents=300, description="older")
+    payment = services.payment_book(patron=patron, amount_cents=1000, for_fees=[fee])
+    settle_today()
+    fee_correct(fee=fee, amount_cents=400, note="price list")
+    services.reversal_book(payment=payment)
+
+    settle_today_again()
+
+    assert unpaid_of(fee) == 400
+    assert unpaid_cents(patron.pk)[older.pk] == 300
