@@ -18,7 +18,7 @@ from fees.models import (
     JournalEntry,
     PaymentShare,
 )
-from fees.selectors import fee_groups, unpaid_cents
+from fees.selectors import fee_groups, fee_unpaid_cents, unpaid_cents
 from fees.signals import reserved_debit_ids
 
 
@@ -87,10 +87,12 @@ def _payment_plan(entry, amount, preferred) -> list[tuple[int, int]]:
 
 def reversal_parts(payment: JournalEntry) -> list[tuple[int | None, int]]:
     """What of a payment can still be taken back, fee by fee (None: its part that was
-    credit), in the order it paid them: its shares, each fee named as the library system
-    knows it (an increase or a reversal it paid as the fee they belong to), less what
-    earlier reversals of it took back."""
+    credit), fees first, in the order it paid them: its shares, each fee named as the
+    library system knows it (an increase or a reversal it paid as the fee they belong
+    to), less what earlier reversals of it took back. A fee re-opens by no more than is
+    paid of it now: what the payment paid beyond a fee lowered since was credit."""
     groups = fee_groups(payment.patron_id)
+    unpaid = unpaid_cents(payment.patron_id)
     root_of = {debit: group.fee_id for group in groups.values() for debit in group.debit_ids}
     parts: dict[int | None, int] = defaultdict(int)
     for fee_id, cents in (
@@ -104,6 +106,15 @@ def reversal_parts(payment: JournalEntry) -> list[tuple[int | None, int]]:
     ).values_list("fee_id", "amount_cents")
     for fee_id, cents in taken:
         parts[fee_id] -= cents
-    # Fees first: a partial chargeback re-opens what the library system was told was paid.
-    ordered = [key for key in parts if key is not None] + ([None] if None in parts else [])
-    return [(key, parts[key]) for key in ordered if parts[key] > 0]
+    plan = []
+    credit = max(0, parts.pop(None, 0))
+    for fee_id, cents in parts.items():
+        group = groups.get(fee_id)
+        covered = group.charged_cents - fee_unpaid_cents(group, unpaid) if group else cents
+        reopen = max(0, min(cents, covered))
+        if reopen:
+            plan.append((fee_id, reopen))
+        credit += max(0, cents - reopen)
+    if credit:
+        plan.append((None, credit))
+    return plan

@@ -190,9 +190,7 @@ def fee_groups_and_pending(patron_id: int, fee_ids=None):
         if kind == EntryKind.REDUCTION and target_id in root_of:
             charged[root_of[target_id]] += amount
     wanted = debits if fee_ids is None else [i for i in fee_ids if i in debits]
-    groups = {
-        fee_id: FeeGroup(fee_id, tuple(debits[fee_id]), charged[fee_id]) for fee_id in wanted
-    }
+    groups = {fee_id: FeeGroup(fee_id, tuple(debits[fee_id]), charged[fee_id]) for fee_id in wanted}
     return groups, pending
 
 

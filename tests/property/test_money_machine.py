@@ -1,6 +1,8 @@
 """A stateful property test of the money rules: random patrons, bookings, orders, provider
-news (repeated, late, out of order, in other currencies), staff actions, API payments with
-repeated ids and settlements on successive dates. After every step the invariants hold.
+news (repeated, late, out of order, in other currencies; chargebacks of all or part of a
+payment), staff actions, API payments with repeated ids, the library system's corrections
+(raise, lower, cancel, whole-set syncs), partial refunds and settlements on successive
+dates. After every step the invariants hold.
 
 CI runs MONEY_MACHINE_STEPS=2000 steps (the default); `make property` runs 20,000.
 """
@@ -24,12 +26,23 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from fees import selectors as ledger
 from fees import services as ledger_services
-from fees.models import Allocation, JournalEntry
+from fees.corrections import fee_cancel, fee_correct, fees_sync
+from fees.models import Allocation, EntryKind, JournalEntry, PaymentShare
 from fees.settlement import SettlementError, settlement_run
 from payments import services
 from payments.api_keys import api_client_create
-from payments.models import EventSource, MoneyReport, OrderFee, OrderStatus, PaymentOrder
+from payments.models import (
+    REFUND_RESERVING_STATUSES,
+    EventSource,
+    MoneyReport,
+    OrderFee,
+    OrderStatus,
+    PaymentOrder,
+    Refund,
+)
+from payments.providers.base import RefundUpdate
 from payments.selectors import account_overview
+from payments.services import refunds
 from tests.factories import DeskStaffFactory, PatronFactory
 
 pytestmark = pytest.mark.postgres_only
@@ -38,6 +51,7 @@ STEPS_PER_RUN = 50
 TOTAL_STEPS = int(os.environ.get("MONEY_MACHINE_STEPS", "2000"))
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
 S = OrderStatus
+LIBRARY = "koha"
 
 amounts = st.integers(min_value=1, max_value=3000)
 picks = st.integers(min_value=0, max_value=10_000)  # an index into whatever list is at hand
@@ -60,6 +74,11 @@ class MoneyMachine(RuleBasedStateMachine):
                 ledger_services.fee_book(patron=patron, amount_cents=amount, description="Fine")
         self.staff = DeskStaffFactory()
         self.api_client, _key = api_client_create(name=f"kiosk {id(self)}", scopes=[])
+        # What the library system last said each of its fees charges, by fee entry id.
+        self.said: dict[int, int] = {}
+        self.library_ids = itertools.count(1)
+        for patron in self.patrons:
+            self._sync(patron, [(f"L-{next(self.library_ids)}", amount) for amount in (800, 450)])
         self.seen_rows: dict[int, tuple] = {}
         self.seen_marks: dict[int, tuple] = {}
 
@@ -90,6 +109,91 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def _open_fees(self, patron):
         return list(ledger.open_fees(patron=patron))
+
+    def _library_fees(self, patron):
+        return list(
+            JournalEntry.objects.filter(
+                patron=patron, kind="fee", source_system=LIBRARY, pk__in=self.said
+            ).order_by("pk")
+        )
+
+    def _sync(self, patron, items):
+        """Send the library system's whole set; what it now charges is what it said."""
+        result = fees_sync(
+            patron=patron, system=LIBRARY, note="sync",
+            fees=[{"fee_id": fee_id, "amount_cents": cents, "currency": "EUR",
+                   "description": "Library fee"} for fee_id, cents in items],
+        )  # fmt: skip
+        by_id = {fee.external_id: fee for fee in self._library_fees(patron)}
+        by_id |= {fee.external_id: fee for fee in result.booked}
+        sent = {fee_id for fee_id, _cents in items}
+        for fee_id, cents in items:
+            self.said[by_id[fee_id].pk] = cents
+        for fee_id, fee in by_id.items():
+            if fee_id not in sent:
+                self.said.pop(fee.pk, None)  # closed in the library system: written off
+
+    # --- the library system -------------------------------------------------------------
+
+    @rule(
+        patron=picks,
+        fee=picks,
+        action=st.sampled_from(["raise", "lower", "cancel"]),
+        amount=st.integers(min_value=0, max_value=3000),
+    )
+    def library_correction(self, patron, fee, action, amount):
+        """The library system raises, lowers or cancels one of its fees."""
+        fees = self._library_fees(self._patron(patron))
+        if not fees:
+            return
+        fee = fees[fee % len(fees)]
+        if action == "cancel":
+            fee_cancel(fee=fee, note="cancelled")
+            self.said[fee.pk] = 0
+            return
+        charged = self.said[fee.pk]
+        new = charged + amount if action == "raise" else max(0, charged - amount)
+        fee_correct(fee=fee, amount_cents=new, note=action)
+        self.said[fee.pk] = new
+
+    @rule(
+        patron=picks,
+        changes=st.lists(st.sampled_from(["keep", "change", "drop"]), max_size=4),
+        amounts=st.lists(amounts, min_size=4, max_size=4),
+        new=st.booleans(),
+    )
+    def library_sync(self, patron, changes, amounts, new):
+        """The library system sends the whole set: some fees the same, some changed, some
+        gone (closed there), perhaps a new one."""
+        patron = self._patron(patron)
+        items = []
+        for index, fee in enumerate(self._library_fees(patron)):
+            change = changes[index] if index < len(changes) else "keep"
+            if change == "keep":
+                items.append((fee.external_id, self.said[fee.pk]))
+            elif change == "change":
+                items.append((fee.external_id, amounts[index % 4]))
+        if new:
+            items.append((f"L-{next(self.library_ids)}", amounts[0]))
+        self._sync(patron, items)
+
+    @rule(order=picks, amount=amounts)
+    def partial_refund(self, order, amount):
+        """Staff refund part of an order's payment; the provider confirms it."""
+        order = self._order(order)
+        if order is None:
+            return
+        try:
+            refund = refunds.refund_record(
+                order=order, amount_cents=amount, source=Refund.Source.PAYMENT,
+                reason="found", staff_user=self.staff,
+            )  # fmt: skip
+        except ValidationError:
+            return
+        refunds.refund_update_apply(
+            provider_name=order.provider,
+            update=RefundUpdate(status="succeeded", refund_reference=refund.reference),
+        )
 
     # --- the ledger ---------------------------------------------------------------------
 
@@ -270,6 +374,77 @@ class MoneyMachine(RuleBasedStateMachine):
                 assert later.created_at > earlier.payment_entry.booked_at, (fee_id, orders)
 
     @invariant()
+    def a_library_fee_charges_what_the_library_system_last_said(self):
+        for patron in self.patrons:
+            groups = ledger.fee_groups(patron.pk)
+            for fee in self._library_fees(patron):
+                assert groups[fee.pk].charged_cents == self.said[fee.pk], fee.external_id
+
+    @invariant()
+    def no_fee_asks_for_more_than_the_library_system_charges(self):
+        for patron in self.patrons:
+            unpaid = ledger.unpaid_cents(patron.pk)
+            assert all(cents >= 0 for cents in unpaid.values())
+            for group in ledger.fee_groups(patron.pk).values():
+                assert ledger.fee_unpaid_cents(group, unpaid) <= max(0, group.charged_cents)
+
+    @invariant()
+    def what_is_owed_for_a_fee_is_its_charge_less_what_paid_it(self):
+        """Owed = charged less what paid it: payments as the library system was told, less
+        reversals re-opening it, and waivers and other credit the settlement gave it
+        (credit notes, credit carried forward, the part of a payment that was credit).
+        Checked for the fees no chargeback touched: a reversal re-opens a fee by what is
+        paid of it when the bank takes the money back, which the rows alone do not tell."""
+        for patron in self.patrons:
+            groups = ledger.fee_groups(patron.pk)
+            unpaid = ledger.unpaid_cents(patron.pk)
+            reversals = set(ledger.reversal_fees(patron.pk))
+            for group in groups.values():
+                if reversals & set(group.debit_ids):
+                    continue
+                expected = max(0, group.charged_cents - paid_for_fee(group))
+                assert ledger.fee_unpaid_cents(group, unpaid) == expected, group
+
+    @invariant()
+    def refunds_and_reversals_of_a_payment_never_exceed_it(self):
+        for report in MoneyReport.objects.filter(entry__isnull=False, order__isnull=False):
+            reversed_ = (
+                JournalEntry.objects.filter(
+                    kind=EntryKind.REVERSAL, target_id=report.entry_id
+                ).aggregate(total=Sum("amount_cents"))["total"]
+                or 0
+            )
+            refunded = (
+                Refund.objects.filter(
+                    order_id=report.order_id, status__in=REFUND_RESERVING_STATUSES
+                ).aggregate(total=Sum("amount_cents"))["total"]
+                or 0
+            )
+            paid = MoneyReport.objects.filter(
+                order_id=report.order_id, entry__isnull=False
+            ).aggregate(total=Sum("amount_cents"))["total"]
+            assert reversed_ + refunded <= paid, report.order_id
+
+    @invariant()
+    def a_settled_payment_is_offset_as_the_library_system_was_told(self):
+        settled = PaymentShare.objects.filter(
+            movement__kind=EntryKind.PAYMENT, movement__settled_in__isnull=False,
+            fee__isnull=False,
+        ).values_list("movement_id", "fee_id", "amount_cents")  # fmt: skip
+        told = defaultdict(int)
+        for payment_id, fee_id, cents in settled:
+            told[payment_id, fee_id] += cents
+        allocated = {
+            (credit, debit): total
+            for credit, debit, total in Allocation.objects.filter(credit__kind=EntryKind.PAYMENT)
+            .values("credit_id", "debit_id")
+            .annotate(total=Sum("amount_cents"))
+            .values_list("credit_id", "debit_id", "total")
+        }
+        for key, cents in told.items():
+            assert allocated.get(key, 0) == cents, key
+
+    @invariant()
     def no_journal_row_is_changed_or_deleted(self):
         rows = {row[0]: row[1:] for row in JournalEntry.objects.values_list("pk", *IMMUTABLE)}
         marks = dict(
@@ -285,6 +460,40 @@ class MoneyMachine(RuleBasedStateMachine):
             assert settled is None or now_settled == settled
             assert cleared is None or now_cleared == cleared
         self.seen_rows, self.seen_marks = rows, marks
+
+
+def paid_for_fee(group) -> int:
+    """What paid the fee and was not taken back, from the rows: the shares of payments in
+    it (as the library system was told), less the reversals re-opening it, plus waivers
+    of it and what other credit the settlement gave its debits (credit notes, credit
+    carried forward, the part of a payment that was credit)."""
+    debits = list(group.debit_ids)
+    shares = dict(
+        ((payment, fee), cents)
+        for payment, fee, cents in PaymentShare.objects.filter(
+            fee_id__in=debits, movement__kind=EntryKind.PAYMENT
+        ).values_list("movement_id", "fee_id", "amount_cents")
+    )
+    reopened = (
+        PaymentShare.objects.filter(
+            fee_id=group.fee_id, movement__kind=EntryKind.REVERSAL
+        ).aggregate(total=Sum("amount_cents"))["total"]
+        or 0
+    )
+    waived = -(
+        JournalEntry.objects.filter(kind=EntryKind.WAIVER, target_id__in=debits).aggregate(
+            total=Sum("amount_cents")
+        )["total"]
+        or 0
+    )
+    other = 0
+    for credit_id, kind, target_id, debit_id, cents in Allocation.objects.filter(
+        debit_id__in=debits
+    ).values_list("credit_id", "credit__kind", "credit__target_id", "debit_id", "amount_cents"):
+        if kind in (EntryKind.WAIVER, EntryKind.REDUCTION) and target_id in debits:
+            continue  # a waiver of the fee is counted whole; its reduction lowers the charge
+        other += cents - min(cents, shares.get((credit_id, debit_id), 0))
+    return sum(shares.values()) - reopened + waived + other
 
 
 def test_the_money_rules_hold_whatever_happens(db):
