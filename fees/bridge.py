@@ -18,7 +18,7 @@ from fees.models import (
     JournalEntry,
     PaymentShare,
 )
-from fees.selectors import fee_groups, fee_unpaid_cents, unpaid_cents
+from fees.selectors import fee_groups, fee_remainders, unpaid_cents
 from fees.signals import reserved_debit_ids
 
 
@@ -90,9 +90,10 @@ def reversal_parts(payment: JournalEntry) -> list[tuple[int | None, int]]:
     credit), fees first, in the order it paid them: its shares, each fee named as the
     library system knows it (an increase or a reversal it paid as the fee they belong
     to), less what earlier reversals of it took back. A fee re-opens by no more than is
-    paid of it now: what the payment paid beyond a fee lowered since was credit."""
+    paid of it now: what the payment paid beyond a fee lowered since was credit, and once
+    a settlement has given that credit to other debits, it is taken back as credit."""
     groups = fee_groups(payment.patron_id)
-    unpaid = unpaid_cents(payment.patron_id)
+    remainders = fee_remainders(payment.patron_id)
     root_of = {debit: group.fee_id for group in groups.values() for debit in group.debit_ids}
     parts: dict[int | None, int] = defaultdict(int)
     for fee_id, cents in (
@@ -110,7 +111,7 @@ def reversal_parts(payment: JournalEntry) -> list[tuple[int | None, int]]:
     credit = max(0, parts.pop(None, 0))
     for fee_id, cents in parts.items():
         group = groups.get(fee_id)
-        covered = group.charged_cents - fee_unpaid_cents(group, unpaid) if group else cents
+        covered = group.charged_cents - remainders[fee_id] if group else cents
         reopen = max(0, min(cents, covered))
         if reopen:
             plan.append((fee_id, reopen))

@@ -108,12 +108,29 @@ def fees_unpaid(patron_id: int, fees=None) -> list[JournalEntry]:
 
     What is unpaid is a matter of the whole fee (`FeeGroup`): a reduction may stand on a
     debit of it that is paid, a reversal re-open it, so each debit's own remainder is
-    counted against the fee's. Each debit gets what the fee leaves, in booking order.
+    counted against the fee's (`fee_remainders`). Each debit gets what the fee leaves,
+    in booking order.
     """
     fees = list(open_fees_unpaid(patron_id) if fees is None else fees)
+    root_of, left = _remainders(patron_id, fees)
+    for fee in fees:
+        root = root_of.get(fee.pk, fee.pk)
+        fee.unpaid_cents = max(0, min(fee.owed_cents, left[root]))
+        left[root] -= fee.unpaid_cents
+    return fees
+
+
+def fee_remainders(patron_id: int) -> dict[int, int]:
+    """What each fee of the patron still asks for, before it is held at zero: below zero
+    when more was paid for it than it now charges (the rest is credit, not yet given
+    to other debits by a settlement)."""
+    return dict(_remainders(patron_id, list(open_fees_unpaid(patron_id)))[1])
+
+
+def _remainders(patron_id, fees) -> tuple[dict[int, int], dict[int, int]]:
     groups, pending = fee_groups_and_pending(patron_id)
     root_of = {debit: group.fee_id for group in groups.values() for debit in group.debit_ids}
-    left = defaultdict(int)
+    left = defaultdict(int, {fee_id: 0 for fee_id in groups})
     open_ids = {fee.pk for fee in fees}
     for fee in fees:
         left[root_of.get(fee.pk, fee.pk)] += fee.owed_cents
@@ -122,11 +139,7 @@ def fees_unpaid(patron_id: int, fees=None) -> list[JournalEntry]:
     for target_id, cents in pending.items():
         if target_id not in open_ids and target_id in root_of:
             left[root_of[target_id]] += cents
-    for fee in fees:
-        root = root_of.get(fee.pk, fee.pk)
-        fee.unpaid_cents = max(0, min(fee.owed_cents, left[root]))
-        left[root] -= fee.unpaid_cents
-    return fees
+    return root_of, left
 
 
 def unpaid_cents(patron_id: int) -> dict[int, int]:
@@ -145,6 +158,14 @@ class FeeGroup:
     charged_cents: int  # what the library system charges: the fee, increases, reductions
 
 
+# The one fee a reversal re-opens (its only share with a fee), for a query of the journal.
+REOPENED_FEE = journal_subquery(
+    "SELECT CASE WHEN COUNT(*) = 1 THEN MIN(reopened.fee_id) END"
+    f" FROM {PaymentShare._meta.db_table} reopened"
+    " WHERE reopened.movement_id = {journal}.id AND reopened.fee_id IS NOT NULL"
+)
+
+
 def fee_groups(patron_id: int, fee_ids=None) -> dict[int, FeeGroup]:
     """The patron's fees (those the library system knows as its own: entries of kind fee
     that increase no other), each as a `FeeGroup`; only `fee_ids` when given."""
@@ -160,14 +181,18 @@ def fee_groups_and_pending(patron_id: int, fee_ids=None):
             patron_id=patron_id,
             kind__in=[EntryKind.FEE, EntryKind.REVERSAL, *TARGETED_CREDIT_KINDS],
         )
+        .annotate(reopens=REOPENED_FEE)
         .order_by("booked_at", "id")
-        .values_list("pk", "kind", "target_id", "amount_cents", "settled_in_id")
+        .values_list("pk", "kind", "target_id", "amount_cents", "settled_in_id", "reopens")
     )
     pending = defaultdict(int)
-    for _entry_id, kind, target_id, amount, settled_in in rows:
+    reopens = {}
+    for entry_id, kind, target_id, amount, settled_in, fee_id in rows:
         if kind in TARGETED_CREDIT_KINDS and settled_in is None:
             pending[target_id] += amount
-    reopens = reversal_fees(patron_id)
+        if kind == EntryKind.REVERSAL and fee_id is not None:
+            reopens[entry_id] = fee_id
+    rows = [row[:5] for row in rows]
     debits: dict[int, list[int]] = {}
     charged: dict[int, int] = {}
     root_of: dict[int, int] = {}

@@ -113,8 +113,9 @@ def fee_roots(patron_ids: list[int]) -> dict[int, int]:
     targeted_where, targeted_params = _one_of("c.patron_id", patron_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT e.id, e.kind, e.target_id, (SELECT MIN(s.fee_id) FROM {SHARE} AS s "
-            "WHERE s.movement_id = e.id AND s.fee_id IS NOT NULL HAVING COUNT(*) = 1) "
+            "SELECT e.id, e.kind, e.target_id, (SELECT CASE WHEN COUNT(*) = 1 THEN "
+            f"MIN(s.fee_id) END FROM {SHARE} AS s "
+            "WHERE s.movement_id = e.id AND s.fee_id IS NOT NULL) "
             f"FROM {JOURNAL} AS e WHERE {where} AND e.kind IN ('fee', 'reversal') "
             "AND (e.cleared_in_id IS NULL OR e.id IN ("
             f"SELECT c.target_id FROM {JOURNAL} AS c WHERE {targeted_where} "

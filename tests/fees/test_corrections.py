@@ -332,3 +332,18 @@ def test_after_the_settlement_a_reduction_on_a_paid_fee_goes_to_its_reversal(pat
 
     assert unpaid_of(fee) == 400
     assert unpaid_cents(patron.pk)[older.pk] == 300
+
+
+def test_a_chargeback_after_the_credit_of_a_lowered_fee_was_spent_asks_no_more_than_it(patron):
+    older = services.fee_book(patron=patron, amount_cents=1000, description="older")
+    fee = library_fee(patron)
+    payment = services.payment_book(patron=patron, amount_cents=1000, for_fees=[fee])
+    settle_today()
+    fee_correct(fee=fee, amount_cents=400, note="price list")
+    settle_today_again()  # the 6.00 paid beyond it pays the older fee
+
+    services.reversal_book(payment=payment)
+
+    assert unpaid_of(fee) == 400
+    assert unpaid_cents(patron.pk)[older.pk] == 400
+    assert balance_cents(patron=patron) == 400 + 400 + 600  # the credit spent is owed again

@@ -76,6 +76,8 @@ class MoneyMachine(RuleBasedStateMachine):
         self.api_client, _key = api_client_create(name=f"kiosk {id(self)}", scopes=[])
         # What the library system last said each of its fees charges, by fee entry id.
         self.said: dict[int, int] = {}
+        # Fees a correction set below what was paid of them: that money became credit.
+        self.credited: set[int] = set()
         self.library_ids = itertools.count(1)
         for patron in self.patrons:
             self._sync(patron, [(f"L-{next(self.library_ids)}", amount) for amount in (800, 450)])
@@ -126,6 +128,7 @@ class MoneyMachine(RuleBasedStateMachine):
         )  # fmt: skip
         by_id = {fee.external_id: fee for fee in self._library_fees(patron)}
         by_id |= {fee.external_id: fee for fee in result.booked}
+        self._credited(result.corrected)
         sent = {fee_id for fee_id, _cents in items}
         for fee_id, cents in items:
             self.said[by_id[fee_id].pk] = cents
@@ -148,13 +151,16 @@ class MoneyMachine(RuleBasedStateMachine):
             return
         fee = fees[fee % len(fees)]
         if action == "cancel":
-            fee_cancel(fee=fee, note="cancelled")
+            self._credited([fee_cancel(fee=fee, note="cancelled")])
             self.said[fee.pk] = 0
             return
         charged = self.said[fee.pk]
         new = charged + amount if action == "raise" else max(0, charged - amount)
-        fee_correct(fee=fee, amount_cents=new, note=action)
+        self._credited([fee_correct(fee=fee, amount_cents=new, note=action)])
         self.said[fee.pk] = new
+
+    def _credited(self, corrections):
+        self.credited |= {c.fee.pk for c in corrections if c.already_paid_cents}
 
     @rule(
         patron=picks,
@@ -393,17 +399,48 @@ class MoneyMachine(RuleBasedStateMachine):
         """Owed = charged less what paid it: payments as the library system was told, less
         reversals re-opening it, and waivers and other credit the settlement gave it
         (credit notes, credit carried forward, the part of a payment that was credit).
-        Checked for the fees no chargeback touched: a reversal re-opens a fee by what is
-        paid of it when the bank takes the money back, which the rows alone do not tell."""
+        Checked for the fees no chargeback touched and no correction set below what was
+        paid of them: a reversal re-opens a fee by what is paid of it when the bank takes
+        the money back, and money paid beyond a correction became credit, which the rows
+        alone do not tell (the invariants above and below cover those fees)."""
         for patron in self.patrons:
             groups = ledger.fee_groups(patron.pk)
             unpaid = ledger.unpaid_cents(patron.pk)
             reversals = set(ledger.reversal_fees(patron.pk))
             for group in groups.values():
-                if reversals & set(group.debit_ids):
+                if reversals & set(group.debit_ids) or group.fee_id in self.credited:
                     continue
                 expected = max(0, group.charged_cents - paid_for_fee(group))
                 assert ledger.fee_unpaid_cents(group, unpaid) == expected, group
+
+    @invariant()
+    def what_the_fees_ask_for_adds_up_to_the_balance(self):
+        """Every debit's remainder, fee by fee (below zero where paid beyond), is the
+        balance plus the credit not given to a debit yet (credit carried forward, and
+        credit notes and the credit parts of payments not settled yet), less what of
+        refunds no credit has met yet."""
+        for patron in self.patrons:
+            unsettled = JournalEntry.objects.filter(patron=patron, settled_in__isnull=True)
+            waiting_notes = -(
+                unsettled.filter(kind=EntryKind.CREDIT_NOTE).aggregate(t=Sum("amount_cents"))["t"]
+                or 0
+            )
+            waiting_credit = (
+                PaymentShare.objects.filter(
+                    movement__in=unsettled.filter(kind=EntryKind.PAYMENT), fee__isnull=True
+                ).aggregate(t=Sum("amount_cents"))["t"]
+                or 0
+            )
+            refunds = JournalEntry.objects.filter(patron=patron, kind=EntryKind.REFUND)
+            refunds_open = (refunds.aggregate(t=Sum("amount_cents"))["t"] or 0) - (
+                Allocation.objects.filter(debit__in=refunds).aggregate(t=Sum("amount_cents"))["t"]
+                or 0
+            )
+            carried = ledger.patron_credit_cents(patron=patron)
+            remainders = sum(ledger.fee_remainders(patron.pk).values())
+            balance = ledger.balance_cents(patron=patron)
+            credit_waiting = carried + waiting_notes + waiting_credit
+            assert remainders == balance + credit_waiting - refunds_open
 
     @invariant()
     def refunds_and_reversals_of_a_payment_never_exceed_it(self):
