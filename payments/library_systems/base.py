@@ -16,7 +16,7 @@ import requests
 import urllib3
 from django.utils.translation import gettext as _
 
-from payments.library_systems import deadline
+from payments.library_systems.deadline import Deadline
 
 
 class TransientError(Exception):
@@ -85,15 +85,16 @@ def http_send(session: requests.Session, method: str, url: str, *, timeout: floa
     The whole call, the answer's last byte included, must be over within `timeout` seconds.
     Redirects are not followed: requests would repeat a POST as a GET without its body,
     and take the GET's 200 for the delivery."""
-    with deadline.within(timeout, session, url) as watch:
-        try:
+    watch = Deadline(timeout)
+    try:
+        with watch.over(session, url):
             response = session.request(
                 method, url, timeout=timeout, allow_redirects=False, **kwargs
             )
-        except TRANSPORT_ERRORS as error:
-            if watch.passed:
-                raise TransientError(too_slow(method, url, timeout)) from error
-            raise TransientError(f"{method} {url}: {error.__class__.__name__}: {error}") from error
+    except TRANSPORT_ERRORS as error:
+        if watch.passed:
+            raise TransientError(too_slow(method, url, timeout)) from error
+        raise TransientError(f"{method} {url}: {error.__class__.__name__}: {error}") from error
     if watch.passed:  # a body read up to the connection's end, cut short by the deadline
         raise TransientError(too_slow(method, url, timeout))
     if 300 <= response.status_code < 400:

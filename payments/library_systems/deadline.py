@@ -8,6 +8,8 @@ the deadline passes; the read blocked on it then ends at once, and the call fail
 
 import contextvars
 import functools
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -25,33 +27,81 @@ class Deadline:
         self.seconds = seconds
         self.at = time.monotonic() + seconds
         self.passed = False
-        self._done = False
-        self._timer: threading.Timer | None = None
+        self.ended = False
+        self._sock = None
         self._lock = threading.Lock()
 
     def watch(self, sock) -> None:
         """From now on, `sock` is shut down when the deadline passes."""
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(max(0.0, self.at - time.monotonic()), self._pass, [sock])
-            self._timer.daemon = True
-            self._timer.start()
+            first, self._sock = self._sock is None, sock
+        if first:
+            WATCHDOG.add(self)
 
-    def end(self) -> None:
-        with self._lock:
-            self._done = True
-            if self._timer is not None:
-                self._timer.cancel()
+    @contextmanager
+    def over(self, session: requests.Session, url: str):
+        """Run one call of `session` to `url` against this deadline; `passed` tells after
+        whether it was cut short."""
+        if not isinstance(session.get_adapter(url), DeadlineAdapter):
+            session.mount("http://", DeadlineAdapter())
+            session.mount("https://", DeadlineAdapter())
+        token = CURRENT.set(self)
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self.ended = True
+            CURRENT.reset(token)
 
-    def _pass(self, sock) -> None:
+    def pass_now(self) -> None:
         with self._lock:
-            if self._done:
+            if self.ended:
                 return
             self.passed = True
             # Closed already, or a transport that cannot be shut: then its reads time out.
             with suppress(OSError, AttributeError):
-                sock.shutdown(socket.SHUT_RDWR)
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+
+class Watchdog:
+    """One thread for all deadlines of the process (a thread per call would cost more
+    than a call to a library system nearby), asleep until the earliest."""
+
+    def __init__(self):
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: Deadline) -> None:
+        with self._wake:
+            earliest = not self._heap or deadline.at < self._heap[0][0]
+            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
+            if self._thread is None or not self._thread.is_alive():  # none yet, or forked
+                self._thread = threading.Thread(
+                    target=self._run, name="library-system-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif earliest:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        with self._wake:
+            while True:
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                at, _, deadline = self._heap[0]
+                if deadline.ended:  # the call is over: most are, before their deadline
+                    heapq.heappop(self._heap)
+                elif (left := at - time.monotonic()) > 0:
+                    self._wake.wait(left)
+                else:
+                    heapq.heappop(self._heap)
+                    deadline.pass_now()
+
+
+WATCHDOG = Watchdog()
 
 
 class WatchedConnection:
@@ -78,19 +128,3 @@ class DeadlineAdapter(HTTPAdapter):
         if not issubclass(pool.ConnectionCls, WatchedConnection):
             pool.ConnectionCls = watched(pool.ConnectionCls)
         return pool
-
-
-@contextmanager
-def within(seconds: float, session: requests.Session, url: str):
-    """Run one call of `session` to `url` against a deadline `seconds` from now; the
-    Deadline tells afterwards whether it passed."""
-    if not isinstance(session.get_adapter(url), DeadlineAdapter):
-        session.mount("http://", DeadlineAdapter())
-        session.mount("https://", DeadlineAdapter())
-    deadline = Deadline(seconds)
-    token = CURRENT.set(deadline)
-    try:
-        yield deadline
-    finally:
-        deadline.end()
-        CURRENT.reset(token)

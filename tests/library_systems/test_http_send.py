@@ -2,6 +2,7 @@
 call ends within its timeout, as a transient error to retry or a permanent one for staff."""
 
 import http.client
+import threading
 import time
 
 import pytest
@@ -88,3 +89,25 @@ def test_answers_within_the_deadline_are_not_cut_later():
 
     assert first.startswith("200") and second.startswith("200")
     assert receiver.tries[MOVEMENT.key] == 2
+
+
+def test_an_address_requests_cannot_use_is_a_transient_error():
+    with pytest.raises(TransientError, match="InvalidSchema"):
+        http_send(requests.Session(), "POST", "library.example/epayment", timeout=TIMEOUT)
+
+
+def test_calls_at_once_in_several_threads_each_end_at_their_own_deadline():
+    timeouts = [0.6, 0.3, 0.45]
+    ended = {}
+
+    def deliver(timeout):
+        ended[timeout] = deliver_against("trickle", timeout=timeout)[1]
+
+    threads = [threading.Thread(target=deliver, args=[timeout]) for timeout in timeouts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+
+    for timeout in timeouts:
+        assert timeout <= ended[timeout] < timeout + 0.2
