@@ -225,4 +225,12 @@ LIBRARY_SYSTEM_SECRET = env.str("LIBRARY_SYSTEM_SECRET", default="")
 LIBRARY_SYSTEM_TENANT = env.str("LIBRARY_SYSTEM_TENANT", default="")
 LIBRARY_SYSTEM_LIBRARY = env.str("LIBRARY_SYSTEM_LIBRARY", default="")
 LIBRARY_SYSTEM_SUB_LIBRARY = env.str("LIBRARY_SYSTEM_SUB_LIBRARY", default="")
+# Each call to the library system, the answer's last byte included, ends within this.
 LIBRARY_SYSTEM_TIMEOUT_SECONDS = env.float("LIBRARY_SYSTEM_TIMEOUT_SECONDS", default=10)
+# A delivery that failed for a passing reason is sent again after this, then after twice
+# as long each time, up to every 6 hours.
+DELIVERY_FIRST_RETRY_SECONDS = env.float("DELIVERY_FIRST_RETRY_SECONDS", default=30)
+# How long a worker holds a delivery it sends; other workers leave it alone meanwhile, and
+# send it again after it if the worker died. Longer than one delivery can take: adapters
+# make several calls of up to LIBRARY_SYSTEM_TIMEOUT_SECONDS each.
+DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=300)

@@ -354,6 +354,11 @@ class Delivery(models.Model):
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     target = models.CharField(_("sent to"), max_length=16, blank=True)
     answer = models.CharField(_("their answer"), max_length=255, blank=True)
+    # A worker's lease: it sends the delivery with no transaction open, so other workers
+    # know it is taken by this, and take it over when a worker that died lets it run out.
+    claimed_until = models.DateTimeField(
+        _("being sent until"), null=True, blank=True, editable=False
+    )
     # PostgreSQL: the booking transaction's id (see fees.bridge); 0 on SQLite, one writer.
     txid = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
@@ -374,6 +379,10 @@ class Delivery(models.Model):
 
     def __str__(self):
         return self.key
+
+    @property
+    def is_being_sent(self) -> bool:
+        return self.claimed_until is not None and self.claimed_until > timezone.now()
 
 
 class Loan(models.Model):

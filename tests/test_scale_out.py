@@ -17,26 +17,15 @@ import pytest
 import requests
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.db import connection
 
 from fees.models import EntryKind, JournalEntry
 from payments.models import OrderStatus, PaymentOrder
 from tests.factories import FeeFactory, PatronFactory
+from tests.processes import database_url, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +52,13 @@ class Server:
     """One gunicorn process of the portal; requests reach it as through a TLS proxy."""
 
     def __init__(self, env):
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.process = subprocess.Popen(
             [str(gunicorn), "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
              "--workers", "1", "--log-level", "warning"],
-            cwd=ROOT, env={**env, "DATABASE_URL": _database_url()},
+            cwd=ROOT, env={**env, "DATABASE_URL": database_url()},
         )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

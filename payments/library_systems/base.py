@@ -6,12 +6,17 @@ is one Movement. A target delivers it to one kind of library system; the worker
 """
 
 import datetime
+import http.client
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
 import requests
+import urllib3
+from django.utils.translation import gettext as _
+
+from payments.library_systems.deadline import Deadline
 
 
 class TransientError(Exception):
@@ -64,17 +69,58 @@ class Target(Protocol):
         ...
 
 
+# Everything that can go wrong between sending a request and having its whole answer: the
+# connection refused, reset or cut off mid-answer, a body that does not decode, a timeout.
+TRANSPORT_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+
+
 def http_send(session: requests.Session, method: str, url: str, *, timeout: float, **kwargs):
-    """One HTTP call with failures sorted into transient and permanent ones."""
+    """One HTTP call with failures sorted into transient and permanent ones.
+
+    The whole call, the answer's last byte included, must be over within `timeout` seconds.
+    Redirects are not followed: requests would repeat a POST as a GET without its body,
+    and take the GET's 200 for the delivery."""
+    watch = Deadline(timeout)
     try:
-        response = session.request(method, url, timeout=timeout, **kwargs)
-    except (requests.Timeout, requests.ConnectionError) as error:
+        with watch.over(session, url):
+            response = session.request(
+                method, url, timeout=timeout, allow_redirects=False, **kwargs
+            )
+    except TRANSPORT_ERRORS as error:
+        if watch.passed:
+            raise TransientError(too_slow(method, url, timeout)) from error
         raise TransientError(f"{method} {url}: {error.__class__.__name__}: {error}") from error
+    if watch.passed:  # a body read up to the connection's end, cut short by the deadline
+        raise TransientError(too_slow(method, url, timeout))
+    if 300 <= response.status_code < 400:
+        raise PermanentError(
+            _(
+                "%(call)s: answered %(status)s, a redirect to %(location)s. Redirects are "
+                "not followed: check the library system's address (LIBRARY_SYSTEM_URL)."
+            )
+            % {
+                "call": f"{method} {url}",
+                "status": response.status_code,
+                "location": response.headers.get("Location") or _("(no address given)"),
+            }
+        )
     if response.status_code >= 500 or response.status_code in (408, 425, 429):
         raise TransientError(f"{method} {url}: {response.status_code} {response.text[:300]}")
     if response.status_code >= 400:
         raise PermanentError(f"{method} {url}: {response.status_code} {response.text[:300]}")
     return response
+
+
+def too_slow(method: str, url: str, timeout: float) -> str:
+    return _("%(call)s: Timeout: no complete answer within %(seconds)s s.") % {
+        "call": f"{method} {url}",
+        "seconds": f"{timeout:g}",
+    }
 
 
 def json_answer(response: requests.Response):

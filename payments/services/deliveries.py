@@ -1,48 +1,67 @@
 """Sending money movements to the library system, and what staff do when it refuses one.
 
-Each delivery is claimed with SELECT ... FOR UPDATE SKIP LOCKED and sent while its row
-is locked, so workers on several machines never send the same one at the same moment;
-a worker that dies releases the lock and the delivery is sent again later (at least
-once: the receiver knows it by its idempotency key).
+A worker claims the next due delivery in a short transaction (SELECT ... FOR UPDATE SKIP
+LOCKED, so workers on several machines never claim the same one), counting the attempt and
+leasing it for DELIVERY_LEASE_SECONDS; sends it with no transaction open, since an open
+one would hold back the feed of movements (payments.selectors.FEED_HORIZON) for as long as
+the library system takes to answer; and records the answer in a second short transaction,
+only if the lease is still its own. A worker that dies mid-send leaves the delivery to
+be sent again once the lease runs out (at least once: the receiver knows it by its
+idempotency key).
 """
 
 import datetime
+import logging
 import random
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from fees.models import Delivery
 from payments.library_systems.base import PermanentError, Target, TransientError
 from payments.selectors import movements_for
 
+logger = logging.getLogger(__name__)
+
 Status = Delivery.Status
 DUE = (Status.PENDING, Status.RETRYING)
 # A reversal waits while its payment is not in the library system: sent first, it would
 # make the library system charge the fees again for money it never heard of.
 PAYMENT_NOT_THERE = Q(entry__target__delivery__status__in=[*DUE, Status.FAILED])
-FIRST_RETRY = datetime.timedelta(seconds=30)
 LONGEST_WAIT = datetime.timedelta(hours=6)
 
 
 def retry_wait(attempts: int) -> datetime.timedelta:
-    """Doubling from 30 seconds up to 6 hours, with a little jitter so retries spread."""
-    wait = min(FIRST_RETRY * 2 ** max(0, attempts - 1), LONGEST_WAIT)
+    """Doubling from DELIVERY_FIRST_RETRY_SECONDS (30 s) up to 6 hours, with a little
+    jitter so retries spread."""
+    first = datetime.timedelta(seconds=settings.DELIVERY_FIRST_RETRY_SECONDS)
+    wait = min(first * 2 ** max(0, attempts - 1), LONGEST_WAIT)
     return wait * random.uniform(1.0, 1.1)
 
 
-def delivery_send_next(*, target: Target, now=None) -> Delivery | None:
-    """Claim the next due delivery no other worker holds, send it, record the answer.
-    A reversal is due only once its payment is in the library system (or resolved)."""
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    error: str = ""
+    answer: str = ""
+
+
+def delivery_claim(*, target: Target, now=None) -> Delivery | None:
+    """The next due delivery that no worker holds, now leased to this one and its attempt
+    counted. A reversal is due only once its payment is in the library system (or
+    resolved); one whose payment is being sent waits too."""
     now = now or timezone.now()
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status__in=DUE, next_attempt_at__lte=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
             .exclude(PAYMENT_NOT_THERE)
             .order_by("next_attempt_at", "id")
             .first()
@@ -51,23 +70,81 @@ def delivery_send_next(*, target: Target, now=None) -> Delivery | None:
             return None
         delivery.attempts += 1
         delivery.last_attempt_at = timezone.now()
+        delivery.claimed_until = delivery.last_attempt_at + datetime.timedelta(
+            seconds=settings.DELIVERY_LEASE_SECONDS
+        )
         delivery.target = target.name
-        try:
-            (movement,) = movements_for([delivery])
-            delivery.answer = target.deliver(movement)[:255]
-        except TransientError as error:
-            delivery.status = Status.RETRYING
-            delivery.last_error = str(error)
-            delivery.next_attempt_at = timezone.now() + retry_wait(delivery.attempts)
-        except PermanentError as error:
-            delivery.status = Status.FAILED
-            delivery.last_error = str(error)
-        else:
-            delivery.status = Status.DELIVERED
-            delivery.delivered_at = timezone.now()
-            delivery.last_error = ""
-        delivery.save()
+        delivery.save(update_fields=["attempts", "last_attempt_at", "claimed_until", "target"])
+    return delivery
+
+
+def delivery_attempt(*, target: Target, delivery: Delivery) -> Outcome:
+    """Send the delivery once. Whatever goes wrong is this delivery's outcome, so that one
+    the worker cannot send never keeps it from sending the others."""
+    try:
+        (movement,) = movements_for([delivery])
+        answer = target.deliver(movement)
+    except TransientError as error:
+        return Outcome(Status.RETRYING, error=str(error))
+    except PermanentError as error:
+        return Outcome(Status.FAILED, error=str(error))
+    except Exception as error:
+        # A fault of ours (or of an adapter), not the library system's answer: retried with
+        # the growing wait, as a fix may be deployed meanwhile; the log has the traceback.
+        logger.exception("Delivery %s could not be sent", delivery.key)
+        return Outcome(
+            Status.RETRYING,
+            error=_("Sending failed with an error in the portal: %(error)s")
+            % {"error": f"{error.__class__.__name__}: {error}"},
+        )
+    return Outcome(Status.DELIVERED, answer=answer[:255])
+
+
+def delivery_record(*, delivery: Delivery, outcome: Outcome) -> Delivery:
+    """Write down how the attempt went and end the lease, unless the delivery is no longer
+    this attempt's: the lease ran out and another worker took it over, or staff resolved
+    it by hand after that. Then the newer word stands."""
+    now = timezone.now()
+    changes = {"status": outcome.status, "claimed_until": None, "last_error": outcome.error}
+    if outcome.status == Status.DELIVERED:
+        changes.update(delivered_at=now, answer=outcome.answer)
+    elif outcome.status == Status.RETRYING:
+        changes["next_attempt_at"] = now + retry_wait(delivery.attempts)
+    ours = Delivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts, status__in=DUE)
+    if not ours.update(**changes):
+        logger.warning(
+            "Delivery %s: attempt %s outlasted its lease; its outcome (%s) is dropped",
+            delivery.key, delivery.attempts, outcome.status,
+        )  # fmt: skip
+        delivery.refresh_from_db()
         return delivery
+    for field, value in changes.items():
+        setattr(delivery, field, value)
+    return delivery
+
+
+def delivery_release(*, delivery: Delivery) -> None:
+    """The worker is being stopped mid-send: the delivery is due again at once, not only
+    when the lease ends. The attempt stays counted; it may have arrived."""
+    try:
+        Delivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(
+            claimed_until=None
+        )
+    except DatabaseError:
+        logger.warning("Delivery %s stays leased until its lease ends", delivery.key)
+
+
+def delivery_send_next(*, target: Target, now=None) -> Delivery | None:
+    """Claim the next due delivery, send it, record the answer; None when none is due."""
+    delivery = delivery_claim(target=target, now=now)
+    if delivery is None:
+        return None
+    try:
+        outcome = delivery_attempt(target=target, delivery=delivery)
+    except BaseException:
+        delivery_release(delivery=delivery)
+        raise
+    return delivery_record(delivery=delivery, outcome=outcome)
 
 
 def deliveries_send_due(
@@ -105,6 +182,12 @@ def delivery_resolve_by_hand(*, delivery: Delivery, note: str) -> Delivery:
         delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
         if delivery.status in (Status.DELIVERED, Status.RESOLVED):
             raise ValueError(_("This delivery is in the library system already."))
+        if delivery.is_being_sent:
+            # Its answer is not known yet: it may be arriving in the library system now.
+            raise ValueError(
+                _("This delivery is being sent right now: try again after %(time)s.")
+                % {"time": formats.time_format(timezone.localtime(delivery.claimed_until))}
+            )
         delivery.status = Status.RESOLVED
         delivery.answer = note[:255]
         delivery.save(update_fields=["status", "answer"])

@@ -11,6 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 SECRET = "library-system-secret"
 
 
+def signature_valid(secret: bytes, body: bytes, header: str) -> bool:
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    timestamp = int(parts.get("t", "0"))
+    expected = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256)
+    fresh = abs(time.time() - timestamp) < 300
+    return fresh and hmac.compare_digest(expected.hexdigest(), parts.get("v1", ""))
+
+
 class Receiver:
     def __init__(self, secret: str = SECRET):
         self.secret = secret.encode()
@@ -38,11 +46,7 @@ class Receiver:
         self.server.server_close()
 
     def verify(self, body: bytes, header: str) -> bool:
-        parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
-        timestamp = int(parts.get("t", "0"))
-        expected = hmac.new(self.secret, f"{timestamp}.".encode() + body, hashlib.sha256)
-        fresh = abs(time.time() - timestamp) < 300
-        return fresh and hmac.compare_digest(expected.hexdigest(), parts.get("v1", ""))
+        return signature_valid(self.secret, body, header)
 
     def _handle(self, handler):
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))

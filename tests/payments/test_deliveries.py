@@ -5,11 +5,9 @@ import datetime
 import socket
 
 import pytest
-import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from fees import services as ledger
 from fees.models import Delivery
 from payments.library_systems.webhook import WebhookTarget
 from payments.services.deliveries import (
@@ -17,8 +15,13 @@ from payments.services.deliveries import (
     delivery_resolve_by_hand,
     delivery_send_next,
 )
-from tests.factories import FeeFactory, PatronFactory
 from tests.library_systems.receiver import SECRET, Receiver
+from tests.payments.delivery_helpers import (
+    book_payment_and_its_chargeback,
+    book_payments,
+    later,
+    statuses,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,23 +38,6 @@ def receiver():
 @pytest.fixture
 def target(receiver):
     return WebhookTarget(url=receiver.url, secret=SECRET, timeout=1)
-
-
-def book_payments(count, amount_cents=500):
-    """Payments for one fee from the library system; the fee."""
-    patron = PatronFactory(external_id="4711")
-    fee = FeeFactory(patron=patron, amount_cents=amount_cents * count, external_id="K-1")
-    for _ in range(count):
-        ledger.payment_book(patron=patron, amount_cents=amount_cents, method="cash")
-    return fee
-
-
-def statuses():
-    return list(Delivery.objects.order_by("pk").values_list("status", flat=True))
-
-
-def later(minutes):
-    return time_machine.travel(timezone.now() + datetime.timedelta(minutes=minutes))
 
 
 def test_a_payment_arrives_with_its_key_shares_and_a_valid_signature(receiver, target):
@@ -94,13 +80,6 @@ def test_a_refusal_stops_and_waits_for_staff(receiver, target):
     assert delivery.status == Status.FAILED and "422" in delivery.last_error
     with later(60 * 24):
         assert delivery_send_next(target=target) is None
-
-
-def book_payment_and_its_chargeback():
-    book_payments(1)
-    payment = Delivery.objects.get().entry
-    (reversal,) = ledger.reversal_book(payment=payment, note="Chargeback")
-    return reversal.delivery
 
 
 def test_a_chargeback_waits_while_its_payment_was_refused(receiver, target):

@@ -1,10 +1,12 @@
 """The desk shows where each payment stands with the library system, and lets staff send a
 refused one again or resolve it by hand (audited, behind a permission)."""
 
+import datetime
 import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from fees import services as ledger
 from fees.models import Delivery
@@ -63,6 +65,21 @@ def test_resolved_by_hand_needs_a_note(desk_client, refused):
     act(desk_client, refused, "resolve_delivery", reason="Entered in Koha by hand")
     refused.refresh_from_db()
     assert refused.status == Status.RESOLVED
+
+
+def test_a_delivery_being_sent_is_shown_so_and_cannot_be_resolved_meanwhile(desk_client):
+    payment = ledger.payment_book(patron=PatronFactory(), amount_cents=500, method="cash")
+    Delivery.objects.filter(entry=payment).update(
+        attempts=1, claimed_until=timezone.now() + datetime.timedelta(minutes=5)
+    )
+    sending = Delivery.objects.get(entry=payment)
+
+    response = act(desk_client, sending, "resolve_delivery", reason="Entered in Koha by hand")
+    page = desk_client.get(response.url).content.decode()
+
+    assert "being sent now" in page and "being sent right now: try again after" in page
+    sending.refresh_from_db()
+    assert sending.status == Status.PENDING
 
 
 def test_a_viewer_cannot_act_on_deliveries(viewer, refused):
