@@ -148,7 +148,7 @@ def _conflict(request, exc):
 @api.exception_handler(BadCursor)
 def _bad_cursor(request, exc):
     fields = [{"field": "cursor", "message": "Not a cursor this feed gave out."}]
-    return _error(request, 422, "invalid", "The cursor is not valid.", fields)
+    return _error(request, 400, "bad_request", "The cursor is not valid.", fields)
 
 
 ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 429)}

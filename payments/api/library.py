@@ -172,14 +172,19 @@ class MovementsOut(Schema):
 
 
 class FeedQuery(Schema):
-    cursor: SafeText = Field("", max_length=64)
+    # Any text: one the feed did not give out is a 400 (BadCursor), whatever it holds.
+    cursor: str = Field(
+        "", description='A `next_cursor` the feed gave out; "" or none from the start.'
+    )
     limit: int = Field(100, ge=1, le=500)
 
 
 @api.get("/movements", response={200: MovementsOut, **ERRORS}, tags=["library system"])
 def movements(request, query: Query[FeedQuery]):
-    """Payments, reversals and refunds, oldest first, with what each paid per fee. Poll with
-    the `next_cursor` of the last page: no movement is missed, even one whose booking
-    committed late. Scope `movements:read`."""
+    """Payments, reversals and refunds, oldest first, with what each paid per fee: the
+    movements delivered to the library system, and only those (not a payment it reported
+    itself, as with `POST /fees`). Poll with the `next_cursor` of the last page: no movement
+    is missed, even one whose booking committed late; a cursor the feed did not give out
+    is a 400. Scope `movements:read`."""
     _require(request, ApiScope.MOVEMENTS_READ)
     return Status(200, external_library.external_movements(cursor=query.cursor, limit=query.limit))
