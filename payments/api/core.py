@@ -15,6 +15,7 @@ from ninja.responses import Status
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, StrictInt
 
+from accounts.models import USER_NUMBER_MAX_LENGTH, USER_NUMBER_PATTERN
 from fees.models import FeeKind
 from payments import external
 from payments.api_keys import api_client_for_key
@@ -172,7 +173,17 @@ Text = Field(max_length=255)
 CallerId = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 Cents = Field(gt=0, le=100_000_000)
 Currency = Field(pattern=r"^[A-Z]{3}$")
-UserNumber = Field(min_length=1, max_length=32, pattern=r"^[\x21-\x7e]+$")
+# Wherever a user number enters, in a body or in the path: the Patron model's pattern.
+UserNumber = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=USER_NUMBER_MAX_LENGTH,
+        pattern=f"^(?:{USER_NUMBER_PATTERN})$",
+        description="The patron's number in the library system: letters A-Z and a-z, "
+        "digits and _ . @ + -, not dots alone.",
+    ),
+]
 
 
 def _known_fee_type(code: str) -> str:

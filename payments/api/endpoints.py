@@ -25,7 +25,7 @@ from payments.models import ApiScope
 
 
 class PatronIn(Schema):
-    user_number: SafeText = UserNumber
+    user_number: UserNumber
     card_number: SafeText = Field(min_length=1, max_length=32, pattern=r"^[\x21-\x7e]+$")
     last_name: SafeText = Field(min_length=1, max_length=150)
     first_name: SafeText = Field("", max_length=150)
@@ -52,7 +52,7 @@ class PaymentWithFee(Schema):
 
 class FeeIn(Schema):
     fee_id: SafeText = CallerId
-    user_number: SafeText = UserNumber
+    user_number: UserNumber
     fee_type: FeeTypeCode = FeeType.OTHER.value
     amount_cents: MoneyInt = Cents
     currency: SafeText = Currency
@@ -91,7 +91,7 @@ class LoansIn(Schema):
 class PaymentIn(Schema):
     transaction_id: SafeText = CallerId
     order_reference: SafeText | None = Field(None, max_length=32)
-    user_number: SafeText | None = Field(None, max_length=32)
+    user_number: UserNumber | None = None
     amount_cents: MoneyInt = Cents
     currency: SafeText = Currency
     method: SafeText = Field("", max_length=64)
@@ -168,7 +168,7 @@ def create_fee(request, payload: FeeIn):
     response={200: AccountOut, **ERRORS},
     tags=["library system"],
 )
-def replace_overdue_loans(request, user_number: SafeText, payload: LoansIn):
+def replace_overdue_loans(request, user_number: UserNumber, payload: LoansIn):
     """Replace the patron's overdue loans (the source of accruing fines). Scope `fees:write`."""
     _require(request, ApiScope.FEES_WRITE)
     loans = [loan.model_dump() for loan in payload.loans]
@@ -188,7 +188,7 @@ def report_payment(request, payload: PaymentIn):
 
 
 @api.get("/patrons/{user_number}/account", response={200: AccountOut, **ERRORS}, tags=["kiosks"])
-def account_summary(request, user_number: SafeText):
+def account_summary(request, user_number: UserNumber):
     """Balance, open fees, accruing fines and open payment orders. Scope `accounts:read`."""
     _require(request, ApiScope.ACCOUNTS_READ)
     return Status(200, external.external_account_summary(user_number=user_number))

@@ -16,6 +16,7 @@ from payments.api.core import (
     FeeTypeCode,
     MoneyInt,
     SafeText,
+    UserNumber,
     _answer,
     _require,
     api,
@@ -39,7 +40,7 @@ class PatronUpsertIn(Schema):
     response={200: PatronOut, 201: PatronOut, **ERRORS},
     tags=["library system"],
 )
-def upsert_patron(request, user_number: SafeText, payload: PatronUpsertIn):
+def upsert_patron(request, user_number: UserNumber, payload: PatronUpsertIn):
     """Create the patron or take its current data (a replaced card: the new number logs in,
     the old one no longer does). Sending the same data again changes nothing. Scope
     `fees:write`."""
@@ -132,7 +133,7 @@ class SyncOut(Schema):
 
 
 @api.put("/patrons/{user_number}/fees", response={200: SyncOut, **ERRORS}, tags=["library system"])
-def sync_fees(request, user_number: SafeText, payload: SyncIn):
+def sync_fees(request, user_number: UserNumber, payload: SyncIn):
     """The patron's whole set of open fees in the library system, as the truth, in one
     transaction: new fees are booked, changed amounts corrected, and fees of this system
     missing from the set cancelled as far as they are unpaid. Scope `fees:write`."""
