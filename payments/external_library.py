@@ -16,9 +16,9 @@ from payments.external import (
     Answer,
     Conflict,
     NotFound,
-    _check_currency,
-    _patron,
-    _patron_body,
+    check_currency,
+    patron_body,
+    patron_by_number,
     patron_from_request,
 )
 from payments.models import ApiClient
@@ -35,7 +35,7 @@ def external_patron_upsert(*, client: ApiClient, user_number: str, data: dict) -
             try:
                 with transaction.atomic():
                     patron = patron_from_request(client=client, user_number=user_number, data=data)
-                return Answer(201, _patron_body(patron))
+                return Answer(201, patron_body(patron))
             except (IntegrityError, ValidationError) as refused:
                 # Another call may have created it at the same moment, committing after our
                 # look: before the check of unique fields (which then refused) or during
@@ -59,7 +59,7 @@ def external_patron_upsert(*, client: ApiClient, user_number: str, data: dict) -
         except IntegrityError:
             raise Conflict(taken) from None
         patron.refresh_from_db()
-        return Answer(200, _patron_body(patron))
+        return Answer(200, patron_body(patron))
 
 
 def _locked_patron(user_number: str) -> Patron | None:
@@ -97,9 +97,9 @@ def external_fee_correct(*, client: ApiClient, fee_id: str, amount_cents: int, r
 
 def external_fees_sync(*, client: ApiClient, user_number: str, fees: list[dict]) -> Answer:
     for index, item in enumerate(fees):
-        _check_currency(item["currency"], field=f"fees.{index}.currency")
+        check_currency(item["currency"], field=f"fees.{index}.currency")
     result = corrections.fees_sync(
-        patron=_patron(user_number),
+        patron=patron_by_number(user_number),
         system=client.library_system,
         fees=fees,
         note=_("Synchronised by %(client)s") % {"client": client.name},

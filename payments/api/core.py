@@ -67,7 +67,7 @@ api = NinjaAPI(
 )
 
 
-def _require(request, scope: str) -> ApiClient:
+def require_scope(request, scope: str) -> ApiClient:
     client = request.auth
     if scope not in client.scopes:
         raise MissingScope(scope)
@@ -195,7 +195,7 @@ FeeTypeCode = Annotated[
 ]
 
 
-def _answer(answer: external.Answer) -> Status:
+def answer_status(answer: external.Answer) -> Status:
     return Status(answer.status, answer.body)
 
 

@@ -17,9 +17,9 @@ from payments.api.core import (
     MoneyInt,
     SafeText,
     UserNumber,
-    _answer,
-    _require,
+    answer_status,
     api,
+    require_scope,
 )
 from payments.models import ApiScope
 
@@ -151,16 +151,16 @@ class AccountOut(Schema):
 @api.post("/patrons", response={200: PatronOut, 201: PatronOut, **ERRORS}, tags=["library system"])
 def create_patron(request, payload: PatronIn):
     """Create a patron. Idempotent by `user_number`. Scope `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
-    return _answer(external.external_patron_create(client=client, data=payload.model_dump()))
+    client = require_scope(request, ApiScope.FEES_WRITE)
+    return answer_status(external.external_patron_create(client=client, data=payload.model_dump()))
 
 
 @api.post("/fees", response={200: FeeOut, 201: FeeOut, **ERRORS}, tags=["library system"])
 def create_fee(request, payload: FeeIn):
     """Book a fee for a patron, with its payment if it was paid already. Idempotent by
     `fee_id`. Scope `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
-    return _answer(external.external_fee_create(client=client, data=payload.model_dump()))
+    client = require_scope(request, ApiScope.FEES_WRITE)
+    return answer_status(external.external_fee_create(client=client, data=payload.model_dump()))
 
 
 @api.put(
@@ -170,25 +170,25 @@ def create_fee(request, payload: FeeIn):
 )
 def replace_overdue_loans(request, user_number: UserNumber, payload: LoansIn):
     """Replace the patron's overdue loans (the source of accruing fines). Scope `fees:write`."""
-    _require(request, ApiScope.FEES_WRITE)
+    require_scope(request, ApiScope.FEES_WRITE)
     loans = [loan.model_dump() for loan in payload.loans]
-    return _answer(external.external_loans_replace(user_number=user_number, loans=loans))
+    return answer_status(external.external_loans_replace(user_number=user_number, loans=loans))
 
 
 @api.post("/payments", response={200: PaymentOut, 201: PaymentOut, **ERRORS}, tags=["payments"])
 def report_payment(request, payload: PaymentIn):
     """Report a payment taken by another system: for a payment order (`order_reference`)
     or for a patron (`user_number`). Idempotent by `transaction_id`. Scope `payments:write`."""
-    client = _require(request, ApiScope.PAYMENTS_WRITE)
+    client = require_scope(request, ApiScope.PAYMENTS_WRITE)
     if bool(payload.order_reference) == bool(payload.user_number):
         raise DjangoValidationError(
             {"order_reference": "Give either order_reference or user_number."}
         )
-    return _answer(external.external_payment_report(client=client, data=payload.model_dump()))
+    return answer_status(external.external_payment_report(client=client, data=payload.model_dump()))
 
 
 @api.get("/patrons/{user_number}/account", response={200: AccountOut, **ERRORS}, tags=["kiosks"])
 def account_summary(request, user_number: UserNumber):
     """Balance, open fees, accruing fines and open payment orders. Scope `accounts:read`."""
-    _require(request, ApiScope.ACCOUNTS_READ)
+    require_scope(request, ApiScope.ACCOUNTS_READ)
     return Status(200, external.external_account_summary(user_number=user_number))

@@ -17,9 +17,9 @@ from payments.api.core import (
     MoneyInt,
     SafeText,
     UserNumber,
-    _answer,
-    _require,
+    answer_status,
     api,
+    require_scope,
 )
 from payments.api.endpoints import PatronOut
 from payments.models import ApiScope
@@ -44,8 +44,8 @@ def upsert_patron(request, user_number: UserNumber, payload: PatronUpsertIn):
     """Create the patron or take its current data (a replaced card: the new number logs in,
     the old one no longer does). Sending the same data again changes nothing. Scope
     `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
-    return _answer(
+    client = require_scope(request, ApiScope.FEES_WRITE)
+    return answer_status(
         external_library.external_patron_upsert(
             client=client, user_number=user_number, data=payload.model_dump()
         )
@@ -86,8 +86,8 @@ def correct_fee(request, fee_id: SafeText, payload: FeeCorrectionIn):
     """Correct a fee the library system sent: booked as a new entry (an increase, or a
     reduction of what is not paid yet), never an edit. Setting the amount it already has
     changes nothing. Scope `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
-    return _answer(
+    client = require_scope(request, ApiScope.FEES_WRITE)
+    return answer_status(
         external_library.external_fee_correct(
             client=client,
             fee_id=fee_id,
@@ -102,8 +102,8 @@ def cancel_fee(request, fee_id: SafeText, payload: FeeCancelIn):
     """Cancel a fee (written off, lost item found): what is not paid yet is reduced to zero;
     money already received stays paid. Cancelling again changes nothing. Scope
     `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
-    return _answer(
+    client = require_scope(request, ApiScope.FEES_WRITE)
+    return answer_status(
         external_library.external_fee_correct(
             client=client, fee_id=fee_id, amount_cents=0, reason=payload.reason
         )
@@ -137,9 +137,9 @@ def sync_fees(request, user_number: UserNumber, payload: SyncIn):
     """The patron's whole set of open fees in the library system, as the truth, in one
     transaction: new fees are booked, changed amounts corrected, and fees of this system
     missing from the set cancelled as far as they are unpaid. Scope `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
+    client = require_scope(request, ApiScope.FEES_WRITE)
     fees = [fee.model_dump() for fee in payload.fees]
-    return _answer(
+    return answer_status(
         external_library.external_fees_sync(client=client, user_number=user_number, fees=fees)
     )
 
@@ -187,5 +187,5 @@ def movements(request, query: Query[FeedQuery]):
     itself, as with `POST /fees`). Poll with the `next_cursor` of the last page: no movement
     is missed, even one whose booking committed late; a cursor the feed did not give out
     is a 400. Scope `movements:read`."""
-    _require(request, ApiScope.MOVEMENTS_READ)
+    require_scope(request, ApiScope.MOVEMENTS_READ)
     return Status(200, external_library.external_movements(cursor=query.cursor, limit=query.limit))
