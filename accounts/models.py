@@ -1,7 +1,35 @@
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
+
+# A user number is part of URL paths (/api/v1/patrons/{user_number}, the desk's patron
+# page) and of the patron's username: ASCII letters and digits and _ . @ + -, and not dots
+# alone ("." and ".." are path segments that clients and proxies resolve away). Written
+# without anchors or lookaround, so that the API's schemas can use it as it is.
+USER_NUMBER_PATTERN = r"[A-Za-z0-9_.@+-]*[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*"
+USER_NUMBER_MAX_LENGTH = 32
+
+
+def is_user_number(value: str) -> bool:
+    return (
+        len(value) <= USER_NUMBER_MAX_LENGTH
+        and re.fullmatch(USER_NUMBER_PATTERN, value, re.ASCII) is not None
+    )
+
+
+def validate_user_number(value: str) -> None:
+    if not is_user_number(value):
+        raise ValidationError(
+            _(
+                "A user number is at most 32 of the letters A-Z and a-z, the digits 0-9 "
+                "and _ . @ + -, and not dots alone."
+            ),
+            code="invalid_user_number",
+        )
 
 
 class Patron(models.Model):
@@ -11,7 +39,12 @@ class Patron(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patron"
     )
     # The library system's stable id; the card number changes when a card is replaced.
-    user_number = models.CharField(_("user number"), max_length=32, unique=True)
+    user_number = models.CharField(
+        _("user number"),
+        max_length=USER_NUMBER_MAX_LENGTH,
+        unique=True,
+        validators=[validate_user_number],
+    )
     card_number = models.CharField(_("card number"), max_length=32, unique=True)
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150)

@@ -3,7 +3,10 @@ from django.urls import include, path
 
 from payments.api import api
 
-# 403.html and 404.html are rendered by Django's own views, with the request's context.
+# Django's own views render 403.html and 404.html with the request's context, and a plain
+# 400; under /api/ the 400, 404 and 500 are the API's JSON errors instead.
+handler400 = "config.views.bad_request"
+handler404 = "config.views.page_not_found"
 handler500 = "config.views.server_error"
 
 urlpatterns = [

@@ -1,9 +1,26 @@
-"""The portal's own error view."""
+"""The portal's own error views; under the API's prefix, its JSON errors instead."""
 
 from django.conf import settings
 from django.http import HttpResponseServerError
 from django.template import loader
+from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
+
+from payments.api import errors as api_errors
+
+
+@requires_csrf_token
+def page_not_found(request, exception):
+    if api_errors.is_api_request(request):
+        return api_errors.not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+@requires_csrf_token
+def bad_request(request, exception):
+    if api_errors.is_api_request(request):
+        return api_errors.bad_request(request, exception)
+    return defaults.bad_request(request, exception)
 
 
 @requires_csrf_token
@@ -13,6 +30,8 @@ def server_error(request, template_name="500.html"):
     Like Django's, it renders without the request's context: the context processors (the
     user, the session, messages) may be what failed. Only settings are passed in.
     """
+    if api_errors.is_api_request(request):
+        return api_errors.server_error(request)
     context = {
         "LIBRARY_NAME": settings.LIBRARY_NAME,
         "LIBRARY_LOGO_URL": settings.LIBRARY_LOGO_URL,

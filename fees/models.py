@@ -340,6 +340,12 @@ class Delivery(models.Model):
         RESOLVED = "resolved", _("Resolved by hand")
         SKIPPED = "skipped", _("Not sent: the library system reported it")
 
+    # The library system hears of a movement by delivery or by reading the feed, one rule
+    # for both: these it reported itself, so it is told of them neither way (a system
+    # reading the feed would otherwise book them twice). A delivery never enters or
+    # leaves this set after its booking commits, which keeps the feed's cursor sound.
+    NOT_SENT = (Status.SKIPPED,)
+
     entry = models.OneToOneField(
         JournalEntry, on_delete=models.PROTECT, related_name="delivery", verbose_name=_("booking")
     )

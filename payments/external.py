@@ -79,14 +79,14 @@ def _idempotent(
         return answer
 
 
-def _patron(user_number: str) -> Patron:
+def patron_by_number(user_number: str) -> Patron:
     patron = Patron.objects.filter(user_number=user_number).first()
     if patron is None:
         raise NotFound(_("No patron with user number %(number)s.") % {"number": user_number})
     return patron
 
 
-def _check_currency(currency: str, field: str = "currency") -> None:
+def check_currency(currency: str, field: str = "currency") -> None:
     if currency != settings.LIBRARY_CURRENCY:
         message = _("Only %(currency)s is accepted.") % {"currency": settings.LIBRARY_CURRENCY}
         raise ValidationError({field: message})
@@ -108,14 +108,14 @@ def patron_from_request(*, client: ApiClient, user_number: str, data: dict) -> P
 def external_patron_create(*, client: ApiClient, data: dict) -> Answer:
     def perform():
         patron = patron_from_request(client=client, user_number=data["user_number"], data=data)
-        return Answer(201, _patron_body(patron))
+        return Answer(201, patron_body(patron))
 
     return _idempotent(
         client=client, operation="patron", key=data["user_number"], request=data, perform=perform
     )
 
 
-def _patron_body(patron: Patron) -> dict:
+def patron_body(patron: Patron) -> dict:
     return {
         "user_number": patron.user_number,
         "card_number": patron.card_number,
@@ -130,8 +130,8 @@ def external_fee_create(*, client: ApiClient, data: dict) -> Answer:
     """A fee, and when the caller says it was paid already, its payment in the same call."""
 
     def perform():
-        _check_currency(data["currency"])
-        patron = _patron(data["user_number"])
+        check_currency(data["currency"])
+        patron = patron_by_number(data["user_number"])
         try:
             with transaction.atomic():
                 fee = ledger.fee_book(
@@ -179,9 +179,9 @@ def external_fee_create(*, client: ApiClient, data: dict) -> Answer:
 
 def external_loans_replace(*, user_number: str, loans: list[dict]) -> Answer:
     """PUT semantics: the set sent is the set kept; sending it twice changes nothing."""
-    patron = _patron(user_number)
+    patron = patron_by_number(user_number)
     for index, loan in enumerate(loans):
-        _check_currency(loan["currency"], field=f"loans.{index}.currency")
+        check_currency(loan["currency"], field=f"loans.{index}.currency")
     ledger.loans_replace(patron=patron, loans=loans)
     return Answer(200, external_account_summary(user_number=user_number))
 
@@ -229,7 +229,7 @@ def external_payment_report(*, client: ApiClient, data: dict) -> Answer:
     """
 
     def perform():
-        _check_currency(data["currency"])
+        check_currency(data["currency"])
         if data.get("order_reference"):
             order = _order(data["order_reference"])
             patron = order.patron
@@ -245,7 +245,7 @@ def external_payment_report(*, client: ApiClient, data: dict) -> Answer:
                 note=_("Reported by %(client)s") % {"client": client.name},
             )
         else:
-            patron = _patron(data["user_number"])
+            patron = patron_by_number(data["user_number"])
             result = money_receive_for_patron(
                 patron=patron,
                 amount_cents=data["amount_cents"],
@@ -288,7 +288,7 @@ def _order(reference: str) -> PaymentOrder:
 
 
 def external_account_summary(*, user_number: str) -> dict:
-    patron = _patron(user_number)
+    patron = patron_by_number(user_number)
     overview = account_overview(patron=patron, on_date=timezone.localdate())
     reserved = reserved_fee_ids(patron=patron)
     return {

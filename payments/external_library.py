@@ -4,6 +4,7 @@ correct, cancel and re-send its fees, and read the money that moved here.
 A client's ids live in its library system's namespace (ApiClient.library_system).
 """
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -15,9 +16,9 @@ from payments.external import (
     Answer,
     Conflict,
     NotFound,
-    _check_currency,
-    _patron,
-    _patron_body,
+    check_currency,
+    patron_body,
+    patron_by_number,
     patron_from_request,
 )
 from payments.models import ApiClient
@@ -27,13 +28,26 @@ from payments.selectors import money_movements
 def external_patron_upsert(*, client: ApiClient, user_number: str, data: dict) -> Answer:
     """Create the patron, or take its current card number, name and e-mail. Sending the same
     data again changes nothing."""
+    taken = _("That card number or id belongs to another patron.")
     with transaction.atomic():
-        patron = Patron.objects.select_for_update().filter(user_number=user_number).first()
+        patron = _locked_patron(user_number)
+        if patron is None:
+            try:
+                with transaction.atomic():
+                    patron = patron_from_request(client=client, user_number=user_number, data=data)
+                return Answer(201, patron_body(patron))
+            except (IntegrityError, ValidationError) as refused:
+                # Another call may have created it at the same moment, committing after our
+                # look: before the check of unique fields (which then refused) or during
+                # the insert (which the unique index held until that commit). Then this
+                # call updates it, as any PUT of a known patron does.
+                patron = _locked_patron(user_number)
+                if patron is None and isinstance(refused, IntegrityError):
+                    raise Conflict(taken) from None
+                if patron is None:
+                    raise
         try:
             with transaction.atomic():
-                if patron is None:
-                    patron = patron_from_request(client=client, user_number=user_number, data=data)
-                    return Answer(201, _patron_body(patron))
                 patron_update(
                     patron=patron,
                     card_number=data["card_number"],
@@ -43,9 +57,13 @@ def external_patron_upsert(*, client: ApiClient, user_number: str, data: dict) -
                     external_id=data.get("external_id") or None,
                 )
         except IntegrityError:
-            raise Conflict(_("That card number or id belongs to another patron.")) from None
+            raise Conflict(taken) from None
         patron.refresh_from_db()
-        return Answer(200, _patron_body(patron))
+        return Answer(200, patron_body(patron))
+
+
+def _locked_patron(user_number: str) -> Patron | None:
+    return Patron.objects.select_for_update().filter(user_number=user_number).first()
 
 
 def _fee(client: ApiClient, fee_id: str) -> JournalEntry:
@@ -79,9 +97,9 @@ def external_fee_correct(*, client: ApiClient, fee_id: str, amount_cents: int, r
 
 def external_fees_sync(*, client: ApiClient, user_number: str, fees: list[dict]) -> Answer:
     for index, item in enumerate(fees):
-        _check_currency(item["currency"], field=f"fees.{index}.currency")
+        check_currency(item["currency"], field=f"fees.{index}.currency")
     result = corrections.fees_sync(
-        patron=_patron(user_number),
+        patron=patron_by_number(user_number),
         system=client.library_system,
         fees=fees,
         note=_("Synchronised by %(client)s") % {"client": client.name},

@@ -1,6 +1,7 @@
 """Reads for the patron pages and the order services."""
 
 import datetime
+import re
 from dataclasses import dataclass
 
 from django.db import connection
@@ -274,7 +275,8 @@ class MovementPage:
 
 
 def money_movements(*, cursor: str = "", limit: int = 100) -> MovementPage:
-    """The feed of money movements, oldest first, from after `cursor` ("" from the start).
+    """The feed of money movements, oldest first, from after `cursor` ("" from the start):
+    those the library system is told of, as by delivery (not `Delivery.NOT_SENT`).
 
     On PostgreSQL rows are ordered by the id of the transaction that booked them and only
     rows below the oldest transaction still running (FEED_HORIZON) are read: a booking
@@ -283,7 +285,11 @@ def money_movements(*, cursor: str = "", limit: int = 100) -> MovementPage:
     commit order already.
     """
     after_txid, after_id = _parse_cursor(cursor)
-    rows = Delivery.objects.filter(Q(txid__gt=after_txid) | Q(txid=after_txid, id__gt=after_id))
+    # Left out by the query, not after it: the cursor is the last row listed, and a row
+    # behind it that was not listed is one the feed never lists.
+    rows = Delivery.objects.filter(
+        Q(txid__gt=after_txid) | Q(txid=after_txid, id__gt=after_id)
+    ).exclude(status__in=Delivery.NOT_SENT)
     if connection.vendor == "postgresql":
         rows = rows.filter(txid__lt=RawSQL(FEED_HORIZON, []))
     page = list(rows.order_by("txid", "id")[:limit])
@@ -310,14 +316,22 @@ FEED_HORIZON = """
 
 
 class BadCursor(ValueError):
-    pass
+    """A cursor the feed never gave out."""
+
+
+# What the feed gives out: "{txid}.{id}", both in ASCII digits without leading zeros.
+# Python's int() would also take " 5", "+5", "1_0" and other scripts' digits.
+CURSOR = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", re.ASCII)
+BIGINT_MAX = 2**63 - 1
 
 
 def _parse_cursor(cursor: str) -> tuple[int, int]:
     if not cursor:
         return 0, 0
-    try:
-        txid, row_id = (int(part) for part in cursor.split("."))
-    except ValueError:
-        raise BadCursor(cursor) from None
+    match = CURSOR.fullmatch(cursor)
+    if match is None:
+        raise BadCursor(cursor)
+    txid, row_id = int(match[1]), int(match[2])
+    if txid > BIGINT_MAX or row_id > BIGINT_MAX:
+        raise BadCursor(cursor)
     return txid, row_id

@@ -190,4 +190,4 @@ def deliveries(*, status: str = "") -> QuerySet[Delivery]:
     found = Delivery.objects.select_related("entry__patron")
     if status:
         return found.filter(status=status)
-    return found.exclude(status__in=[Delivery.Status.DELIVERED, Delivery.Status.SKIPPED])
+    return found.exclude(status__in=[Delivery.Status.DELIVERED, *Delivery.NOT_SENT])

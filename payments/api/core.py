@@ -5,18 +5,21 @@ import datetime
 from typing import Annotated
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.encoding import escape_uri_path
-from ninja import Field, NinjaAPI, Schema
+from ninja import Field, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as RequestValidationError
 from ninja.responses import Status
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, StrictInt
 
+from accounts.models import USER_NUMBER_MAX_LENGTH, USER_NUMBER_PATTERN
 from fees.models import FeeKind
 from payments import external
+from payments.api import errors
 from payments.api_keys import api_client_for_key
 from payments.models import ApiClient, ApiRequest
 from payments.selectors import BadCursor
@@ -54,7 +57,9 @@ api = NinjaAPI(
         "systems (payments) and kiosks (account summaries). Amounts are integer minor "
         "units (cents) in the library's currency. Writes are idempotent by the caller's "
         "own id: a repeat with the same content gets the first answer again, with "
-        "other content a 409."
+        "other content a 409. Every error, on any path under /api/, is JSON: "
+        '{"error": {"code", "message", "fields"}}; a body larger than the portal takes '
+        "is a 413, a method a path does not have a 405."
     ),
     auth=ApiKey(),
     urls_namespace="api",
@@ -62,34 +67,14 @@ api = NinjaAPI(
 )
 
 
-def _require(request, scope: str) -> ApiClient:
+def require_scope(request, scope: str) -> ApiClient:
     client = request.auth
     if scope not in client.scopes:
         raise MissingScope(scope)
     return client
 
 
-# --- Errors: {"error": {"code", "message", "fields"}} ----------------------------------
-
-
-class FieldError(Schema):
-    field: str
-    message: str
-
-
-class ErrorDetail(Schema):
-    code: str
-    message: str
-    fields: list[FieldError] = []
-
-
-class ErrorOut(Schema):
-    error: ErrorDetail
-
-
-def _error(request, status, code, message, fields=()):
-    body = {"error": {"code": code, "message": message, "fields": list(fields)}}
-    return api.create_response(request, body, status=status)
+# --- Errors: {"error": {"code", "message", "fields"}} (payments.api.errors) -------------
 
 
 @api.exception_handler(RequestValidationError)
@@ -100,7 +85,7 @@ def _invalid_request(request, exc):
         return ".".join(str(part) for part in parts) or "body"
 
     fields = [{"field": field(error["loc"]), "message": error["msg"]} for error in exc.errors]
-    return _error(request, 422, "invalid", "The request is not valid.", fields)
+    return errors.error_response(422, "invalid", "The request is not valid.", fields)
 
 
 @api.exception_handler(DjangoValidationError)
@@ -111,47 +96,52 @@ def _refused(request, exc):
             for field, messages in exc.message_dict.items()
             for message in messages
         ]
-        return _error(request, 422, "invalid", fields[0]["message"], fields)
-    return _error(request, 422, exc.code or "invalid", exc.messages[0])
+        return errors.error_response(422, "invalid", fields[0]["message"], fields)
+    return errors.error_response(422, exc.code or "invalid", exc.messages[0])
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc):
-    return _error(request, exc.status_code, "bad_request", str(exc))
+    return errors.error_response(exc.status_code, "bad_request", str(exc))
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request, exc):
-    return _error(request, 401, "unauthorized", "A valid API key is needed.")
+    return errors.error_response(401, "unauthorized", "A valid API key is needed.")
 
 
 @api.exception_handler(MissingScope)
 def _forbidden(request, exc):
-    return _error(request, 403, "missing_scope", f"This key lacks the scope {exc}.")
+    return errors.error_response(403, "missing_scope", f"This key lacks the scope {exc}.")
 
 
 @api.exception_handler(Throttled)
 def _throttled(request, exc):
-    return _error(request, 429, "throttled", "Too many requests; try again in a minute.")
+    return errors.error_response(429, "throttled", "Too many requests; try again in a minute.")
 
 
 @api.exception_handler(external.NotFound)
 def _not_found(request, exc):
-    return _error(request, 404, "not_found", str(exc))
+    return errors.error_response(404, "not_found", str(exc))
 
 
 @api.exception_handler(external.Conflict)
 def _conflict(request, exc):
-    return _error(request, 409, "conflict", str(exc))
+    return errors.error_response(409, "conflict", str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request, exc):
+    return errors.too_large()
 
 
 @api.exception_handler(BadCursor)
 def _bad_cursor(request, exc):
     fields = [{"field": "cursor", "message": "Not a cursor this feed gave out."}]
-    return _error(request, 422, "invalid", "The cursor is not valid.", fields)
+    return errors.error_response(400, "bad_request", "The cursor is not valid.", fields)
 
 
-ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 429)}
+ERRORS = {code: errors.ErrorOut for code in (400, 401, 403, 404, 409, 413, 422, 429)}
 
 # --- Schemas ------------------------------------------------------------------------------
 
@@ -172,7 +162,17 @@ Text = Field(max_length=255)
 CallerId = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 Cents = Field(gt=0, le=100_000_000)
 Currency = Field(pattern=r"^[A-Z]{3}$")
-UserNumber = Field(min_length=1, max_length=32, pattern=r"^[\x21-\x7e]+$")
+# Wherever a user number enters, in a body or in the path: the Patron model's pattern.
+UserNumber = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=USER_NUMBER_MAX_LENGTH,
+        pattern=f"^(?:{USER_NUMBER_PATTERN})$",
+        description="The patron's number in the library system: letters A-Z and a-z, "
+        "digits and _ . @ + -, not dots alone.",
+    ),
+]
 
 
 def _known_fee_type(code: str) -> str:
@@ -195,7 +195,7 @@ FeeTypeCode = Annotated[
 ]
 
 
-def _answer(answer: external.Answer) -> Status:
+def answer_status(answer: external.Answer) -> Status:
     return Status(answer.status, answer.body)
 
 
@@ -206,7 +206,7 @@ class ApiRequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not request.path.startswith("/api/"):
+        if not errors.is_api_request(request):
             return self.get_response(request)
         started = timezone.now()
         response = self.get_response(request)

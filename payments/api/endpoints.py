@@ -17,15 +17,15 @@ from payments.api.core import (
     MoneyInt,
     SafeText,
     UserNumber,
-    _answer,
-    _require,
+    answer_status,
     api,
+    require_scope,
 )
 from payments.models import ApiScope
 
 
 class PatronIn(Schema):
-    user_number: SafeText = UserNumber
+    user_number: UserNumber
     card_number: SafeText = Field(min_length=1, max_length=32, pattern=r"^[\x21-\x7e]+$")
     last_name: SafeText = Field(min_length=1, max_length=150)
     first_name: SafeText = Field("", max_length=150)
@@ -52,7 +52,7 @@ class PaymentWithFee(Schema):
 
 class FeeIn(Schema):
     fee_id: SafeText = CallerId
-    user_number: SafeText = UserNumber
+    user_number: UserNumber
     fee_type: FeeTypeCode = FeeType.OTHER.value
     amount_cents: MoneyInt = Cents
     currency: SafeText = Currency
@@ -91,7 +91,7 @@ class LoansIn(Schema):
 class PaymentIn(Schema):
     transaction_id: SafeText = CallerId
     order_reference: SafeText | None = Field(None, max_length=32)
-    user_number: SafeText | None = Field(None, max_length=32)
+    user_number: UserNumber | None = None
     amount_cents: MoneyInt = Cents
     currency: SafeText = Currency
     method: SafeText = Field("", max_length=64)
@@ -151,16 +151,16 @@ class AccountOut(Schema):
 @api.post("/patrons", response={200: PatronOut, 201: PatronOut, **ERRORS}, tags=["library system"])
 def create_patron(request, payload: PatronIn):
     """Create a patron. Idempotent by `user_number`. Scope `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
-    return _answer(external.external_patron_create(client=client, data=payload.model_dump()))
+    client = require_scope(request, ApiScope.FEES_WRITE)
+    return answer_status(external.external_patron_create(client=client, data=payload.model_dump()))
 
 
 @api.post("/fees", response={200: FeeOut, 201: FeeOut, **ERRORS}, tags=["library system"])
 def create_fee(request, payload: FeeIn):
     """Book a fee for a patron, with its payment if it was paid already. Idempotent by
     `fee_id`. Scope `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
-    return _answer(external.external_fee_create(client=client, data=payload.model_dump()))
+    client = require_scope(request, ApiScope.FEES_WRITE)
+    return answer_status(external.external_fee_create(client=client, data=payload.model_dump()))
 
 
 @api.put(
@@ -168,27 +168,27 @@ def create_fee(request, payload: FeeIn):
     response={200: AccountOut, **ERRORS},
     tags=["library system"],
 )
-def replace_overdue_loans(request, user_number: SafeText, payload: LoansIn):
+def replace_overdue_loans(request, user_number: UserNumber, payload: LoansIn):
     """Replace the patron's overdue loans (the source of accruing fines). Scope `fees:write`."""
-    _require(request, ApiScope.FEES_WRITE)
+    require_scope(request, ApiScope.FEES_WRITE)
     loans = [loan.model_dump() for loan in payload.loans]
-    return _answer(external.external_loans_replace(user_number=user_number, loans=loans))
+    return answer_status(external.external_loans_replace(user_number=user_number, loans=loans))
 
 
 @api.post("/payments", response={200: PaymentOut, 201: PaymentOut, **ERRORS}, tags=["payments"])
 def report_payment(request, payload: PaymentIn):
     """Report a payment taken by another system: for a payment order (`order_reference`)
     or for a patron (`user_number`). Idempotent by `transaction_id`. Scope `payments:write`."""
-    client = _require(request, ApiScope.PAYMENTS_WRITE)
+    client = require_scope(request, ApiScope.PAYMENTS_WRITE)
     if bool(payload.order_reference) == bool(payload.user_number):
         raise DjangoValidationError(
             {"order_reference": "Give either order_reference or user_number."}
         )
-    return _answer(external.external_payment_report(client=client, data=payload.model_dump()))
+    return answer_status(external.external_payment_report(client=client, data=payload.model_dump()))
 
 
 @api.get("/patrons/{user_number}/account", response={200: AccountOut, **ERRORS}, tags=["kiosks"])
-def account_summary(request, user_number: SafeText):
+def account_summary(request, user_number: UserNumber):
     """Balance, open fees, accruing fines and open payment orders. Scope `accounts:read`."""
-    _require(request, ApiScope.ACCOUNTS_READ)
+    require_scope(request, ApiScope.ACCOUNTS_READ)
     return Status(200, external.external_account_summary(user_number=user_number))

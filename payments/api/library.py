@@ -16,9 +16,10 @@ from payments.api.core import (
     FeeTypeCode,
     MoneyInt,
     SafeText,
-    _answer,
-    _require,
+    UserNumber,
+    answer_status,
     api,
+    require_scope,
 )
 from payments.api.endpoints import PatronOut
 from payments.models import ApiScope
@@ -39,12 +40,12 @@ class PatronUpsertIn(Schema):
     response={200: PatronOut, 201: PatronOut, **ERRORS},
     tags=["library system"],
 )
-def upsert_patron(request, user_number: SafeText, payload: PatronUpsertIn):
+def upsert_patron(request, user_number: UserNumber, payload: PatronUpsertIn):
     """Create the patron or take its current data (a replaced card: the new number logs in,
     the old one no longer does). Sending the same data again changes nothing. Scope
     `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
-    return _answer(
+    client = require_scope(request, ApiScope.FEES_WRITE)
+    return answer_status(
         external_library.external_patron_upsert(
             client=client, user_number=user_number, data=payload.model_dump()
         )
@@ -85,8 +86,8 @@ def correct_fee(request, fee_id: SafeText, payload: FeeCorrectionIn):
     """Correct a fee the library system sent: booked as a new entry (an increase, or a
     reduction of what is not paid yet), never an edit. Setting the amount it already has
     changes nothing. Scope `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
-    return _answer(
+    client = require_scope(request, ApiScope.FEES_WRITE)
+    return answer_status(
         external_library.external_fee_correct(
             client=client,
             fee_id=fee_id,
@@ -101,8 +102,8 @@ def cancel_fee(request, fee_id: SafeText, payload: FeeCancelIn):
     """Cancel a fee (written off, lost item found): what is not paid yet is reduced to zero;
     money already received stays paid. Cancelling again changes nothing. Scope
     `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
-    return _answer(
+    client = require_scope(request, ApiScope.FEES_WRITE)
+    return answer_status(
         external_library.external_fee_correct(
             client=client, fee_id=fee_id, amount_cents=0, reason=payload.reason
         )
@@ -132,13 +133,13 @@ class SyncOut(Schema):
 
 
 @api.put("/patrons/{user_number}/fees", response={200: SyncOut, **ERRORS}, tags=["library system"])
-def sync_fees(request, user_number: SafeText, payload: SyncIn):
+def sync_fees(request, user_number: UserNumber, payload: SyncIn):
     """The patron's whole set of open fees in the library system, as the truth, in one
     transaction: new fees are booked, changed amounts corrected, and fees of this system
     missing from the set cancelled as far as they are unpaid. Scope `fees:write`."""
-    client = _require(request, ApiScope.FEES_WRITE)
+    client = require_scope(request, ApiScope.FEES_WRITE)
     fees = [fee.model_dump() for fee in payload.fees]
-    return _answer(
+    return answer_status(
         external_library.external_fees_sync(client=client, user_number=user_number, fees=fees)
     )
 
@@ -172,14 +173,19 @@ class MovementsOut(Schema):
 
 
 class FeedQuery(Schema):
-    cursor: SafeText = Field("", max_length=64)
+    # Any text: one the feed did not give out is a 400 (BadCursor), whatever it holds.
+    cursor: str = Field(
+        "", description='A `next_cursor` the feed gave out; "" or none from the start.'
+    )
     limit: int = Field(100, ge=1, le=500)
 
 
 @api.get("/movements", response={200: MovementsOut, **ERRORS}, tags=["library system"])
 def movements(request, query: Query[FeedQuery]):
-    """Payments, reversals and refunds, oldest first, with what each paid per fee. Poll with
-    the `next_cursor` of the last page: no movement is missed, even one whose booking
-    committed late. Scope `movements:read`."""
-    _require(request, ApiScope.MOVEMENTS_READ)
+    """Payments, reversals and refunds, oldest first, with what each paid per fee: the
+    movements delivered to the library system, and only those (not a payment it reported
+    itself, as with `POST /fees`). Poll with the `next_cursor` of the last page: no movement
+    is missed, even one whose booking committed late; a cursor the feed did not give out
+    is a 400. Scope `movements:read`."""
+    require_scope(request, ApiScope.MOVEMENTS_READ)
     return Status(200, external_library.external_movements(cursor=query.cursor, limit=query.limit))

@@ -177,10 +177,13 @@ def delivery_retry_now(*, delivery: Delivery) -> Delivery:
 
 
 def delivery_resolve_by_hand(*, delivery: Delivery, note: str) -> Delivery:
-    """Staff entered the movement in the library system themselves: nothing more is sent."""
+    """Staff entered the movement in the library system themselves: nothing more is sent.
+
+    One the library system reported itself (`Delivery.NOT_SENT`) stays as it is: resolved,
+    it would join the feed, and the library system would book it twice."""
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
-        if delivery.status in (Status.DELIVERED, Status.RESOLVED):
+        if delivery.status in (Status.DELIVERED, Status.RESOLVED, *Delivery.NOT_SENT):
             raise ValueError(_("This delivery is in the library system already."))
         if delivery.is_being_sent:
             # Its answer is not known yet: it may be arriving in the library system now.

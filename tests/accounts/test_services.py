@@ -2,6 +2,7 @@ import importlib
 
 import pytest
 from django.apps import apps as django_apps
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from accounts.models import Patron
@@ -50,6 +51,15 @@ def test_patron_create_refuses_a_card_number_in_use_typed_differently():
         patron_create(user_number="U-9", card_number="lb 9999", last_name="Lind")
 
     assert "card_number" in error.value.message_dict
+
+
+@pytest.mark.parametrize("user_number", ["\u0661\u0662", "..", "U 1", "U/1", "M\u00fcller"])
+def test_patron_create_refuses_a_user_number_outside_the_pattern(user_number):
+    with pytest.raises(ValidationError) as error:
+        patron_create(user_number=user_number, card_number="9999", last_name="Lind")
+
+    assert list(error.value.message_dict) == ["user_number"]
+    assert not Patron.objects.exists() and not get_user_model().objects.exists()
 
 
 def normalize_existing_card_numbers():

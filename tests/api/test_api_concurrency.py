@@ -1,14 +1,17 @@
-"""The same payment reported several times at once is booked once."""
+"""The same write several times at once: a payment or a fee booked once, a patron created
+once, and every call answered as if it had come alone."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
 from django.test import Client
 
+from accounts.models import Patron
 from fees.models import JournalEntry
-from payments import services
+from payments import external, services
 from payments.api_keys import api_client_create
 from payments.models import EventSource
 from tests.factories import FeeFactory
@@ -16,13 +19,13 @@ from tests.factories import FeeFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def post_in_threads(count, path, body, key):
+def send_in_threads(count, path, body, key, method="post"):
     barrier = threading.Barrier(count)
 
     def send(_):
         try:
             barrier.wait()
-            return Client().post(
+            return getattr(Client(), method)(
                 path, body, content_type="application/json",
                 headers={"Authorization": f"Bearer {key}"},
             )  # fmt: skip
@@ -40,7 +43,7 @@ def test_eight_concurrent_repeats_of_one_payment_book_it_once():
     body = {"transaction_id": "CC-1", "order_reference": order.reference,
             "amount_cents": 500, "currency": "EUR"}  # fmt: skip
 
-    responses = post_in_threads(8, "/api/v1/payments", body, key)
+    responses = send_in_threads(8, "/api/v1/payments", body, key)
 
     assert [r.status_code for r in responses] == [201] * 8
     assert len({r.json()["payment_entry_id"] for r in responses}) == 1
@@ -53,7 +56,7 @@ def test_eight_concurrent_repeats_of_one_fee_book_it_once():
     body = {"fee_id": "Z31-1", "user_number": fee.patron.user_number, "amount_cents": 250,
             "currency": "EUR", "description": "Overdue fine"}  # fmt: skip
 
-    responses = post_in_threads(8, "/api/v1/fees", body, key)
+    responses = send_in_threads(8, "/api/v1/fees", body, key)
 
     assert [r.status_code for r in responses] == [201] * 8
     assert JournalEntry.objects.filter(kind="fee", amount_cents=250).count() == 1
@@ -133,3 +136,51 @@ def test_one_transaction_id_through_two_endpoints_at_once_is_booked_once():
 
     assert {answer.result() for answer in answers} <= {200, 201}
     assert JournalEntry.objects.filter(kind="payment").count() == 1
+
+
+UPSERT = {"card_number": "5500", "last_name": "Lind", "external_id": "4711"}
+
+
+def put_new_patron_twice_at_once(monkeypatch, before_create):
+    """Both PUTs look for the patron and find none; each then runs `before_create(index)`
+    (0 or 1, one each) and creates it."""
+    _, key = api_client_create(name="library system", scopes=["fees:write"])
+    both_looked = threading.Barrier(2, timeout=10)
+    create = external.patron_create
+
+    def create_after_both_looked(**fields):
+        before_create(both_looked.wait())
+        return create(**fields)
+
+    monkeypatch.setattr(external, "patron_create", create_after_both_looked)
+    return send_in_threads(2, "/api/v1/patrons/U-5", UPSERT, key, method="put")
+
+
+def assert_created_once_and_both_answered_with_it(responses):
+    assert sorted(r.status_code for r in responses) == [200, 201], [r.content for r in responses]
+    assert responses[0].json() == responses[1].json()
+    assert responses[0].json()["external_id"] == "4711"
+    assert Patron.objects.filter(user_number="U-5").count() == 1
+
+
+@pytest.mark.postgres_only
+def test_two_puts_inserting_a_new_patron_at_once_create_it_once(monkeypatch):
+    responses = put_new_patron_twice_at_once(monkeypatch, before_create=lambda index: None)
+
+    assert_created_once_and_both_answered_with_it(responses)
+
+
+@pytest.mark.postgres_only
+def test_a_put_whose_patron_was_created_after_it_looked_updates_it(monkeypatch):
+    def second_waits_for_the_first_to_commit(index):
+        deadline = time.monotonic() + 10
+        while index and time.monotonic() < deadline:
+            if Patron.objects.filter(user_number="U-5").exists():  # read committed
+                return
+            time.sleep(0.01)
+
+    responses = put_new_patron_twice_at_once(
+        monkeypatch, before_create=second_waits_for_the_first_to_commit
+    )
+
+    assert_created_once_and_both_answered_with_it(responses)

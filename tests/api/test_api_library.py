@@ -1,5 +1,5 @@
 """The library system's side of the API: patrons kept up to date, fees corrected, cancelled
-and re-sent as a whole set, and the feed of money movements."""
+and re-sent as a whole set (the feed of money movements: test_api_feed)."""
 
 import pytest
 from django.test import Client
@@ -152,34 +152,3 @@ def test_sync_with_a_bad_fee_changes_nothing(call, key, patron):
     )  # fmt: skip
 
     assert response.status_code == 422 and journal() == before
-
-
-# Committed bookings: on PostgreSQL the feed reads only what no running transaction can
-# still precede, and a test's own transaction would be one.
-@pytest.mark.django_db(transaction=True)
-def test_the_feed_pages_through_movements_with_its_cursor(call, make_key, patron):
-    reader = make_key(scopes=["movements:read"], name="reader")
-    for amount in (100, 200, 300):
-        ledger.payment_book(patron=patron, amount_cents=amount, method="cash")
-
-    first = call("get", "/movements?limit=2", None, reader).json()
-    second = call("get", f"/movements?limit=2&cursor={first['next_cursor']}", None, reader).json()
-    third = call("get", f"/movements?limit=2&cursor={second['next_cursor']}", None, reader).json()
-
-    amounts = [m["amount_cents"] for m in first["movements"] + second["movements"]]
-    assert amounts == [100, 200, 300]
-    assert third["movements"] == [] and third["next_cursor"] == second["next_cursor"]
-
-
-def test_the_feed_refuses_a_cursor_it_did_not_give(call, make_key):
-    reader = make_key(scopes=["movements:read"], name="reader")
-
-    response = call("get", "/movements?cursor=abc", None, reader)
-
-    assert response.status_code == 422
-
-
-def test_the_feed_needs_its_scope(call, make_key):
-    response = call("get", "/movements", None, make_key(scopes=["fees:write"], name="w"))
-
-    assert response.status_code == 403

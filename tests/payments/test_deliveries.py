@@ -108,6 +108,18 @@ def test_a_chargeback_follows_once_its_payment_is_resolved_by_hand(receiver, tar
     assert [m["kind"] for m in receiver.received] == ["reversal"]
 
 
+def test_a_payment_the_library_system_reported_is_not_resolved_by_hand():
+    patron = PatronFactory()
+    payment = ledger.payment_book(
+        patron=patron, amount_cents=500, method="cash", tell_library_system=False
+    )
+
+    with pytest.raises(ValueError, match="in the library system already"):
+        delivery_resolve_by_hand(delivery=payment.delivery, note="Entered by hand")
+
+    assert statuses() == [Status.SKIPPED]  # so it stays out of the feed as well
+
+
 def test_a_chargeback_booked_with_its_payment_waiting_is_sent_after_it(receiver, target):
     book_payment_and_its_chargeback()
     Delivery.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=1))
