@@ -98,12 +98,15 @@ def external_fee_correct(*, client: ApiClient, fee_id: str, amount_cents: int, r
 def external_fees_sync(*, client: ApiClient, user_number: str, fees: list[dict]) -> Answer:
     for index, item in enumerate(fees):
         check_currency(item["currency"], field=f"fees.{index}.currency")
-    result = corrections.fees_sync(
-        patron=patron_by_number(user_number),
-        system=client.library_system,
-        fees=fees,
-        note=_("Synchronised by %(client)s") % {"client": client.name},
-    )
+    try:
+        result = corrections.fees_sync(
+            patron=patron_by_number(user_number),
+            system=client.library_system,
+            fees=fees,
+            note=_("Synchronised by %(client)s") % {"client": client.name},
+        )
+    except corrections.FeeOfAnotherPatron as refused:
+        raise Conflict(refused.messages[0]) from refused
     return Answer(
         200,
         {

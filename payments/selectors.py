@@ -230,7 +230,7 @@ def needs_attention_q(*, now) -> Q:
 def movements_for(deliveries: list[Delivery]) -> list[Movement]:
     """What the library system is told of each delivery's booking, in three queries."""
     entries = JournalEntry.objects.filter(pk__in=[d.entry_id for d in deliveries])
-    shares = PaymentShare.objects.select_related("fee").order_by("pk")
+    shares = PaymentShare.objects.select_related("fee__target").order_by("pk")
     by_id = {
         entry.pk: entry
         for entry in entries.select_related("patron").prefetch_related(
@@ -238,6 +238,14 @@ def movements_for(deliveries: list[Delivery]) -> list[Movement]:
         )
     }
     return [_movement(delivery, by_id[delivery.entry_id]) for delivery in deliveries]
+
+
+def library_fee(debit: JournalEntry) -> JournalEntry:
+    """The fee the library system knows a debit as: an increase is part of its fee there.
+    (A reversal's debit is not: the library system books what it re-opens anew.)"""
+    if debit.kind == EntryKind.FEE and debit.target_id is not None:
+        return debit.target
+    return debit
 
 
 def _movement(delivery: Delivery, entry: JournalEntry) -> Movement:
@@ -256,8 +264,8 @@ def _movement(delivery: Delivery, entry: JournalEntry) -> Movement:
         shares=tuple(
             FeeShare(
                 entry_id=share.fee_id,
-                fee_id=share.fee.external_id,
-                fee_type=share.fee.external_type,
+                fee_id=library_fee(share.fee).external_id,
+                fee_type=library_fee(share.fee).external_type,
                 amount_cents=share.amount_cents,
             )
             for share in shares

@@ -123,3 +123,22 @@ def test_credit_notes_and_waivers_move_no_money_and_are_not_delivered(patron):
     services.waiver_book(fee=fee, note="found")
 
     assert not Delivery.objects.exists()
+
+
+def test_a_payment_of_a_fees_increase_is_told_as_paying_that_fee(patron):
+    from fees.corrections import fee_correct
+    from payments.selectors import movements_for
+
+    fee = services.fee_book(
+        patron=patron, amount_cents=1000, description="Lost item",
+        source_system="koha", external_id="L-1", external_type="LOST",
+    )  # fmt: skip
+    increase = fee_correct(fee=fee, amount_cents=1500, note="replacement").booked
+    payment = services.payment_book(patron=patron, amount_cents=1500, for_fees=[fee, increase])
+
+    (movement,) = movements_for([Delivery.objects.get(entry=payment)])
+
+    assert [(s.fee_id, s.fee_type, s.amount_cents) for s in movement.shares] == [
+        ("L-1", "LOST", 1000),
+        ("L-1", "LOST", 500),
+    ]

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from fees import services as ledger
 from fees.models import Delivery
 from payments.library_systems.webhook import WebhookTarget
 from payments.services.deliveries import (
@@ -15,6 +16,7 @@ from payments.services.deliveries import (
     delivery_resolve_by_hand,
     delivery_send_next,
 )
+from tests.factories import PatronFactory
 from tests.library_systems.receiver import SECRET, Receiver
 from tests.payments.delivery_helpers import (
     book_payment_and_its_chargeback,
