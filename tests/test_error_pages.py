@@ -33,7 +33,8 @@ def failing_client(patron_client):
     """A client whose account page fails, answered by the 500 page instead of raising."""
     patron_client.raise_request_exception = False
     with mock.patch(
-        "payments.views.selectors.account_overview", side_effect=RuntimeError("database gone")
+        "payments.views.patron.selectors.account_overview",
+        side_effect=RuntimeError("database gone"),
     ):
         yield patron_client
 

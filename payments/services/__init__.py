@@ -28,6 +28,7 @@ from payments.services.staff import (
     unmatched_report_resolve,
 )
 from payments.services.sync import (
+    UnknownProvider,
     order_expire_if_stale,
     order_refresh,
     provider_update_apply,
@@ -42,6 +43,7 @@ __all__ = [
     "Outcome",
     "TransitionResult",
     "UnknownFee",
+    "UnknownProvider",
     "book_late_availability",
     "cancel_availability",
     "close_money_availability",

@@ -152,17 +152,24 @@ def order_expire_if_stale(*, order: PaymentOrder, now=None) -> bool:
     return result.changed
 
 
-def webhook_receive(*, provider_name: str, body: bytes, headers) -> int:
-    """Verify and apply a provider's webhook delivery; the HTTP status to answer."""
+class UnknownProvider(Exception):
+    """No provider of that name is set up: nothing was read."""
+
+
+def webhook_receive(*, provider_name: str, body: bytes, headers) -> None:
+    """Verify and apply a provider's webhook delivery.
+
+    Raises UnknownProvider, InvalidSignature (refused, nothing written) or ProviderError
+    (the provider must be asked and cannot be: the delivery should come again)."""
     try:
         provider = get_provider(provider_name)
-    except ImproperlyConfigured:
-        return 404
+    except ImproperlyConfigured as error:
+        raise UnknownProvider(provider_name) from error
     try:
         updates = provider.parse_webhook(body, headers)
     except InvalidSignature as error:
         logger.warning("Refused a %s webhook: %s", provider_name, error)
-        return 400
+        raise
     try:
         for update in updates:
             if isinstance(update, RefundUpdate):
@@ -173,5 +180,4 @@ def webhook_receive(*, provider_name: str, body: bytes, headers) -> int:
                 provider_update_apply(provider_name=provider_name, update=update)
     except ProviderError as error:
         logger.warning("A %s webhook waits for the provider: %s", provider_name, error)
-        return 503
-    return 200
+        raise

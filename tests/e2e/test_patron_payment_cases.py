@@ -224,7 +224,8 @@ def test_a_server_error_looks_like_the_portal(site, patron, settings):
     log_in(site, patron)
 
     with mock.patch(
-        "payments.views.selectors.account_overview", side_effect=RuntimeError("database gone")
+        "payments.views.patron.selectors.account_overview",
+        side_effect=RuntimeError("database gone"),
     ):
         response = site.page.goto(site.url + "/account/")
 

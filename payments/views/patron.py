@@ -1,15 +1,16 @@
+"""The patron's pages: the account, paying, orders, an order, its receipt."""
+
 from contextlib import suppress
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.models import Patron
@@ -128,18 +129,3 @@ def receipt(request, reference):
         raise Http404
     fees = order.order_fees.select_related("fee")
     return render(request, "payments/receipt.html", {"order": order, "fees": fees})
-
-
-@csrf_exempt  # signed by the provider instead; the only view without CSRF
-@require_POST
-def webhook(request, provider_name):
-    status = services.webhook_receive(
-        provider_name=provider_name, body=request.body, headers=request.headers
-    )
-    if status == 404:
-        raise Http404
-    if status == 400:
-        return HttpResponseBadRequest("invalid signature")
-    if status == 503:  # the provider delivers it again later
-        return HttpResponse("try again later", status=503)
-    return HttpResponse("ok")
