@@ -108,7 +108,7 @@ def test_a_server_error_under_the_api_is_a_json_500(key, monkeypatch):
     def fails(**_):
         raise RuntimeError("database gone")
 
-    monkeypatch.setattr("payments.external.external_account_summary", fails)
+    monkeypatch.setattr("payments.api.accounts.account_summary_body", fails)
     client = Client(raise_request_exception=False)
 
     response = client.get(
