@@ -157,6 +157,7 @@ def _bad_cursor(request, exc):
 
 # Each endpoint pins its operation id to the one the document has always given (named
 # after the modules of the time): clients generate code from them.
+
 ERRORS = {code: errors.ErrorOut for code in (400, 401, 403, 404, 409, 413, 422, 429)}
 
 # --- Schemas ------------------------------------------------------------------------------

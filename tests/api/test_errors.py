@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from payments.api.errors import ErrorOut
-from tests.api.test_api import fee_body, journal
+from tests.api.helpers import fee_body, journal
 from tests.factories import PatronFactory
 
 pytestmark = pytest.mark.django_db
