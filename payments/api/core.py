@@ -1,14 +1,21 @@
-"""The API's frame: keys and scopes, the error format, the types every endpoint shares,
-and the request log."""
+"""The API's frame: keys and scopes, the errors every endpoint may answer (in the format
+of payments.api.errors), the types every endpoint shares, idempotent writes, the patron
+lookup, and the request log."""
 
 import datetime
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import escape_uri_path
+from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as RequestValidationError
@@ -16,17 +23,24 @@ from ninja.responses import Status
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, StrictInt
 
-from accounts.models import USER_NUMBER_MAX_LENGTH, USER_NUMBER_PATTERN
+from accounts.models import USER_NUMBER_MAX_LENGTH, USER_NUMBER_PATTERN, Patron
 from fees.models import FeeKind
-from payments import external
 from payments.api import errors
 from payments.api_keys import api_client_for_key
-from payments.models import ApiClient, ApiRequest
+from payments.models import ApiClient, ApiIdempotencyRecord, ApiRequest
 from payments.selectors import BadCursor
 
 
 class MissingScope(Exception):
     pass
+
+
+class NotFound(Exception):
+    """The patron, fee or order named does not exist."""
+
+
+class Conflict(Exception):
+    """The caller's id was used before with other content."""
 
 
 class Throttled(Exception):
@@ -120,12 +134,12 @@ def _throttled(request, exc):
     return errors.error_response(429, "throttled", "Too many requests; try again in a minute.")
 
 
-@api.exception_handler(external.NotFound)
+@api.exception_handler(NotFound)
 def _not_found(request, exc):
     return errors.error_response(404, "not_found", str(exc))
 
 
-@api.exception_handler(external.Conflict)
+@api.exception_handler(Conflict)
 def _conflict(request, exc):
     return errors.error_response(409, "conflict", str(exc))
 
@@ -140,6 +154,9 @@ def _bad_cursor(request, exc):
     fields = [{"field": "cursor", "message": "Not a cursor this feed gave out."}]
     return errors.error_response(400, "bad_request", "The cursor is not valid.", fields)
 
+
+# Each endpoint pins its operation id to the one the document has always given (named
+# after the modules of the time): clients generate code from them.
 
 ERRORS = {code: errors.ErrorOut for code in (400, 401, 403, 404, 409, 413, 422, 429)}
 
@@ -158,7 +175,6 @@ SafeText = Annotated[str, AfterValidator(_without_nul)]
 # Money is a JSON integer: true, "500" or 100.0 are refused, not read as 1, 500 or 100.
 MoneyInt = StrictInt
 
-Text = Field(max_length=255)
 CallerId = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 Cents = Field(gt=0, le=100_000_000)
 Currency = Field(pattern=r"^[A-Z]{3}$")
@@ -195,8 +211,60 @@ FeeTypeCode = Annotated[
 ]
 
 
-def answer_status(answer: external.Answer) -> Status:
+# --- Answers and idempotent writes -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict
+
+
+def answer_status(answer: Answer) -> Status:
     return Status(answer.status, answer.body)
+
+
+def _fingerprint(request: dict) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def idempotent(
+    *, client: ApiClient, operation: str, key: str, request: dict, perform: Callable[[], Answer]
+) -> Answer:
+    """`perform()` once per caller's id, in one transaction: a repeat with the same content
+    gets the first answer again, a repeat with other content a Conflict."""
+    fingerprint = _fingerprint(request)
+    with transaction.atomic():
+        try:
+            # Claimed first: a concurrent repeat waits here for this transaction to end.
+            with transaction.atomic():
+                record = ApiIdempotencyRecord.objects.create(
+                    client=client, operation=operation, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            record = ApiIdempotencyRecord.objects.get(client=client, operation=operation, key=key)
+            if record.fingerprint != fingerprint:
+                raise Conflict(
+                    _("%(key)s was sent before with different content.") % {"key": key}
+                ) from None
+            return Answer(record.status, record.response)
+        answer = perform()
+        record.status, record.response = answer.status, answer.body
+        record.save(update_fields=["status", "response"])
+        return answer
+
+
+def patron_by_number(user_number: str) -> Patron:
+    patron = Patron.objects.filter(user_number=user_number).first()
+    if patron is None:
+        raise NotFound(_("No patron with user number %(number)s.") % {"number": user_number})
+    return patron
+
+
+def check_currency(currency: str, field: str = "currency") -> None:
+    if currency != settings.LIBRARY_CURRENCY:
+        message = _("Only %(currency)s is accepted.") % {"currency": settings.LIBRARY_CURRENCY}
+        raise DjangoValidationError({field: message})
 
 
 class ApiRequestLogMiddleware:

@@ -1,6 +1,7 @@
 import pytest
 
 from payments.api_keys import api_client_create
+from tests.factories import PatronFactory
 
 ALL_SCOPES = ["fees:write", "payments:write", "accounts:read", "movements:read"]
 
@@ -32,3 +33,9 @@ def call(client):
         )
 
     return send
+
+
+@pytest.fixture
+def patron(db):
+    """The patron of fee_body and payment_body (tests.api.helpers)."""
+    return PatronFactory(user_number="U-77", card_number="7700")

@@ -8,17 +8,11 @@ import pytest
 from fees import services as ledger
 from fees.models import Delivery
 from payments.services.deliveries import deliveries_send_due
-from tests.api.test_api import fee_body
-from tests.factories import PatronFactory
+from tests.api.helpers import fee_body
 
 # Committed bookings: on PostgreSQL the feed reads only what no running transaction can
 # still precede, and a test's own transaction would be one.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def patron():
-    return PatronFactory(user_number="U-77", card_number="7700")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from payments.api.errors import ErrorOut
-from tests.api.test_api import fee_body, journal
+from tests.api.helpers import fee_body, journal
 from tests.factories import PatronFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +108,7 @@ def test_a_server_error_under_the_api_is_a_json_500(key, monkeypatch):
     def fails(**_):
         raise RuntimeError("database gone")
 
-    monkeypatch.setattr("payments.external.external_account_summary", fails)
+    monkeypatch.setattr("payments.api.accounts.account_summary_body", fails)
     client = Client(raise_request_exception=False)
 
     response = client.get(

@@ -11,7 +11,8 @@ from django.test import Client
 
 from accounts.models import Patron
 from fees.models import JournalEntry
-from payments import external, services
+from payments import services
+from payments.api import patrons
 from payments.api_keys import api_client_create
 from payments.models import EventSource
 from tests.factories import FeeFactory
@@ -146,13 +147,13 @@ def put_new_patron_twice_at_once(monkeypatch, before_create):
     (0 or 1, one each) and creates it."""
     _, key = api_client_create(name="library system", scopes=["fees:write"])
     both_looked = threading.Barrier(2, timeout=10)
-    create = external.patron_create
+    create = patrons.patron_create
 
     def create_after_both_looked(**fields):
         before_create(both_looked.wait())
         return create(**fields)
 
-    monkeypatch.setattr(external, "patron_create", create_after_both_looked)
+    monkeypatch.setattr(patrons, "patron_create", create_after_both_looked)
     return send_in_threads(2, "/api/v1/patrons/U-5", UPSERT, key, method="put")
 
 
