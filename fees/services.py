@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Patron
+from fees.amounts import format_money
 from fees.bridge import movement_record, reversal_parts
 from fees.models import (
     DEBIT_KINDS,
@@ -25,7 +26,6 @@ from fees.models import (
     JournalEntry,
     Loan,
 )
-from fees.money import format_money
 from fees.selectors import balance_cents, unpaid_cents
 
 

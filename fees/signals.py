@@ -4,14 +4,15 @@ from django.dispatch import Signal
 
 from fees.models import JournalEntry
 
-# Sent by the settlement with `patron_ids`. Each receiver returns the ids of the debits it
-# holds (fees an online payment in progress is paying): the settlement offsets other
-# debits with the day's credits and keeps the credit rather than spend it on a held one.
-settlement_held_debits = Signal()
+# Sent by the ledger with `patron_ids`. Each receiver returns the ids of the debits it has
+# reserved (fees an online payment in progress is paying): the settlement offsets other
+# debits with the day's credits and keeps the credit rather than spend it on a reserved
+# one, and a counter payment passes over them.
+reserved_debits = Signal()
 
 
 def reserved_debit_ids(patron_ids) -> set[int]:
     """The debits of these patrons that online payments in progress hold, as every receiver
-    of `settlement_held_debits` names them."""
-    answers = settlement_held_debits.send(JournalEntry, patron_ids=list(patron_ids))
+    of `reserved_debits` names them."""
+    answers = reserved_debits.send(JournalEntry, patron_ids=list(patron_ids))
     return set().union(*(ids for _receiver, ids in answers))

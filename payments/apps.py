@@ -7,13 +7,13 @@ class PaymentsConfig(AppConfig):
     verbose_name = _("Payments")
 
     def ready(self):
-        from fees.signals import settlement_held_debits
+        from fees.signals import reserved_debits
         from payments import checks  # noqa: F401 - registers the system check
 
-        settlement_held_debits.connect(_fees_in_open_orders, dispatch_uid="payments.open_orders")
+        reserved_debits.connect(_reserved_fee_ids, dispatch_uid="payments.open_orders")
 
 
-def _fees_in_open_orders(sender, *, patron_ids, **kwargs):
-    from payments.selectors import fees_in_open_orders
+def _reserved_fee_ids(sender, *, patron_ids, **kwargs):
+    from payments.selectors import reserved_fee_ids
 
-    return fees_in_open_orders(patron_ids=patron_ids)
+    return reserved_fee_ids(patron_ids=patron_ids)

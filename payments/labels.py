@@ -24,6 +24,11 @@ METHODS = {
 ONLINE = "online: "
 
 
+def online_method(method: str) -> str:
+    """How the journal names a payment or refund made through a provider: `online: card`."""
+    return f"{ONLINE}{method}"
+
+
 def status_label(status: str) -> str:
     """`CreatedAtProvider` -> "Created at provider" / "Beim Anbieter angelegt"."""
     try:

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from fees.amounts import format_money
 from fees.models import EntryKind, FeeKind, JournalEntry
-from fees.money import format_money
 
 NOT_PAYABLE_ONLINE = gettext_lazy("Pay this fee at the library desk.")
 

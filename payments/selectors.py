@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from accounts.models import Patron
-from fees import selectors as ledger
+from fees import selectors as fees_selectors
 from fees.models import Delivery, EntryKind, JournalEntry, PaymentShare
 from fees.selectors import fees_unpaid, open_fees_unpaid, unpaid_cents
 from payments import rules
@@ -40,18 +40,11 @@ def fees_with_money_awaiting(*, patron: Patron) -> set[int]:
     )
 
 
-def fees_in_open_orders(*, patron_ids) -> set[int]:
-    """The fees open orders hold (the settlement leaves them to those orders)."""
+def reserved_fee_ids(*, patron_ids) -> set[int]:
+    """The fees open orders of these patrons have reserved (the settlement and counter
+    payments leave them to those orders)."""
     return set(
         OrderFee.objects.filter(order__patron_id__in=patron_ids, reserved=True).values_list(
-            "fee_id", flat=True
-        )
-    )
-
-
-def reserved_fee_ids(*, patron: Patron) -> set[int]:
-    return set(
-        OrderFee.objects.filter(order__patron=patron, reserved=True).values_list(
             "fee_id", flat=True
         )
     )
@@ -105,7 +98,7 @@ class AccountOverview:
     credit_cents: int
     payable_cents: int
     open_fees: list[JournalEntry]
-    accruing_fines: list[ledger.AccruingFine]
+    accruing_fines: list[fees_selectors.AccruingFine]
     recent_entries: list[JournalEntry]
     open_orders: list[PaymentOrder]
     minimum_cents: int = 0
@@ -136,16 +129,16 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     """
     open_orders = list(patron_orders(patron=patron).filter(status__in=OPEN_STATUSES))
     orders_by_id = {order.pk: order for order in open_orders}
-    balance, credit = ledger.balance_and_credit_cents(patron=patron)
+    balance, credit = fees_selectors.balance_and_credit_cents(patron=patron)
     fees = fees_unpaid(
         patron.pk,
         open_fees_unpaid(patron.pk).annotate(
-            holding_order_id=ledger.journal_subquery(
+            holding_order_id=fees_selectors.journal_subquery(
                 f"SELECT held.order_id FROM {OrderFee._meta.db_table} held"
                 " WHERE held.fee_id = {journal}.id AND held.reserved"
             ),
             # Counted inside the sum rather than in WHERE, as in `open_fees_unpaid`.
-            unsettled_payments_for=ledger.journal_subquery(
+            unsettled_payments_for=fees_selectors.journal_subquery(
                 "SELECT COALESCE(SUM(CASE WHEN payment.settled_in_id IS NULL THEN 1 ELSE 0 END), 0)"
                 f" FROM {JournalEntry.for_fees.through._meta.db_table} paid_for"
                 " JOIN {journal} payment ON payment.id = paid_for.from_journalentry_id"
@@ -162,7 +155,7 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     # when there is none (one at most, whatever the number of fees).
     covering = unsettled_payments_by_fee(fee_ids=[fee.pk for fee in fees if fee.unpaid_cents == 0])
     kinds = rules.fee_kinds(fee.fee_type for fee in fees)
-    ledger.name_fee_types(fees, kinds)
+    fees_selectors.name_fee_types(fees, kinds)
     for order in open_orders:
         order.held_fees = []
     for fee in fees:
@@ -189,8 +182,8 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
         credit_cents=credit,
         payable_cents=max(0, balance - sum(order.amount_cents for order in open_orders)),
         open_fees=fees,
-        accruing_fines=ledger.accruing_fines(patron=patron, on_date=on_date),
-        recent_entries=list(ledger.recent_entries(patron=patron)),
+        accruing_fines=fees_selectors.accruing_fines(patron=patron, on_date=on_date),
+        recent_entries=list(fees_selectors.recent_entries(patron=patron)),
         open_orders=open_orders,
         minimum_cents=rules.minimum_cents(),
     )

@@ -6,8 +6,8 @@ from django import forms
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from fees.amounts import format_money
 from fees.models import Delivery, EntryKind, JournalEntry
-from fees.money import format_money
 from payments.models import Mode, MoneyReport, OrderStatus, Refund
 from staffdesk.models import StaffAction
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from fees.money import format_money
+from fees.amounts import format_money
 from payments.models import PaymentOrder, Refund, RefundStatus
 from payments.providers.base import ProviderError
 from payments.services import refunds

@@ -116,7 +116,7 @@ def settlement_run(
 
 def _patrons_to_settle(business_date: datetime.date, after: int = 0):
     """Patrons with entries not settled yet, and patrons whose credit was carried forward
-    (it may have waited for a fee held by an online payment that has ended since)."""
+    (it may have waited for a fee reserved by an online payment that has ended since)."""
     unsettled = JournalEntry.objects.filter(
         settled_in__isnull=True, business_date__lte=business_date, patron_id__gt=after
     )
@@ -187,14 +187,14 @@ def _settle_batch(settlement: Settlement, patron_ids: list[int]) -> None:
     paid_for = store.paid_for(patron_ids)
     shares = store.payment_shares(patron_ids)
     roots = store.fee_roots(patron_ids)
-    held = reserved_debit_ids(patron_ids)
+    reserved = reserved_debit_ids(patron_ids)
 
     by_patron = {}
     for entry_id, patron_id, kind, _amount, target_id, _settled_in in rows:
         by_patron.setdefault(patron_id, []).append((entry_id, kind, target_id))
     pairs = []
     for entries in by_patron.values():
-        pairs.extend(offset(entries, open_cents, paid_for, held, shares, roots))
+        pairs.extend(offset(entries, open_cents, paid_for, reserved, shares, roots))
 
     marks = []
     entries_settled = debits = credits = 0

@@ -16,7 +16,7 @@ def offset(
     entries: list[Entry],
     open_cents: dict[int, int],
     paid_for: dict[int, list[int]],
-    held: set[int],
+    reserved: set[int],
     shares: dict[int, list[tuple[int | None, int]]] | None = None,
     roots: dict[int, int] | None = None,
 ) -> list[Pair]:
@@ -26,8 +26,8 @@ def offset(
     A payment with `shares` (what it pays per fee, as the library system was told when
     it was booked) pays exactly those first, before any other credit, so that the
     portal and the library system agree on what it paid; its part that was credit then
-    goes with the other credits. A held debit is left to the payment holding it (a
-    waiver still lands on its own fee); credit with only held debits left stays on the
+    goes with the other credits. A reserved debit is left to the payment that reserved it (a
+    waiver still lands on its own fee); credit with only reserved debits left stays on the
     account for a later settlement. A waiver or reduction whose debit is paid goes to
     the rest of its fee (`roots`: the fee each debit belongs to) before any other debit.
     `open_cents` is brought down by what is allocated.
@@ -36,7 +36,7 @@ def offset(
     roots = roots or {}
     own_debits = set()
     debit_order = []  # every open debit, oldest first
-    debits = []  # the oldest-first pass, held ones left out
+    debits = []  # the oldest-first pass, reserved ones left out
     targeted = []
     others = []
     for entry in entries:
@@ -47,7 +47,7 @@ def offset(
         else:
             own_debits.add(entry_id)
             debit_order.append(entry_id)
-            if entry_id not in held:
+            if entry_id not in reserved:
                 debits.append(entry_id)
 
     pairs = []
@@ -72,7 +72,7 @@ def offset(
         elif credit_id in shares:
             preferred = ()  # its shares are paid: what is left of it is credit
         else:
-            preferred = [i for i in paid_for.get(credit_id, ()) if i not in held]
+            preferred = [i for i in paid_for.get(credit_id, ()) if i not in reserved]
         left = _pay(credit_id, left, (i for i in preferred if i in own_debits), open_cents, pairs)
         # A preferred debit met again in the oldest-first pass has nothing left (or the
         # credit has run out), so no pair is allocated twice.

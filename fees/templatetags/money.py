@@ -1,6 +1,6 @@
 from django import template
 
-from fees.money import format_money
+from fees.amounts import format_money
 
 register = template.Library()
 

@@ -53,7 +53,7 @@ class AccountOut(Schema):
 def account_summary_body(*, user_number: str) -> dict:
     patron = patron_by_number(user_number)
     overview = account_overview(patron=patron, on_date=timezone.localdate())
-    reserved = reserved_fee_ids(patron=patron)
+    reserved = reserved_fee_ids(patron_ids=[patron.pk])
     return {
         "user_number": patron.user_number,
         "name": patron.full_name,

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Patron
 from fees import services as ledger
 from fees.models import JournalEntry
+from payments.labels import online_method
 from payments.models import (
     UNKNOWN_METHOD,
     ApiClient,
@@ -113,7 +114,7 @@ def money_book(
         for_fees = order.fees.all() if assigns else ()
     method = report.payment_method if report.payment_method != UNKNOWN_METHOD else ""
     if order is not None:
-        method = f"online: {report.payment_method}"
+        method = online_method(report.payment_method)
     entry = ledger.payment_book(
         patron=patron,
         amount_cents=report.amount_cents,

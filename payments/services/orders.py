@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Patron
-from fees import selectors as ledger
-from fees.money import format_money
+from fees import selectors as fees_selectors
+from fees.amounts import format_money
 from fees.selectors import unpaid_cents
 from payments import rules
 from payments.models import EventSource, OrderFee, OrderStatus, PaymentEvent, PaymentOrder
@@ -19,7 +19,7 @@ from payments.providers.base import ProviderError
 from payments.reference import new_reference
 from payments.selectors import fees_with_money_awaiting, reserved_cents
 from payments.services.outcomes import TransitionResult
-from payments.services.staff import _expire_at_provider
+from payments.services.staff import expire_at_provider
 from payments.services.transition import payment_order_transition
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
     provider = get_provider()
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
-        fees = list(ledger.open_fees(patron=patron).filter(pk__in=fee_ids))
+        fees = list(fees_selectors.open_fees(patron=patron).filter(pk__in=fee_ids))
         if len(fees) != len(fee_ids):
             raise UnknownFee
         if not fees:
@@ -72,7 +72,9 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
             )
         amount = sum(unpaid[fee.pk] for fee in fees)
         rules.check_amount(amount)
-        payable = ledger.payable_cents(patron=patron, reserved_cents=reserved_cents(patron=patron))
+        payable = fees_selectors.payable_cents(
+            patron=patron, reserved_cents=reserved_cents(patron=patron)
+        )
         if amount > payable:
             raise ValidationError(
                 _(
@@ -170,5 +172,5 @@ def order_abandon(*, order: PaymentOrder, patron: Patron) -> TransitionResult:
             source=EventSource.PORTAL,
             note="Given up by the patron",
         )
-    transaction.on_commit(lambda: _expire_at_provider(result.order))
+    transaction.on_commit(lambda: expire_at_provider(result.order))
     return result

@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Patron
 from fees import services as ledger
+from fees.amounts import format_money
 from fees.models import EntryKind, JournalEntry
-from fees.money import format_money
 from fees.selectors import balance_cents
+from payments.labels import online_method
 from payments.models import (
     REFUND_RESERVING_STATUSES,
     EventSource,
@@ -282,7 +283,7 @@ def _book(refund: Refund) -> JournalEntry:
         patron=refund.order.patron_id,
         amount_cents=refund.amount_cents,
         currency=refund.currency,
-        method=f"online: {refund.order.provider}",
+        method=online_method(refund.order.provider),
         reference=refund.order.reference,
         booked_by=refund.requested_by,
         note=note,

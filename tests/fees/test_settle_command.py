@@ -51,3 +51,27 @@ def test_a_malformed_date_is_refused():
 def test_a_future_date_is_refused_with_a_clear_message():
     with pytest.raises(CommandError, match="in the future"):
         settle("--date", (timezone.localdate() + datetime.timedelta(days=1)).isoformat())
+
+
+def settled_day():
+    patron = PatronFactory()
+    FeeFactory(patron=patron, amount_cents=300, business_date=YESTERDAY)
+    PaymentFactory(patron=patron, amount_cents=-500, business_date=YESTERDAY)
+    settle("--date", YESTERDAY.isoformat(), "--batch", "1")
+    return Settlement.objects.get()
+
+
+def test_check_proves_the_kept_totals_equal_the_rows():
+    settled_day()
+
+    assert "1 settlements: every total equals its rows." in settle("--check")
+
+
+def test_check_names_a_total_that_drifted_from_its_rows():
+    settlement = settled_day()
+    Settlement.objects.filter(pk=settlement.pk).update(credits_cents=999)
+
+    with pytest.raises(CommandError, match="1 totals differ"):
+        call_command("settle", "--check", stdout=StringIO(), stderr=(errors := StringIO()))
+
+    assert "credits_cents: kept 999, rows 500" in errors.getvalue()

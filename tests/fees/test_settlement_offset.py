@@ -100,11 +100,11 @@ def test_offset_allocates_as_the_plain_rule_on_random_ledgers(ledger):
     assert left == expected_open
 
 
-def test_offset_leaves_credit_on_the_account_when_only_held_debits_are_open():
+def test_offset_leaves_credit_on_the_account_when_only_reserved_debits_are_open():
     entries = [(1, EntryKind.FEE.value, None), (2, EntryKind.PAYMENT.value, None)]
     left = {1: 500, 2: 300}
 
-    pairs = offset(entries, left, paid_for={}, held={1})
+    pairs = offset(entries, left, paid_for={}, reserved={1})
 
     assert pairs == []
     assert left == {1: 500, 2: 300}

@@ -4,7 +4,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from fees.models import Settlement
 from fees.settlement import SettlementError, settlement_run
+from fees.settlement.check import settlement_check
 
 
 class Command(BaseCommand):
@@ -22,8 +24,16 @@ class Command(BaseCommand):
             help="Business date to settle, YYYY-MM-DD (default: yesterday).",
         )
         parser.add_argument("--batch", type=int, default=None, help="Patrons per transaction.")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Settle nothing: prove each settlement's totals equal the rows they sum "
+            "(every settlement, or the one of --date).",
+        )
 
-    def handle(self, *args, date, batch, **options):
+    def handle(self, *args, date, batch, check, **options):
+        if check:
+            return self._check(date)
         business_date = date or timezone.localdate() - datetime.timedelta(days=1)
         show_progress = sys.stdout.isatty() and options["verbosity"] > 0
 
@@ -42,4 +52,19 @@ class Command(BaseCommand):
             self.stdout.write("")
         self.stdout.write(
             self.style.SUCCESS(report.summary()) if report.did_work else report.summary()
+        )
+
+    def _check(self, date):
+        settlements = Settlement.objects.order_by("business_date")
+        if date:
+            settlements = settlements.filter(business_date=date)
+        wrong = 0
+        for settlement in settlements:
+            for problem in settlement_check(settlement):
+                wrong += 1
+                self.stderr.write(f"Settlement {settlement.business_date}: {problem}")
+        if wrong:
+            raise CommandError(f"{wrong} totals differ from their rows.")
+        self.stdout.write(
+            self.style.SUCCESS(f"{settlements.count()} settlements: every total equals its rows.")
         )
