@@ -3,7 +3,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from payments.models import PaymentOrder
 from tests.factories import FeeFactory, PatronFactory
+from tests.payments.helpers import start_payment
 
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
@@ -32,6 +34,13 @@ def fees(patron):
 def patron_client(client, patron):
     client.force_login(patron.user)
     return client
+
+
+@pytest.fixture
+def order(patron_client, fees):
+    """The order the patron started for the first fee (5.00) from the account page."""
+    start_payment(patron_client, fees[0])
+    return PaymentOrder.objects.get()
 
 
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef"

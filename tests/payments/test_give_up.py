@@ -8,22 +8,13 @@ from fees.models import EntryKind, JournalEntry
 from payments import services
 from payments.models import EventSource, OrderStatus, PaymentOrder, SimulatedCheckout
 from tests.factories import PatronFactory
+from tests.payments.helpers import start_payment
 
 pytestmark = pytest.mark.django_db
 
 
-def start_payment(client, *fees):
-    return client.post(reverse("payments:pay"), {"fee": [fee.pk for fee in fees]})
-
-
 def give_up(client, order):
     return client.post(reverse("payments:abandon", args=[order.reference]))
-
-
-@pytest.fixture
-def order(patron_client, fees):
-    start_payment(patron_client, fees[0])
-    return PaymentOrder.objects.get()
 
 
 def test_giving_up_ends_the_order_failed_as_the_patrons_doing(patron_client, order):

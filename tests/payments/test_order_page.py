@@ -4,24 +4,14 @@ import pytest
 from django.urls import reverse
 
 from payments import services
-from payments.models import EventSource, OrderStatus, PaymentOrder, SimulatedCheckout
+from payments.models import EventSource, OrderStatus, SimulatedCheckout
 from tests.factories import DeskStaffFactory, PatronFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def start_payment(client, *fees):
-    return client.post(reverse("payments:pay"), {"fee": [fee.pk for fee in fees]})
-
-
 def order_page(client, order):
     return client.get(reverse("payments:order", args=[order.reference])).content.decode()
-
-
-@pytest.fixture
-def order(patron_client, fees):
-    start_payment(patron_client, fees[0])
-    return PaymentOrder.objects.get()
 
 
 @pytest.fixture

@@ -8,18 +8,11 @@ from django.urls import reverse
 
 from fees import services as ledger_services
 from payments.models import MoneyReport, OrderFee, OrderStatus, PaymentOrder, SimulatedCheckout
+from tests.payments.helpers import choose, start_payment
 
 pytestmark = pytest.mark.django_db
 
 ACCOUNT = reverse("payments:account")
-
-
-def start_payment(client, *fees):
-    return client.post(reverse("payments:pay"), {"fee": [fee.pk for fee in fees]})
-
-
-def choose(client, checkout_url, action):
-    return client.post(checkout_url, {"action": action, "delivery": "now"})
 
 
 @pytest.fixture

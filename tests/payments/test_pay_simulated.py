@@ -9,16 +9,9 @@ from django.urls import reverse
 from fees import selectors as ledger
 from fees.models import EntryKind, JournalEntry
 from payments.models import OrderStatus, PaymentOrder, SimulatedCheckout
+from tests.payments.helpers import choose, start_payment
 
 pytestmark = pytest.mark.django_db
-
-
-def start_payment(client, fees):
-    return client.post(reverse("payments:pay"), {"fee": [fee.pk for fee in fees]})
-
-
-def choose(client, checkout_url, action, delivery="now"):
-    return client.post(checkout_url, {"action": action, "delivery": delivery})
 
 
 def test_patron_pays_selected_fees_and_gets_a_receipt(
@@ -31,7 +24,7 @@ def test_patron_pays_selected_fees_and_gets_a_receipt(
     page = client.get(reverse("payments:account")).content.decode()
     assert f'value="{fees[0].pk}"' in page
 
-    response = start_payment(client, fees[:2])
+    response = start_payment(client, *fees[:2])
     checkout_url = response.url
     assert checkout_url.startswith("/simulated-provider/sim_")
     assert "17.00 EUR" in client.get(checkout_url).content.decode()
@@ -56,8 +49,8 @@ def test_patron_pays_selected_fees_and_gets_a_receipt(
 
 
 def test_reference_numbers_are_readable_and_unrelated(patron_client, fees):
-    start_payment(patron_client, fees[:1])
-    start_payment(patron_client, fees[1:2])
+    start_payment(patron_client, *fees[:1])
+    start_payment(patron_client, *fees[1:2])
 
     first, second = PaymentOrder.objects.order_by("id").values_list("reference", flat=True)
 
@@ -67,7 +60,7 @@ def test_reference_numbers_are_readable_and_unrelated(patron_client, fees):
 
 
 def test_order_records_created_then_created_at_provider(patron_client, fees):
-    start_payment(patron_client, fees[:1])
+    start_payment(patron_client, *fees[:1])
 
     order = PaymentOrder.objects.get()
     assert list(order.events.values_list("status", "source")) == [
@@ -79,7 +72,7 @@ def test_order_records_created_then_created_at_provider(patron_client, fees):
 
 
 def test_callback_delivered_twice_books_once(patron_client, fees):
-    checkout_url = start_payment(patron_client, fees[:1]).url
+    checkout_url = start_payment(patron_client, *fees[:1]).url
 
     choose(patron_client, checkout_url, "pay", delivery="twice")
 
@@ -88,7 +81,7 @@ def test_callback_delivered_twice_books_once(patron_client, fees):
 
 
 def test_late_callback_books_when_it_finally_arrives(patron_client, fees):
-    checkout_url = start_payment(patron_client, fees[:1]).url
+    checkout_url = start_payment(patron_client, *fees[:1]).url
     choose(patron_client, checkout_url, "pay", delivery="hold")
     assert not JournalEntry.objects.filter(kind=EntryKind.PAYMENT).exists()
 
@@ -99,7 +92,7 @@ def test_late_callback_books_when_it_finally_arrives(patron_client, fees):
 
 
 def test_return_page_asks_the_provider_when_the_callback_is_late(patron_client, fees):
-    checkout_url = start_payment(patron_client, fees[:1]).url
+    checkout_url = start_payment(patron_client, *fees[:1]).url
     back = choose(patron_client, checkout_url, "pay", delivery="hold")
 
     page = patron_client.get(back.url).content.decode()
@@ -111,7 +104,7 @@ def test_return_page_asks_the_provider_when_the_callback_is_late(patron_client, 
 
 
 def test_paying_less_books_what_was_received_and_flags_the_order(patron_client, fees):
-    checkout_url = start_payment(patron_client, fees[1:2]).url
+    checkout_url = start_payment(patron_client, *fees[1:2]).url
 
     choose(patron_client, checkout_url, "pay_less")
 
@@ -121,18 +114,18 @@ def test_paying_less_books_what_was_received_and_flags_the_order(patron_client, 
 
 
 def test_failed_payment_books_nothing_and_frees_the_fees(patron_client, fees):
-    checkout_url = start_payment(patron_client, fees[:1]).url
+    checkout_url = start_payment(patron_client, *fees[:1]).url
 
     back = choose(patron_client, checkout_url, "fail")
 
     assert "did not go through" in patron_client.get(back.url).content.decode()
     assert PaymentOrder.objects.get().status == OrderStatus.FAILED
     assert not JournalEntry.objects.filter(kind=EntryKind.PAYMENT).exists()
-    assert start_payment(patron_client, fees[:1]).status_code == 302
+    assert start_payment(patron_client, *fees[:1]).status_code == 302
 
 
 def test_abandoned_checkout_stays_open_until_the_provider_expires_it(patron_client, fees):
-    checkout_url = start_payment(patron_client, fees[:1]).url
+    checkout_url = start_payment(patron_client, *fees[:1]).url
 
     back = choose(patron_client, checkout_url, "abandon")
 
@@ -141,7 +134,7 @@ def test_abandoned_checkout_stays_open_until_the_provider_expires_it(patron_clie
 
 
 def test_chargeback_after_payment_books_a_reversal_owed_again(patron_client, patron, fees):
-    checkout_url = start_payment(patron_client, fees[:1]).url
+    checkout_url = start_payment(patron_client, *fees[:1]).url
     choose(patron_client, checkout_url, "pay")
 
     choose(patron_client, checkout_url, "chargeback")
@@ -154,14 +147,14 @@ def test_chargeback_after_payment_books_a_reversal_owed_again(patron_client, pat
 
 
 def test_receipt_of_an_unpaid_order_is_not_found(patron_client, fees):
-    start_payment(patron_client, fees[:1])
+    start_payment(patron_client, *fees[:1])
     order = PaymentOrder.objects.get()
 
     assert patron_client.get(reverse("payments:receipt", args=[order.reference])).status_code == 404
 
 
 def test_orders_page_lists_the_patrons_orders(patron_client, fees):
-    checkout_url = start_payment(patron_client, fees[:1]).url
+    checkout_url = start_payment(patron_client, *fees[:1]).url
     choose(patron_client, checkout_url, "pay")
     order = PaymentOrder.objects.get()
 
@@ -172,7 +165,7 @@ def test_orders_page_lists_the_patrons_orders(patron_client, fees):
 
 
 def test_simulated_checkout_page_is_gone_in_live_mode(patron_client, fees, settings):
-    checkout_url = start_payment(patron_client, fees[:1]).url
+    checkout_url = start_payment(patron_client, *fees[:1]).url
     settings.PAYMENT_MODE = "live"
 
     assert patron_client.get(checkout_url).status_code == 404

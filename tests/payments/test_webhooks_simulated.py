@@ -7,19 +7,13 @@ import pytest
 from django.urls import reverse
 
 from fees.models import JournalEntry
-from payments.models import OrderStatus, PaymentOrder
+from payments.models import OrderStatus
 from payments.providers import get_provider
 from payments.providers.simulated import SIGNATURE_HEADER
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("payments:webhook", args=["simulated"])
-
-
-@pytest.fixture
-def order(patron_client, fees):
-    patron_client.post(reverse("payments:pay"), {"fee": [fees[0].pk]})
-    return PaymentOrder.objects.get()
 
 
 def paid_body(order):

@@ -23,9 +23,9 @@ URL = reverse("payments:webhook", args=["stripe"])
 
 
 @pytest.fixture
-def order(patron_client, fees, fake_stripe):
-    patron_client.post(reverse("payments:pay"), {"fee": [fees[0].pk]})
-    return PaymentOrder.objects.get()
+def order(fake_stripe, order):
+    """The order for the first fee, started at (the fake) Stripe."""
+    return order
 
 
 @pytest.fixture
