@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Patron
-from fees.bridge import movement_record, reversal_parts
 from fees.models import (
     DEBIT_KINDS,
     PAYABLE_KINDS,
@@ -26,6 +25,7 @@ from fees.models import (
     Loan,
 )
 from fees.money import format_money
+from fees.outbox import movement_record, reversal_parts
 from fees.selectors import balance_cents, unpaid_cents
 
 

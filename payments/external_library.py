@@ -21,8 +21,8 @@ from payments.external import (
     patron_by_number,
     patron_from_request,
 )
+from payments.library_systems.feed import money_movements
 from payments.models import ApiClient
-from payments.selectors import money_movements
 
 
 def external_patron_upsert(*, client: ApiClient, user_number: str, data: dict) -> Answer:

@@ -21,8 +21,8 @@ from fees.models import FeeKind
 from payments import external
 from payments.api import errors
 from payments.api_keys import api_client_for_key
+from payments.library_systems.feed import BadCursor
 from payments.models import ApiClient, ApiRequest
-from payments.selectors import BadCursor
 
 
 class MissingScope(Exception):
