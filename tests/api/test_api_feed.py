@@ -7,7 +7,7 @@ import pytest
 
 from fees import services as ledger
 from fees.models import Delivery
-from payments.services.deliveries import deliveries_send_due
+from payments.library_systems.deliveries import deliveries_send_due
 from tests.api.test_api import fee_body
 from tests.factories import PatronFactory
 

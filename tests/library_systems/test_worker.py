@@ -14,7 +14,7 @@ import pytest
 
 from fees import services as ledger
 from fees.models import Delivery
-from payments.services.deliveries import delivery_retry_now
+from payments.library_systems.deliveries import delivery_retry_now
 from tests.factories import FeeFactory, PatronFactory
 from tests.library_systems.faulty_server import REDIRECTS, FaultyReceiver
 from tests.library_systems.receiver import SECRET

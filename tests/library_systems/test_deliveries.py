@@ -10,20 +10,20 @@ from django.utils import timezone
 
 from fees import services as ledger
 from fees.models import Delivery
-from payments.library_systems.webhook import WebhookTarget
-from payments.services.deliveries import (
+from payments.library_systems.deliveries import (
     deliveries_send_due,
     delivery_resolve_by_hand,
     delivery_send_next,
 )
+from payments.library_systems.webhook import WebhookTarget
 from tests.factories import PatronFactory
-from tests.library_systems.receiver import SECRET, Receiver
-from tests.payments.delivery_helpers import (
+from tests.library_systems.delivery_helpers import (
     book_payment_and_its_chargeback,
     book_payments,
     later,
     statuses,
 )
+from tests.library_systems.receiver import SECRET, Receiver
 
 pytestmark = pytest.mark.django_db
 
