@@ -58,7 +58,7 @@ def movement(delivery: Delivery, entry: JournalEntry) -> Movement:
             if share.fee is not None
         ),
         unassigned_cents=sum(share.amount_cents for share in shares if share.fee is None),
-        reverses_entry_id=entry.target_id if entry.kind == "reversal" else None,
+        reverses_entry_id=entry.target_id if entry.kind == EntryKind.REVERSAL else None,
     )
 
 

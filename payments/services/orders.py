@@ -19,7 +19,7 @@ from payments.providers.base import ProviderError
 from payments.reference import new_reference
 from payments.selectors import fees_with_money_awaiting, reserved_cents
 from payments.services.outcomes import TransitionResult
-from payments.services.staff import _expire_at_provider
+from payments.services.staff import expire_at_provider
 from payments.services.transition import payment_order_transition
 
 logger = logging.getLogger(__name__)
@@ -170,5 +170,5 @@ def order_abandon(*, order: PaymentOrder, patron: Patron) -> TransitionResult:
             source=EventSource.PORTAL,
             note="Given up by the patron",
         )
-    transaction.on_commit(lambda: _expire_at_provider(result.order))
+    transaction.on_commit(lambda: expire_at_provider(result.order))
     return result

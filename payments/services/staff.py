@@ -178,11 +178,11 @@ def order_cancel(*, order: PaymentOrder, staff_user, reason: str = "") -> Transi
             staff_user=staff_user,
             note=reason,
         )
-    transaction.on_commit(lambda: _expire_at_provider(result.order))
+    transaction.on_commit(lambda: expire_at_provider(result.order))
     return result
 
 
-def _expire_at_provider(order: PaymentOrder) -> None:
+def expire_at_provider(order: PaymentOrder) -> None:
     try:
         get_provider(order.provider).expire(order)
     except (ProviderError, ImproperlyConfigured) as error:
