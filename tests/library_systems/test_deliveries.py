@@ -1,11 +1,10 @@
-"""The worker sends every money movement to the library system: at least once, each with
-its one key, retrying what is transient, stopping for staff on a refusal."""
+"""Deliveries reach the library system: at least once, each with its one key, retrying
+what is transient, stopping for staff on a refusal."""
 
 import datetime
 import socket
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from fees import services as ledger
@@ -184,24 +183,3 @@ def test_a_worker_that_dies_while_sending_loses_nothing(receiver, target):
 
     deliveries_send_due(target=target)
     assert statuses() == [Status.DELIVERED, Status.DELIVERED]
-
-
-def test_without_a_configured_library_system_deliveries_are_kept(settings):
-    settings.LIBRARY_SYSTEM_TARGET = ""
-    book_payments(1)
-
-    with pytest.raises(CommandError, match="1 deliveries are kept"):
-        call_command("deliver")
-
-    assert statuses() == [Status.PENDING]
-
-
-def test_the_command_sends_and_ends_with_a_summary(receiver, settings, capsys):
-    settings.LIBRARY_SYSTEM_TARGET = "webhook"
-    settings.LIBRARY_SYSTEM_URL = receiver.url
-    settings.LIBRARY_SYSTEM_SECRET = SECRET
-    book_payments(3)
-
-    call_command("deliver")
-
-    assert "3 delivered, 0 to retry, 0 refused; 0 waiting" in capsys.readouterr().out
