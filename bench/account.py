@@ -24,22 +24,16 @@ Figures and method: bench/README.md.
 
 import argparse
 import datetime
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/epayment_bench_account")
-os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_bench")
-os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_bench")
+from common import setup_django
 
-import django  # noqa: E402
-
-django.setup()
+setup_django(
+    "epayment_bench_account",
+    STRIPE_SECRET_KEY="sk_test_bench",
+    STRIPE_WEBHOOK_SECRET="whsec_bench",
+)
 
 from common import order_awaiting_stripe, recreate_database, signed_completion  # noqa: E402
 from django.conf import settings  # noqa: E402

@@ -32,8 +32,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from fees import services as ledger  # noqa: E402
 from fees.corrections import fees_sync  # noqa: E402
 from fees.models import Delivery  # noqa: E402
+from payments.library_systems.deliveries import deliveries_send_due  # noqa: E402
 from payments.library_systems.webhook import WebhookTarget  # noqa: E402
-from payments.services.deliveries import deliveries_send_due  # noqa: E402
 from tests.factories import PatronFactory  # noqa: E402
 from tests.library_systems.receiver import SECRET, Receiver  # noqa: E402
 

@@ -29,32 +29,30 @@ Figures and method: bench/README.md.
 """
 
 import argparse
-import contextlib
 import datetime
 import logging
 import math
-import os
 import random
 import re
 import statistics
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/epayment_bench_desk")
+from common import setup_django
 
-import django  # noqa: E402
+setup_django("epayment_bench_desk")
 
-django.setup()
-
-import psycopg  # noqa: E402
+from common import (  # noqa: E402
+    bench_database_name,
+    bulk_load,
+    raw_connect,
+    recreate_database,
+    say,
+    step,
+)
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
@@ -97,52 +95,6 @@ PAGE_SIZE = 25  # staffdesk.views.orders
 # --- helpers -------------------------------------------------------------------------
 
 
-def say(message=""):
-    print(message, flush=True)
-
-
-@contextlib.contextmanager
-def step(label):
-    start = time.perf_counter()
-    print(f"  {label} ...", end="", flush=True)
-    yield
-    print(f" {time.perf_counter() - start:.1f} s", flush=True)
-
-
-def raw_connect(dbname=None, autocommit=False):
-    db = connection.settings_dict
-    params = {
-        "dbname": dbname or db["NAME"],
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-    }
-    conninfo = psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v})
-    conn = psycopg.connect(conninfo, autocommit=autocommit)
-    conn.execute(sql.SQL("SET TimeZone = {}").format(sql.Literal(settings.TIME_ZONE)))
-    return conn
-
-
-def bench_database_name():
-    if connection.vendor != "postgresql":
-        sys.exit("The desk benchmark needs PostgreSQL; set DATABASE_URL=postgres://...")
-    name = connection.settings_dict["NAME"]
-    if "bench" not in name:
-        sys.exit(f"Refusing to drop {name!r}: the benchmark database name must contain 'bench'.")
-    return name
-
-
-def recreate_database(name):
-    connection.close()
-    with raw_connect("postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    call_command("migrate", verbosity=0)
-
-
 def percentile(sorted_values, share):
     """Nearest-rank percentile of an ascending list."""
     return sorted_values[max(0, math.ceil(len(sorted_values) * share) - 1)]
@@ -179,80 +131,13 @@ def cumulative_case(value, table):
     return f"CASE {' '.join(parts)} ELSE '{table[-1][0]}' END"
 
 
-@contextlib.contextmanager
-def bulk_load(conn):
-    """No per-row foreign-key triggers and no upkeep of plain indexes during the load.
-
-    Non-unique indexes are dropped and rebuilt at the end; primary keys and unique
-    indexes stay in force. Foreign keys are checked once, set-based, afterwards
-    (session_replication_role needs a superuser; without it the load is slower).
-    """
-    try:
-        with conn.transaction():
-            conn.execute("SET LOCAL session_replication_role = replica")
-        replica = True
-    except psycopg.errors.InsufficientPrivilege:
-        replica = False
-    if replica:
-        conn.execute("SET session_replication_role = replica")
-    conn.execute("SET maintenance_work_mem = '256MB'")
-    conn.execute("SET work_mem = '64MB'")
-    indexes = conn.execute(
-        """
-        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-        FROM pg_index AS i
-        WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisunique AND NOT i.indisprimary
-        """,
-        [list(LOADED_TABLES)],
-    ).fetchall()
-    for name, _ in indexes:
-        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-    conn.commit()
-    yield
-    with step(f"rebuild {len(indexes)} indexes" + (", check foreign keys" if replica else "")):
-        for _, definition in indexes:
-            conn.execute(definition)
-        if replica:
-            conn.execute("SET session_replication_role = DEFAULT")
-            check_foreign_keys(conn)
-        conn.commit()
-
-
-def check_foreign_keys(conn):
-    """What the skipped foreign-key triggers would have checked, one anti-join per key."""
-    keys = conn.execute(
-        """
-        SELECT c.conname, c.conrelid::regclass::text, a.attname,
-               c.confrelid::regclass::text, fa.attname
-        FROM pg_constraint AS c
-        JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-        JOIN pg_attribute AS fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1]
-        WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[])
-        """,
-        [list(LOADED_TABLES)],
-    ).fetchall()
-    for name, table, column, ref_table, ref_column in keys:
-        query = sql.SQL(
-            "SELECT count(*) FROM {t} AS x WHERE x.{c} IS NOT NULL AND NOT EXISTS "
-            "(SELECT FROM {rt} AS r WHERE r.{rc} = x.{c})"
-        ).format(
-            t=sql.Identifier(table),
-            c=sql.Identifier(column),
-            rt=sql.Identifier(ref_table),
-            rc=sql.Identifier(ref_column),
-        )
-        (orphans,) = conn.execute(query).fetchone()
-        if orphans:
-            raise RuntimeError(f"the generated data breaks foreign key {name}: {orphans} rows")
-
-
 def load(*, patrons, orders, events_per_order, seed):
     tz = settings.TIME_ZONE
     kinds = [(kind, share) for kind, (_, share, _) in ORDER_KINDS.items()]
     status_of = " ".join(f"WHEN '{k}' THEN '{s}'" for k, (s, _, _) in ORDER_KINDS.items())
     booked = ", ".join(f"'{k}'" for k, (_, _, books) in ORDER_KINDS.items() if books)
     low, high = events_per_order - 2, events_per_order + 2  # uniform, mean events_per_order
-    with raw_connect() as conn, bulk_load(conn):
+    with raw_connect() as conn, bulk_load(conn, LOADED_TABLES, work_mem="64MB", commit=True):
         conn.execute("SELECT setseed(%s)", [(seed % 2000) / 1000 - 1])
         with step(f"{patrons:,} patrons"):
             conn.execute(
@@ -657,7 +542,7 @@ def main():
     setup_test_environment()  # test client context
     logging.getLogger("axes").setLevel(logging.WARNING)  # no line per force_login
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    name = bench_database_name()
+    name = bench_database_name("desk")
     if not args.no_load:
         say(f"Loading {name}:")
         start = time.perf_counter()

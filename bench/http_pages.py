@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import say
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = sys.executable
@@ -53,10 +55,6 @@ PORTAL_ENV = {
     "STRIPE_SECRET_KEY": "sk_test_bench",
     "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
 }
-
-
-def say(message=""):
-    print(message, flush=True)
 
 
 def run(args, env, **kwargs):

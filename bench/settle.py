@@ -35,19 +35,23 @@ import time
 import tracemalloc
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/epayment_bench")
+from common import setup_django
+
+setup_django("epayment_bench")
 
 import django  # noqa: E402
-
-django.setup()
-
-import psycopg  # noqa: E402
+from common import (  # noqa: E402
+    BACKING_NO_CONSTRAINT,
+    bench_database_name,
+    bulk_load,
+    drop_database,
+    raw_connect,
+    recreate_database,
+    say,
+    step,
+)
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
@@ -98,36 +102,6 @@ LAST_NAMES = [
 # --- helpers -------------------------------------------------------------------------
 
 
-def say(message=""):
-    print(message, flush=True)
-
-
-@contextlib.contextmanager
-def step(label):
-    start = time.perf_counter()
-    print(f"  {label} ...", end="", flush=True)
-    yield
-    print(f" {time.perf_counter() - start:.1f} s", flush=True)
-
-
-def conninfo(dbname=None):
-    db = connection.settings_dict
-    params = {
-        "dbname": dbname or db["NAME"],
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-    }
-    return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v})
-
-
-def raw_connect(dbname=None, autocommit=False):
-    conn = psycopg.connect(conninfo(dbname), autocommit=autocommit)
-    conn.execute(sql.SQL("SET TimeZone = {}").format(sql.Literal(settings.TIME_ZONE)))
-    return conn
-
-
 def mib(n_bytes):
     return n_bytes / 2**20
 
@@ -157,43 +131,6 @@ def reset_peak_rss():
 # --- database ------------------------------------------------------------------------
 
 
-def bench_database_name():
-    if connection.vendor != "postgresql":
-        sys.exit("The settlement benchmark needs PostgreSQL; set DATABASE_URL=postgres://...")
-    name = connection.settings_dict["NAME"]
-    if "bench" not in name:
-        sys.exit(
-            f"Refusing to drop database {name!r}: the benchmark only drops databases whose "
-            "name contains 'bench'. Set DATABASE_URL to a scratch database."
-        )
-    return name
-
-
-def recreate_database(name, template=None):
-    """DROP and CREATE `name` (a copy of `template` if given); the maintenance DB does it."""
-    connection.close()
-    with raw_connect("postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        if template:
-            admin.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
-        else:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def drop_database(name):
-    connection.close()
-    with raw_connect("postgres", autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
 @contextlib.contextmanager
 def using_database(name):
     """Point Django's default connection (and raw_connect) at another database for a while."""
@@ -213,73 +150,6 @@ LOADED_TABLES = (
     "fees_allocation",
     "fees_journalentry_for_fees",
 )
-
-
-@contextlib.contextmanager
-def bulk_load(conn):
-    """Load fast: no row-by-row foreign-key triggers and no index upkeep during the load.
-
-    Indexes that back no constraint are dropped and rebuilt at the end; foreign keys are
-    checked once, set-based, instead of by a trigger per row (session_replication_role
-    needs a superuser; without it the load just runs slower). Primary keys, unique and
-    CHECK constraints stay in force throughout.
-    """
-    try:
-        with conn.transaction():
-            conn.execute("SET LOCAL session_replication_role = replica")
-        replica = True
-    except psycopg.errors.InsufficientPrivilege:
-        replica = False
-    if replica:
-        conn.execute("SET session_replication_role = replica")
-    conn.execute("SET maintenance_work_mem = '256MB'")
-    indexes = conn.execute(
-        """
-        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-        FROM pg_index AS i
-        WHERE i.indrelid = ANY(%s::regclass[])
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c
-                          WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))
-        """,
-        [list(LOADED_TABLES)],
-    ).fetchall()
-    for name, _ in indexes:
-        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-    yield
-    with step(f"rebuild {len(indexes)} indexes" + (", check foreign keys" if replica else "")):
-        for _, definition in indexes:
-            conn.execute(definition)
-        if replica:
-            conn.execute("SET session_replication_role = DEFAULT")
-            check_foreign_keys(conn)
-
-
-def check_foreign_keys(conn):
-    """What the skipped foreign-key triggers would have checked, one anti-join per key."""
-    keys = conn.execute(
-        """
-        SELECT c.conname, c.conrelid::regclass::text, a.attname,
-               c.confrelid::regclass::text, fa.attname
-        FROM pg_constraint AS c
-        JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-        JOIN pg_attribute AS fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1]
-        WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[])
-        """,
-        [list(LOADED_TABLES)],
-    ).fetchall()
-    for name, table, column, ref_table, ref_column in keys:
-        query = sql.SQL(
-            "SELECT count(*) FROM {t} AS x WHERE x.{c} IS NOT NULL AND NOT EXISTS "
-            "(SELECT FROM {rt} AS r WHERE r.{rc} = x.{c})"
-        ).format(
-            t=sql.Identifier(table),
-            c=sql.Identifier(column),
-            rt=sql.Identifier(ref_table),
-            rc=sql.Identifier(ref_column),
-        )
-        (orphans,) = conn.execute(query).fetchone()
-        if orphans:
-            raise RuntimeError(f"the generated data breaks foreign key {name}: {orphans} rows")
 
 
 def vacuum_analyze():
@@ -1097,7 +967,11 @@ def main():
     rng = random.Random(args.seed)
     total_start = time.perf_counter()
 
-    name = bench_database_name()
+    name = bench_database_name(
+        "settlement",
+        "Refusing to drop database {name!r}: the benchmark only drops databases whose "
+        "name contains 'bench'. Set DATABASE_URL to a scratch database.",
+    )
     say(
         f"Settlement benchmark on {name}@{connection.settings_dict.get('HOST') or 'local'} "
         f"(PostgreSQL), {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
@@ -1110,12 +984,12 @@ def main():
 
     say("\nSetting up:")
     with step("drop, create and migrate the database"):
-        recreate_database(name)
+        recreate_database(name, migrate=False)
         call_command("migrate", verbosity=0, interactive=False)
         connection.close()
     ds = Dataset()
     with raw_connect() as conn:
-        with bulk_load(conn):
+        with bulk_load(conn, LOADED_TABLES, dropped=BACKING_NO_CONSTRAINT):
             with step(f"{args.patrons} patrons"):
                 load_patrons(conn, args.patrons)
             with step(f"history up to {history_date} (one finished settlement)"):
@@ -1162,7 +1036,7 @@ def main():
         # tracemalloc slows Python code down, so the timed run goes untraced and an identical
         # copy of the database is settled again with tracing on, for the memory figure.
         with step(f"copy the database to {memory_db} for the memory run"):
-            recreate_database(memory_db, template=name)
+            recreate_database(memory_db, template=name, migrate=False)
             os.sync()  # write the copy out now, not while the timed run is going
 
     with step(f"reference: INSERT ... SELECT into a table like fees_allocation, {REFERENCE_RUNS}x"):

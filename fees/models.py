@@ -345,6 +345,17 @@ class Delivery(models.Model):
     # reading the feed would otherwise book them twice). A delivery never enters or
     # leaves this set after its booking commits, which keeps the feed's cursor sound.
     NOT_SENT = (Status.SKIPPED,)
+    # What the worker sends when its time comes (the partial index `delivery_due`).
+    DUE = (Status.PENDING, Status.RETRYING)
+    # Not in the library system: a reversal of such a payment waits (sent first, it would
+    # have the library system charge its fees again for money it never heard of), and
+    # staff may have it sent again.
+    NOT_THERE = (*DUE, Status.FAILED)
+    # In the library system by the worker's sending or by its own report; the desk lists
+    # the rest as not in it yet (staff see what they resolved by hand there too).
+    ARRIVED = (Status.DELIVERED, *NOT_SENT)
+    # Nothing more to send: resolving by hand is refused for these.
+    SETTLED = (Status.DELIVERED, Status.RESOLVED, *NOT_SENT)
 
     entry = models.OneToOneField(
         JournalEntry, on_delete=models.PROTECT, related_name="delivery", verbose_name=_("booking")
@@ -365,7 +376,7 @@ class Delivery(models.Model):
     claimed_until = models.DateTimeField(
         _("being sent until"), null=True, blank=True, editable=False
     )
-    # PostgreSQL: the booking transaction's id (see fees.bridge); 0 on SQLite, one writer.
+    # PostgreSQL: the booking transaction's id (see fees.outbox); 0 on SQLite, one writer.
     txid = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
@@ -374,14 +385,17 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries to the library system")
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(
-                fields=["next_attempt_at"],
-                condition=Q(status__in=["pending", "retrying"]),
-                name="delivery_due",
-            ),
             models.Index(fields=["status", "created_at"], name="delivery_status"),
             models.Index(fields=["txid", "id"], name="delivery_feed"),
         ]
+
+    # Added here, as Meta's body cannot see DUE: the worker's claim reads by this index.
+    Meta.indexes.insert(
+        0,
+        models.Index(
+            fields=["next_attempt_at"], condition=Q(status__in=[*DUE]), name="delivery_due"
+        ),
+    )
 
     def __str__(self):
         return self.key

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Patron
 from fees.amounts import format_money
-from fees.bridge import movement_record, reversal_parts
 from fees.models import (
     DEBIT_KINDS,
     PAYABLE_KINDS,
@@ -26,6 +25,7 @@ from fees.models import (
     JournalEntry,
     Loan,
 )
+from fees.outbox import movement_record, reversal_parts
 from fees.selectors import balance_cents, unpaid_cents
 
 

@@ -13,7 +13,6 @@ from fees.models import CREDIT_KINDS, Allocation, Delivery, EntryKind, JournalEn
 from payments.models import MoneyReport, PaymentOrder, UnmatchedProviderReport
 from payments.reference import normalize_reference
 from payments.selectors import needs_attention, needs_attention_q
-from payments.services.deliveries import DUE as DELIVERY_DUE
 from staffdesk.models import StaffAction
 
 
@@ -107,7 +106,7 @@ def desk_figures(*, now: datetime.datetime | None = None) -> DeskFigures:
         online_today_cents=-(today["total"] or 0),
         unmatched_reports=unmatched_provider_reports().count(),
         deliveries=Delivery.objects.aggregate(
-            waiting=Count("pk", filter=Q(status__in=DELIVERY_DUE)),
+            waiting=Count("pk", filter=Q(status__in=Delivery.DUE)),
             failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
         ),
     )
@@ -190,4 +189,4 @@ def deliveries(*, status: str = "") -> QuerySet[Delivery]:
     found = Delivery.objects.select_related("entry__patron")
     if status:
         return found.filter(status=status)
-    return found.exclude(status__in=[Delivery.Status.DELIVERED, *Delivery.NOT_SENT])
+    return found.exclude(status__in=Delivery.ARRIVED)

@@ -15,8 +15,9 @@ from accounts.models import Patron
 from fees import services as ledger
 from fees.models import PAYABLE_KINDS, Delivery, JournalEntry
 from payments import services as orders
+from payments.library_systems import deliveries
 from payments.models import PaymentOrder, Refund
-from payments.services import deliveries, refunds
+from payments.services import refunds
 from payments.services import staff as staff_services
 from staffdesk.models import StaffAction
 

@@ -27,8 +27,8 @@ from accounts.models import USER_NUMBER_MAX_LENGTH, USER_NUMBER_PATTERN, Patron
 from fees.models import FeeKind
 from payments.api import errors
 from payments.api_keys import api_client_for_key
+from payments.library_systems.feed import BadCursor
 from payments.models import ApiClient, ApiIdempotencyRecord, ApiRequest
-from payments.selectors import BadCursor
 
 
 class MissingScope(Exception):

@@ -7,8 +7,8 @@ from ninja import Field, Query, Schema
 from ninja.responses import Status
 
 from payments.api.core import ERRORS, api, require_scope
+from payments.library_systems.feed import money_movements
 from payments.models import ApiScope
-from payments.selectors import money_movements
 
 
 class ShareOut(Schema):

@@ -1,12 +1,9 @@
 """The same write several times at once: a payment or a fee booked once, a patron created
 once, and every call answered as if it had come alone."""
 
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from accounts.models import Patron
@@ -16,25 +13,19 @@ from payments.api import patrons
 from payments.api_keys import api_client_create
 from payments.models import EventSource
 from tests.factories import FeeFactory
+from tests.threads import barrier, run_in_threads, run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def send_in_threads(count, path, body, key, method="post"):
-    barrier = threading.Barrier(count)
-
     def send(_):
-        try:
-            barrier.wait()
-            return getattr(Client(), method)(
-                path, body, content_type="application/json",
-                headers={"Authorization": f"Bearer {key}"},
-            )  # fmt: skip
-        finally:
-            connection.close()
+        return getattr(Client(), method)(
+            path, body, content_type="application/json",
+            headers={"Authorization": f"Bearer {key}"},
+        )  # fmt: skip
 
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(send, range(count)))
+    return run_in_threads(count, send)
 
 
 def test_eight_concurrent_repeats_of_one_payment_book_it_once():
@@ -66,32 +57,22 @@ def test_eight_concurrent_repeats_of_one_fee_book_it_once():
 def _kiosk_and_provider_pay_at_once(key, order, transaction_id):
     body = {"transaction_id": transaction_id, "order_reference": order.reference,
             "amount_cents": 500, "currency": "EUR"}  # fmt: skip
-    barrier = threading.Barrier(2)
 
     def kiosk():
-        barrier.wait()
-        try:
-            response = Client().post(
-                "/api/v1/payments", body, content_type="application/json",
-                headers={"Authorization": f"Bearer {key}"},
-            )  # fmt: skip
-            return response.status_code
-        finally:
-            connection.close()
+        response = Client().post(
+            "/api/v1/payments", body, content_type="application/json",
+            headers={"Authorization": f"Bearer {key}"},
+        )  # fmt: skip
+        return response.status_code
 
     def provider():
-        barrier.wait()
-        try:
-            services.payment_order_transition(
-                order=order, status="Paid", source=EventSource.PROVIDER, amount_cents=500,
-                provider_event_id=f"evt_{transaction_id}",
-            )  # fmt: skip
-        finally:
-            connection.close()
+        services.payment_order_transition(
+            order=order, status="Paid", source=EventSource.PROVIDER, amount_cents=500,
+            provider_event_id=f"evt_{transaction_id}",
+        )  # fmt: skip
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        kiosk_answer, _ = (pool.submit(kiosk), pool.submit(provider))
-        return kiosk_answer.result()
+    kiosk_answer, _ = run_together(kiosk, provider)
+    return kiosk_answer
 
 
 def test_a_kiosk_payment_racing_the_providers_paid_is_never_lost():
@@ -118,24 +99,18 @@ def test_one_transaction_id_through_two_endpoints_at_once_is_booked_once():
            "payment": {"transaction_id": "T-77", "amount_cents": 250}}  # fmt: skip
     payment = {"transaction_id": "T-77", "user_number": patron.user_number,
                "amount_cents": 250, "currency": "EUR"}  # fmt: skip
-    barrier = threading.Barrier(2)
 
     def send(path, body):
-        try:
-            barrier.wait()
-            return Client().post(
-                path, body, content_type="application/json",
-                headers={"Authorization": f"Bearer {key}"},
-            ).status_code  # fmt: skip
-        finally:
-            connection.close()
+        return Client().post(
+            path, body, content_type="application/json",
+            headers={"Authorization": f"Bearer {key}"},
+        ).status_code  # fmt: skip
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        answers = [
-            pool.submit(send, "/api/v1/fees", fee), pool.submit(send, "/api/v1/payments", payment)
-        ]  # fmt: skip
+    answers = run_together(
+        lambda: send("/api/v1/fees", fee), lambda: send("/api/v1/payments", payment)
+    )
 
-    assert {answer.result() for answer in answers} <= {200, 201}
+    assert set(answers) <= {200, 201}
     assert JournalEntry.objects.filter(kind="payment").count() == 1
 
 
@@ -146,7 +121,7 @@ def put_new_patron_twice_at_once(monkeypatch, before_create):
     """Both PUTs look for the patron and find none; each then runs `before_create(index)`
     (0 or 1, one each) and creates it."""
     _, key = api_client_create(name="library system", scopes=["fees:write"])
-    both_looked = threading.Barrier(2, timeout=10)
+    both_looked = barrier(2, timeout=10)
     create = patrons.patron_create
 
     def create_after_both_looked(**fields):

@@ -7,7 +7,7 @@ import pytest
 
 from fees import services as ledger
 from fees.models import Delivery
-from payments.services.deliveries import deliveries_send_due
+from payments.library_systems.deliveries import deliveries_send_due
 from tests.api.helpers import fee_body
 
 # Committed bookings: on PostgreSQL the feed reads only what no running transaction can

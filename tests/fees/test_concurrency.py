@@ -2,10 +2,8 @@
 
 import datetime
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -13,27 +11,11 @@ from fees import selectors, services
 from fees.models import Allocation, EntryKind, JournalEntry
 from fees.settlement import SettlementInProgress, settlement_run
 from tests.factories import FeeFactory, PatronFactory, PaymentFactory
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
-
-
-def run_in_threads(count, work):
-    """Start `count` threads at the same moment; return each one's result or exception."""
-    barrier = threading.Barrier(count)
-
-    def worker(index):
-        try:
-            barrier.wait()
-            return work(index)
-        except Exception as error:
-            return error
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(worker, range(count)))
 
 
 def test_eight_threads_booking_payments_for_one_patron_sum_exactly():
@@ -45,6 +27,7 @@ def test_eight_threads_booking_payments_for_one_patron_sum_exactly():
         lambda i: services.payment_book(
             patron=patron, amount_cents=100 + i, reference=f"thread-{i}"
         ),
+        catch=Exception,
     )
 
     assert all(isinstance(result, JournalEntry) for result in results), results
@@ -65,6 +48,7 @@ def test_two_settlements_at_once_only_one_does_the_work(monkeypatch):
     results = run_in_threads(
         2,
         lambda i: settlement_run(business_date=YESTERDAY, batch_patrons=1, progress=slow_progress),
+        catch=Exception,
     )
 
     workers = [r for r in results if not isinstance(r, Exception) and r.did_work]
@@ -90,7 +74,7 @@ def test_bookings_during_a_settlement_are_neither_lost_nor_settled_twice():
             services.payment_book(patron=patron, amount_cents=100 + index) for patron in patrons
         ]
 
-    results = run_in_threads(4, work)
+    results = run_in_threads(4, work, catch=Exception)
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Allocation.objects.count() == 10

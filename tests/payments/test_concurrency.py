@@ -1,10 +1,6 @@
 """Concurrent deliveries, racing pages and double clicks, on real threads."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -14,24 +10,11 @@ from payments.models import OrderStatus, PaymentOrder
 from tests.factories import FeeFactory, PatronFactory
 from tests.payments.conftest import WEBHOOK_SECRET
 from tests.payments.fake_stripe import event, signed
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WEBHOOK = reverse("payments:webhook", args=["stripe"])
-
-
-def run_in_threads(count, work):
-    barrier = threading.Barrier(count)
-
-    def worker(index):
-        try:
-            barrier.wait()
-            return work(index)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(worker, range(count)))
 
 
 def started_order(fake_stripe, patron=None):

@@ -13,7 +13,8 @@ from payments.services import refunds
 from staffdesk.services import desk_refund_request
 from tests.factories import DeskStaffFactory
 from tests.payments.fake_stripe import dispute, event
-from tests.payments.test_concurrency import deliver, run_in_threads, started_order
+from tests.payments.test_concurrency import deliver, started_order
+from tests.threads import run_in_threads
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
 

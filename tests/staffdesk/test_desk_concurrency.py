@@ -1,11 +1,7 @@
 """Staff actions racing the provider's Paid, on real threads."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from fees.models import JournalEntry
 from payments import services
@@ -14,24 +10,14 @@ from staffdesk.models import StaffAction
 from staffdesk.services import desk_order_action
 from tests.factories import DeskStaffFactory
 from tests.staffdesk.conftest import make_order
+from tests.threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def race(*works):
-    barrier = threading.Barrier(len(works))
-
-    def run(work):
-        try:
-            barrier.wait()
-            return work()
-        except ValidationError as refused:
-            return refused
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(works)) as pool:
-        return list(pool.map(run, works))
+    """Each work's result, or the refusal it met."""
+    return run_together(*works, catch=ValidationError)
 
 
 def provider_paid(order):

@@ -1,13 +1,9 @@
 import sys
-import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fees.models import Delivery
 from payments.library_systems import get_target
-from payments.services.deliveries import DUE, deliveries_send_due
-
-Status = Delivery.Status
+from payments.library_systems.worker import deliver_rounds, summary, waiting_count
 
 
 class Command(BaseCommand):
@@ -28,41 +24,31 @@ class Command(BaseCommand):
     def handle(self, *args, loop, every, limit, **options):
         target = get_target()
         if target is None:
-            waiting = Delivery.objects.filter(status__in=DUE).count()
             raise CommandError(
-                f"No library system is configured (LIBRARY_SYSTEM_TARGET); {waiting} "
+                f"No library system is configured (LIBRARY_SYSTEM_TARGET); {waiting_count()} "
                 "deliveries are kept until one is."
             )
         show_progress = sys.stdout.isatty() and options["verbosity"] > 0
-        try:
-            while True:
-                self._round(target, limit, show_progress)
-                if not loop:
-                    break
-                time.sleep(every)
-        except KeyboardInterrupt:
-            self.stdout.write("Stopped.")
+        # The line of a round in progress is rewritten in place, so it ends before the report.
+        shown = []
 
-    def _round(self, target, limit, show_progress):
         def progress(outcomes):
             if show_progress:
-                self.stdout.write(f"\rSending: {_summary(outcomes)}", ending="")
+                self.stdout.write(f"\rSending: {summary(outcomes)}", ending="")
                 self.stdout.flush()
+                shown.append(True)
 
-        outcomes = deliveries_send_due(target=target, limit=limit, progress=progress)
-        if show_progress and outcomes:
-            self.stdout.write("")
-        waiting = Delivery.objects.filter(status__in=DUE).count()
-        failed = Delivery.objects.filter(status=Status.FAILED).count()
-        line = (
-            f"Deliveries to {target.name}: {_summary(outcomes)}; "
-            f"{waiting} waiting, {failed} refused and waiting for staff."
-        )
-        self.stdout.write(self.style.SUCCESS(line) if not failed else self.style.WARNING(line))
+        def report(round_):
+            if shown:
+                self.stdout.write("")
+                shown.clear()
+            style = self.style.WARNING if round_.failed else self.style.SUCCESS
+            self.stdout.write(style(round_.line))
 
-
-def _summary(outcomes) -> str:
-    return (
-        f"{outcomes[Status.DELIVERED]} delivered, {outcomes[Status.RETRYING]} to retry, "
-        f"{outcomes[Status.FAILED]} refused"
-    )
+        try:
+            deliver_rounds(
+                target=target, loop=loop, every=every, limit=limit,
+                progress=progress, report=report,
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            self.stdout.write("Stopped.")

@@ -127,7 +127,7 @@ def test_credit_notes_and_waivers_move_no_money_and_are_not_delivered(patron):
 
 def test_a_payment_of_a_fees_increase_is_told_as_paying_that_fee(patron):
     from fees.corrections import fee_correct
-    from payments.selectors import movements_for
+    from payments.library_systems.feed import movements_for
 
     fee = services.fee_book(
         patron=patron, amount_cents=1000, description="Lost item",

@@ -3,7 +3,7 @@
 A worker claims the next due delivery in a short transaction (SELECT ... FOR UPDATE SKIP
 LOCKED, so workers on several machines never claim the same one), counting the attempt and
 leasing it for DELIVERY_LEASE_SECONDS; sends it with no transaction open, since an open
-one would hold back the feed of movements (payments.selectors.FEED_HORIZON) for as long as
+one would hold back the feed of movements (feed.FEED_HORIZON) for as long as
 the library system takes to answer; and records the answer in a second short transaction,
 only if the lease is still its own. A worker that dies mid-send leaves the delivery to
 be sent again once the lease runs out (at least once: the receiver knows it by its
@@ -25,15 +25,12 @@ from django.utils.translation import gettext as _
 
 from fees.models import Delivery
 from payments.library_systems.base import PermanentError, Target, TransientError
-from payments.selectors import movements_for
+from payments.library_systems.feed import movements_for
 
 logger = logging.getLogger(__name__)
 
 Status = Delivery.Status
-DUE = (Status.PENDING, Status.RETRYING)
-# A reversal waits while its payment is not in the library system: sent first, it would
-# make the library system charge the fees again for money it never heard of.
-PAYMENT_NOT_THERE = Q(entry__target__delivery__status__in=[*DUE, Status.FAILED])
+PAYMENT_NOT_THERE = Q(entry__target__delivery__status__in=Delivery.NOT_THERE)
 LONGEST_WAIT = datetime.timedelta(hours=6)
 
 
@@ -60,7 +57,7 @@ def delivery_claim(*, target: Target, now=None) -> Delivery | None:
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status__in=DUE, next_attempt_at__lte=now)
+            .filter(status__in=Delivery.DUE, next_attempt_at__lte=now)
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
             .exclude(PAYMENT_NOT_THERE)
             .order_by("next_attempt_at", "id")
@@ -110,7 +107,9 @@ def delivery_record(*, delivery: Delivery, outcome: Outcome) -> Delivery:
         changes.update(delivered_at=now, answer=outcome.answer)
     elif outcome.status == Status.RETRYING:
         changes["next_attempt_at"] = now + retry_wait(delivery.attempts)
-    ours = Delivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts, status__in=DUE)
+    ours = Delivery.objects.filter(
+        pk=delivery.pk, attempts=delivery.attempts, status__in=Delivery.DUE
+    )
     if not ours.update(**changes):
         logger.warning(
             "Delivery %s: attempt %s outlasted its lease; its outcome (%s) is dropped",
@@ -166,7 +165,7 @@ def delivery_retry_now(*, delivery: Delivery) -> Delivery:
     """Staff: send a refused or waiting delivery again at the next run of the worker."""
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
-        if delivery.status not in (Status.FAILED, Status.RETRYING, Status.PENDING):
+        if delivery.status not in Delivery.NOT_THERE:
             raise ValueError(
                 _("Only a delivery that is not in the library system can be sent again.")
             )
@@ -183,7 +182,7 @@ def delivery_resolve_by_hand(*, delivery: Delivery, note: str) -> Delivery:
     it would join the feed, and the library system would book it twice."""
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
-        if delivery.status in (Status.DELIVERED, Status.RESOLVED, *Delivery.NOT_SENT):
+        if delivery.status in Delivery.SETTLED:
             raise ValueError(_("This delivery is in the library system already."))
         if delivery.is_being_sent:
             # Its answer is not known yet: it may be arriving in the library system now.

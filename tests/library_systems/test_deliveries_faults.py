@@ -10,9 +10,7 @@ from django.utils import timezone
 
 from fees import services as ledger
 from fees.models import Delivery
-from payments.library_systems.webhook import WebhookTarget
-from payments.selectors import money_movements
-from payments.services.deliveries import (
+from payments.library_systems.deliveries import (
     Outcome,
     deliveries_send_due,
     delivery_claim,
@@ -21,15 +19,17 @@ from payments.services.deliveries import (
     delivery_send_next,
     retry_wait,
 )
+from payments.library_systems.feed import money_movements
+from payments.library_systems.webhook import WebhookTarget
 from tests.factories import PatronFactory
-from tests.library_systems.faulty_server import FaultyReceiver
-from tests.library_systems.receiver import SECRET
-from tests.payments.delivery_helpers import (
+from tests.library_systems.delivery_helpers import (
     book_payment_and_its_chargeback,
     book_payments,
     later,
     statuses,
 )
+from tests.library_systems.faulty_server import FaultyReceiver
+from tests.library_systems.receiver import SECRET
 
 pytestmark = pytest.mark.django_db
 

@@ -1,29 +1,28 @@
-"""The worker sends every money movement to the library system: at least once, each with
-its one key, retrying what is transient, stopping for staff on a refusal."""
+"""Deliveries reach the library system: at least once, each with its one key, retrying
+what is transient, stopping for staff on a refusal."""
 
 import datetime
 import socket
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from fees import services as ledger
 from fees.models import Delivery
-from payments.library_systems.webhook import WebhookTarget
-from payments.services.deliveries import (
+from payments.library_systems.deliveries import (
     deliveries_send_due,
     delivery_resolve_by_hand,
     delivery_send_next,
 )
+from payments.library_systems.webhook import WebhookTarget
 from tests.factories import PatronFactory
-from tests.library_systems.receiver import SECRET, Receiver
-from tests.payments.delivery_helpers import (
+from tests.library_systems.delivery_helpers import (
     book_payment_and_its_chargeback,
     book_payments,
     later,
     statuses,
 )
+from tests.library_systems.receiver import SECRET, Receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -184,24 +183,3 @@ def test_a_worker_that_dies_while_sending_loses_nothing(receiver, target):
 
     deliveries_send_due(target=target)
     assert statuses() == [Status.DELIVERED, Status.DELIVERED]
-
-
-def test_without_a_configured_library_system_deliveries_are_kept(settings):
-    settings.LIBRARY_SYSTEM_TARGET = ""
-    book_payments(1)
-
-    with pytest.raises(CommandError, match="1 deliveries are kept"):
-        call_command("deliver")
-
-    assert statuses() == [Status.PENDING]
-
-
-def test_the_command_sends_and_ends_with_a_summary(receiver, settings, capsys):
-    settings.LIBRARY_SYSTEM_TARGET = "webhook"
-    settings.LIBRARY_SYSTEM_URL = receiver.url
-    settings.LIBRARY_SYSTEM_SECRET = SECRET
-    book_payments(3)
-
-    call_command("deliver")
-
-    assert "3 delivered, 0 to retry, 0 refused; 0 waiting" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The ledger's side of the library-system bridge.
+"""The ledger's outbox for the library system.
 
 Every money movement (payment, reversal, refund) gets, in its own transaction, its
 shares per fee (PaymentShare) and a Delivery for the worker to send. The shares follow
@@ -47,8 +47,8 @@ def movement_record(
 
 
 def _current_transaction_id():
-    # The feed orders by it and reads only below the oldest transaction still running,
-    # so a booking that commits after a later one is still seen (fees.selectors).
+    # The feed orders by it and reads only below the oldest transaction still running, so
+    # a booking that commits after a later one is still seen (payments.library_systems.feed).
     if connection.vendor == "postgresql":
         return RawSQL("pg_current_xact_id()::text::bigint", [])
     return 0

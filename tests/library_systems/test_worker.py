@@ -1,7 +1,8 @@
-"""The real worker (`manage.py deliver --loop`, a process of its own) against a library
-system that cuts answers off, redirects, trickles, resets and fails with 5xx: in the end
-every movement is booked there once per idempotency key, each reversal after its payment,
-and no delivery is left stuck; what was refused waits for staff, who send it again."""
+"""The worker, `manage.py deliver`: a round and its summary line; and the real worker
+(`--loop`, a process of its own) against a library system that cuts answers off,
+redirects, trickles, resets and fails with 5xx: in the end every movement is booked there
+once per idempotency key, each reversal after its payment, and no delivery is left stuck;
+what was refused waits for staff, who send it again."""
 
 import os
 import signal
@@ -11,13 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from fees import services as ledger
 from fees.models import Delivery
-from payments.services.deliveries import delivery_retry_now
+from payments.library_systems.deliveries import delivery_retry_now
 from tests.factories import FeeFactory, PatronFactory
+from tests.library_systems.delivery_helpers import book_payments, statuses
 from tests.library_systems.faulty_server import REDIRECTS, FaultyReceiver
-from tests.library_systems.receiver import SECRET
+from tests.library_systems.receiver import SECRET, Receiver
 from tests.processes import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,6 +34,54 @@ FAULTS = [
     "307", "trickle_headers", "500", "cut_off", "reset", "ok", "500", "broken_chunks",
 ]  # fmt: skip
 GIVE_UP_AFTER_SECONDS = 60
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.mark.django_db  # no process of its own: the test's transaction will do
+def test_without_a_configured_library_system_deliveries_are_kept(settings):
+    settings.LIBRARY_SYSTEM_TARGET = ""
+    book_payments(1)
+
+    with pytest.raises(CommandError, match="1 deliveries are kept"):
+        call_command("deliver")
+
+    assert statuses() == [Status.PENDING]
+
+
+@pytest.mark.django_db
+def test_the_command_sends_and_ends_with_a_summary(receiver, settings, capsys):
+    settings.LIBRARY_SYSTEM_TARGET = "webhook"
+    settings.LIBRARY_SYSTEM_URL = receiver.url
+    settings.LIBRARY_SYSTEM_SECRET = SECRET
+    book_payments(3)
+
+    call_command("deliver")
+
+    assert "3 delivered, 0 to retry, 0 refused; 0 waiting" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_on_a_terminal_the_command_shows_its_progress_then_the_summary(
+    receiver, settings, capsys, monkeypatch
+):
+    settings.LIBRARY_SYSTEM_TARGET = "webhook"
+    settings.LIBRARY_SYSTEM_URL = receiver.url
+    settings.LIBRARY_SYSTEM_SECRET = SECRET
+    book_payments(2)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+
+    call_command("deliver", no_color=True)  # a terminal, but no colour codes to compare
+
+    out = capsys.readouterr().out
+    assert "\rSending: 1 delivered, 0 to retry, 0 refused" in out
+    # The progress line ends before the summary starts.
+    assert "0 refused\nDeliveries to webhook: 2 delivered, 0 to retry, 0 refused;" in out
 
 
 def book_payments_and_chargebacks(patrons=3, payments_each=4):
