@@ -1,6 +1,6 @@
 """What the portal needs from a payment provider, and what a provider tells it."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from payments.models import UNKNOWN_METHOD, PaymentOrder, Refund
@@ -32,7 +32,9 @@ class ProviderUpdate:
     currency: str = ""
     payment_method: str = UNKNOWN_METHOD
     note: str = ""
-    extra: dict = field(default_factory=dict)
+    # The provider's id for the money (Stripe's PaymentIntent): what refunds and
+    # chargebacks name.
+    payment_id: str = ""
 
 
 @dataclass(frozen=True)

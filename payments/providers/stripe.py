@@ -237,7 +237,7 @@ def _session_update(session, event_id: str, status: str) -> ProviderUpdate:
         amount_cents=session.get("amount_total") if paid else None,
         currency=(session.get("currency") or "").upper() if paid else "",
         payment_method=_payment_method(session),
-        extra={"payment_id": intent if isinstance(intent, str) else (intent or {}).get("id", "")},
+        payment_id=intent if isinstance(intent, str) else (intent or {}).get("id", ""),
     )
 
 
@@ -258,7 +258,7 @@ def _dispute(dispute, event_id):
         amount_cents=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
         currency=(dispute.get("currency") or "").upper(),
         note=f"Chargeback {dispute.get('id')}: {dispute.get('reason') or 'no reason given'}",
-        extra={"payment_id": intent if isinstance(intent, str) else ""},
+        payment_id=intent if isinstance(intent, str) else "",
     )
 
 

@@ -56,14 +56,14 @@ def provider_update_apply(*, provider_name: str, update: ProviderUpdate) -> Tran
         payment_method=update.payment_method,
         provider_event_id=update.event_id,
         transaction_id=update.transaction_id,
-        payment_id=update.extra.get("payment_id", ""),
+        payment_id=update.payment_id,
         note=update.note,
     )
 
 
 def _order_for(provider_name: str, update: ProviderUpdate) -> PaymentOrder | None:
     orders = PaymentOrder.objects.filter(provider=provider_name)
-    payment_id = update.extra.get("payment_id", "")
+    payment_id = update.payment_id
     order = None
     if update.transaction_id:
         order = orders.filter(provider_transaction_id=update.transaction_id).first()
@@ -86,7 +86,7 @@ def _record_unmatched(provider_name: str, update: ProviderUpdate) -> None:
         "event %r)",
         provider_name,
         update.transaction_id,
-        update.extra.get("payment_id", ""),
+        update.payment_id,
         update.order_reference,
         update.event_id,
     )
@@ -95,7 +95,7 @@ def _record_unmatched(provider_name: str, update: ProviderUpdate) -> None:
     fields = {
         "status": update.status,
         "transaction_id": update.transaction_id,
-        "payment_id": update.extra.get("payment_id", ""),
+        "payment_id": update.payment_id,
         "order_reference": update.order_reference[:64],
         "amount_cents": update.amount_cents,
         "currency": update.currency,

@@ -32,11 +32,6 @@ pytestmark = pytest.mark.django_db
 SYSTEM = "koha"
 
 
-@pytest.fixture
-def patron():
-    return PatronFactory()
-
-
 def library_fee(patron, external_id="L-1", amount_cents=1000):
     return services.fee_book(
         patron=patron, amount_cents=amount_cents, description="Lost item",

@@ -76,9 +76,7 @@ def test_corrections_racing_payments_and_the_settlement_leave_each_fee_as_last_s
             with suppress(SettlementInProgress):
                 settlement_run(business_date=timezone.localdate())
 
-    run_in_threads(
-        4, lambda index: (library, online, counter, night)[index](index), catch=Exception
-    )
+    run_in_threads(4, lambda index: (library, online, counter, night)[index](index))
 
     last = plan[-1]
     groups = selectors.fee_groups(patron.pk)
@@ -108,7 +106,7 @@ def test_payments_settled_during_corrections_are_offset_as_the_library_system_wa
             with suppress(SettlementInProgress):
                 settlement_run(business_date=timezone.localdate())
 
-    run_in_threads(3, lambda index: (library, counter, night)[index](index), catch=Exception)
+    run_in_threads(3, lambda index: (library, counter, night)[index](index))
     with time_machine.travel(timezone.now() + datetime.timedelta(days=1)):
         settlement_run(business_date=timezone.localdate())  # what today booked after its run
 

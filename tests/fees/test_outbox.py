@@ -6,14 +6,9 @@ from django.db import transaction
 from fees import services
 from fees.models import Delivery, EntryKind, PaymentShare
 from payments import services as orders
-from tests.factories import FeeFactory, PatronFactory
+from tests.factories import FeeFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def patron():
-    return PatronFactory()
 
 
 def shares_of(entry):

@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def patron():
-    return PatronFactory()
-
-
-@pytest.fixture
 def fee(patron):
     return FeeFactory(patron=patron, amount_cents=800)
 

@@ -38,11 +38,6 @@ def _cleared(entry):
     return entry.cleared_in_id is not None
 
 
-@pytest.fixture
-def patron():
-    return PatronFactory()
-
-
 def test_payment_offsets_the_fees_it_was_made_for_before_older_ones(patron):
     oldest = FeeFactory(patron=patron, amount_cents=300, business_date=DAY_1)
     chosen = FeeFactory(patron=patron, amount_cents=500, business_date=DAY_1)
