@@ -50,3 +50,8 @@ def pay_simulated(order, action="pay"):
 @pytest.fixture
 def order(db):
     return make_order()
+
+
+@pytest.fixture
+def patron(db):
+    return PatronFactory(user_number="U-42", card_number="4242")

@@ -1,4 +1,5 @@
-"""Staff actions racing the provider's Paid, on real threads."""
+"""The desk's actions: the table, the one path each goes through, and that path under races
+with the provider's Paid and with itself, on real threads."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -10,8 +11,8 @@ from django.db import connection
 from fees.models import JournalEntry
 from payments import services
 from payments.models import EventSource, OrderStatus
+from staffdesk.actions import perform
 from staffdesk.models import StaffAction
-from staffdesk.services import desk_order_action
 from tests.factories import DeskStaffFactory
 from tests.staffdesk.conftest import make_order
 
@@ -41,7 +42,7 @@ def provider_paid(order):
 
 
 def staff_does(kind, order, staff):
-    return lambda: desk_order_action(kind=kind, order=order, staff_user=staff, reason="race")
+    return lambda: perform(kind, order, staff_user=staff, reason="race")
 
 
 def test_complete_racing_a_provider_paid_books_exactly_once():
@@ -80,14 +81,13 @@ def test_cancel_racing_a_provider_paid_ends_as_the_spec_says():
 def test_a_counter_booking_submitted_twice_at_once_books_once():
     import uuid
 
-    from staffdesk.services import desk_counter_booking
     from tests.factories import PatronFactory
 
     staff, patron, token = DeskStaffFactory(), PatronFactory(), uuid.uuid4()
 
     def book():
-        return desk_counter_booking(
-            patron=patron, kind=StaffAction.Kind.CREDIT_NOTE, amount_cents=500,
+        return perform(
+            StaffAction.Kind.CREDIT_NOTE, patron, amount_cents=500,
             staff_user=staff, note="Goodwill", submission=token,
         )  # fmt: skip
 
@@ -103,8 +103,8 @@ def test_a_cancel_submitted_twice_at_once_acts_once():
     staff, order, token = DeskStaffFactory(), make_order(), uuid.uuid4()
 
     def cancel():
-        return desk_order_action(
-            kind=StaffAction.Kind.CANCEL_ORDER, order=order, staff_user=staff,
+        return perform(
+            StaffAction.Kind.CANCEL_ORDER, order, staff_user=staff,
             reason="twice", submission=token,
         )  # fmt: skip
 

@@ -1,4 +1,5 @@
-"""The orders list: search keys, filters, order, pagination and a constant query count."""
+"""The orders list (search keys, filters, order, pagination and a constant query count) and
+what an order's page shows staff."""
 
 import datetime
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 from payments import services
 from payments.models import EventSource, PaymentOrder
 from staffdesk import selectors
-from tests.factories import PatronFactory
+from tests.factories import FeeFactory, PatronFactory
 from tests.staffdesk.conftest import make_order
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +217,36 @@ def test_search_query_count_does_not_grow_with_the_orders_found(desk_client, sea
         return len(captured.captured_queries)
 
     assert queries_to_find(1) == queries_to_find(30)
+
+
+def fee_table(client, order):
+    page = client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
+    start = page.index('<table id="fees">')
+    return page[start : page.index("</table>", start)]
+
+
+@pytest.fixture
+def fee():
+    return FeeFactory(
+        patron=PatronFactory(), amount_cents=250, description="Overdue fine", item="Dune"
+    )
+
+
+def test_fee_table_has_a_header(desk_client, fee):
+    order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
+
+    table = fee_table(desk_client, order)
+
+    assert "<thead>" in table
+    assert all(f">{name}</th>" in table for name in ("Fee", "Item", "Amount"))
+
+
+def test_fee_table_names_description_item_and_amount_without_journal_ids(desk_client, fee):
+    order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
+
+    table = fee_table(desk_client, order)
+
+    assert "<td>Overdue fine</td>" in table
+    assert "<td>Dune</td>" in table
+    assert "2.50 EUR" in table
+    assert f">{fee.pk}<" not in table
