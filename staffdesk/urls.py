@@ -1,7 +1,16 @@
 from django.urls import path
 
-import staffdesk.converters  # noqa: F401 - registers <reference:...>, <isodate:...>, <user_number:...>
-from staffdesk.views import accounting, deliveries, home, orders, patrons, provider_reports, refunds
+import staffdesk.converters  # noqa: F401 - registers the converters the paths use
+from staffdesk.views import (
+    accounting,
+    deliveries,
+    home,
+    order_actions,
+    orders,
+    patrons,
+    provider_reports,
+    refunds,
+)
 
 app_name = "staffdesk"
 urlpatterns = [
@@ -15,7 +24,11 @@ urlpatterns = [
         refunds.refund_ask_again,
         name="refund_ask_again",
     ),
-    path("orders/<reference:reference>/<slug:action>/", orders.order_action, name="order_action"),
+    path(
+        "orders/<reference:reference>/<slug:action>/",
+        order_actions.order_action,
+        name="order_action",
+    ),
     path("provider-reports/", provider_reports.provider_reports, name="provider_reports"),
     path("deliveries/", deliveries.deliveries, name="deliveries"),
     path("patrons/", patrons.patron_lookup, name="patron_lookup"),

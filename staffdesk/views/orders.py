@@ -1,9 +1,9 @@
-"""Payment orders at the desk: the list and its export, an order's page, its actions."""
+"""Payment orders at the desk: the list, its export and an order's page."""
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
 from payments.models import PaymentOrder
 from payments.services import refunds
@@ -12,7 +12,7 @@ from staffdesk.actions import ORDER_ACTIONS
 from staffdesk.forms import OrderFilterForm
 from staffdesk.models import StaffAction
 from staffdesk.pagination import LookaheadPaginator
-from staffdesk.views.common import desk_view, require_permission, run_action
+from staffdesk.views.common import desk_view
 
 
 @desk_view
@@ -74,31 +74,4 @@ def order_detail(request, reference):
             .order_by("created_at"),
             "refund_availability": refunds.refund_availability(order),
         },
-    )
-
-
-@desk_view
-@require_http_methods(["GET", "POST"])
-def order_action(request, reference, action):
-    """An order page's action: its confirmation page (GET), then the action (POST)."""
-    action = ORDER_ACTIONS.get(action)
-    if action is None:
-        raise Http404
-    require_permission(request.user, action)
-    order = get_object_or_404(PaymentOrder.objects.select_related("patron"), reference=reference)
-    arguments = action.form_arguments(order) if action.form_arguments else {}
-    form = action.form(request.POST or None, **arguments)
-    if request.method == "POST" and form.is_valid():
-        run_action(request, action, order, form)
-        return redirect("staffdesk:order", reference=order.reference)
-    return render(
-        request,
-        "staffdesk/confirm.html",
-        {
-            "order": order,
-            "action": action,
-            "availability": action.availability(order),
-            "form": form,
-        },
-        status=400 if form.is_bound else 200,
     )

@@ -163,18 +163,6 @@ def test_query_count_is_the_same_for_a_full_and_a_short_page(desk_client):
     assert queries_for_page_with(3) == queries_for_page_with(30)
 
 
-def test_desk_home_counts_what_needs_attention_and_todays_online_payments(desk_client):
-    paid = make_order(amount_cents=1250)
-    services.payment_order_transition(order=paid, status="Paid", source=EventSource.PROVIDER)
-    make_order(days_old=2)
-
-    page = desk_client.get(reverse("staffdesk:home")).content.decode()
-
-    assert 'id="online-today">12.50 EUR' in page
-    assert 'id="count-stuck">1<' in page
-    assert 'id="count-underpaid">0<' in page
-
-
 def test_pages_go_forward_and_back_without_counting(desk_client):
     for _ in range(27):
         make_order(start=False)
