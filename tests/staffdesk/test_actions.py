@@ -12,14 +12,20 @@ from django.db import connection
 from django.urls import reverse
 
 from fees import services as ledger
-from fees.models import Delivery, JournalEntry
+from fees.models import JournalEntry
 from payments import services
 from payments.models import EventSource, OrderStatus
 from staffdesk.actions import DESK_ACTIONS, ORDER_ACTIONS, DeskAction, perform
 from staffdesk.forms import CounterBookingForm, DeliveryActionForm
 from staffdesk.models import StaffAction
-from tests.factories import DeskStaffFactory, FeeFactory, UserFactory, WaitingRefundFactory
-from tests.staffdesk.conftest import make_order, pay_simulated
+from tests.factories import (
+    DeskStaffFactory,
+    FeeFactory,
+    PatronFactory,
+    UserFactory,
+    WaitingRefundFactory,
+)
+from tests.staffdesk.conftest import make_order, refused_delivery, underpaid
 
 pytestmark = pytest.mark.django_db
 
@@ -97,28 +103,21 @@ def test_an_action_is_named_by_its_kind_or_given_itself(staff, patron):
 
 
 @pytest.fixture
-def world(staff):
+def world(staff, paid_order):
     """One of each thing a desk action works on, in a state that lets the action be done."""
-    paid = pay_simulated(make_order(amount_cents=800))
-    ledger.credit_note_book(patron=paid.patron, amount_cents=400, note="Goodwill")
-    payment = ledger.payment_book(patron=paid.patron, amount_cents=100, method="cash")
-    Delivery.objects.filter(entry=payment).update(status=Delivery.Status.FAILED, attempts=1)
+    ledger.credit_note_book(patron=paid_order.patron, amount_cents=400, note="Goodwill")
     held = make_order()
     services.order_cancel(order=held, staff_user=staff, reason="asked")
     provider_paid(held)()
-    underpaid = make_order(amount_cents=500)
-    services.payment_order_transition(
-        order=underpaid, status="Paid", source=EventSource.PROVIDER, amount_cents=200
-    )
     return {
         "order": make_order(days_old=10),
         "order for book-late": held,
         "order for close-money": held,
-        "order for resolve": underpaid,
-        "paid": paid,
-        "fee": FeeFactory(patron=paid.patron, amount_cents=300),
-        "delivery": Delivery.objects.get(entry=payment),
-        "refund": WaitingRefundFactory(order=paid),
+        "order for resolve": underpaid(),
+        "paid": paid_order,
+        "fee": FeeFactory(patron=paid_order.patron, amount_cents=300),
+        "delivery": refused_delivery(PatronFactory()),
+        "refund": WaitingRefundFactory(order=paid_order),
     }
 
 
@@ -245,10 +244,6 @@ def test_cancel_racing_a_provider_paid_ends_as_the_spec_says():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_counter_booking_submitted_twice_at_once_books_once():
-    import uuid
-
-    from tests.factories import PatronFactory
-
     staff, patron, token = DeskStaffFactory(), PatronFactory(), uuid.uuid4()
 
     def book():
@@ -265,8 +260,6 @@ def test_a_counter_booking_submitted_twice_at_once_books_once():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_cancel_submitted_twice_at_once_acts_once():
-    import uuid
-
     staff, order, token = DeskStaffFactory(), make_order(), uuid.uuid4()
 
     def cancel():
