@@ -75,7 +75,7 @@ def refund_outcome(action: "DeskAction", row: StaffAction) -> Message:
 
 def send_refund(row: StaffAction) -> None:
     refunds.refund_send(refund=row.refund)
-    row.refund.refresh_from_db()
+    row.refund.refresh_from_db()  # the provider's answer was saved on another instance
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,8 @@ class DeskAction:
     service: Callable[..., dict]
     # What the page says once it is done.
     confirmation: Callable[["DeskAction", StaffAction], Message]
-    # Locks the target's row for the transaction (None: the service locks what it needs).
+    # Locks the target's row for the transaction, so that two staff acting on it take turns
+    # (None: nothing is locked before the service runs).
     lock: Callable | None = None
     # False for a call to the provider: made outside any transaction, the row written after.
     in_transaction: bool = True
