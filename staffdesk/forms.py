@@ -56,6 +56,16 @@ class SubmissionForm(forms.Form):
     """Carries a one-time token so a double submit has one effect."""
 
     submission = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    # Fields that choose the action or its target rather than give the action its input.
+    choosing_fields: tuple[str, ...] = ()
+
+    def action_input(self) -> dict:
+        """What the desk action is given: the cleaned fields by name, token included."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in self.choosing_fields
+        }
 
 
 class OrderActionForm(SubmissionForm):
@@ -71,15 +81,25 @@ class RequeryForm(SubmissionForm):
     pass
 
 
+class AskAgainForm(forms.Form):
+    """Asking the provider about a refund again takes no input (the refund is in the URL)
+    and no token: asking twice is harmless."""
+
+    def action_input(self) -> dict:
+        return {}
+
+
+DELIVERY_ACTIONS = [
+    (StaffAction.Kind.RETRY_DELIVERY, _("Send again now")),
+    (StaffAction.Kind.RESOLVE_DELIVERY, _("Resolved by hand")),
+]
+
+
 class DeliveryActionForm(SubmissionForm):
     delivery = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    action = forms.ChoiceField(
-        choices=[
-            (StaffAction.Kind.RETRY_DELIVERY, _("Send again now")),
-            (StaffAction.Kind.RESOLVE_DELIVERY, _("Resolved by hand")),
-        ]
-    )
+    action = forms.ChoiceField(choices=DELIVERY_ACTIONS)
     reason = forms.CharField(label=_("Note"), max_length=500, required=False)
+    choosing_fields = ("delivery", "action")
 
 
 class DeliveryFilterForm(forms.Form):
@@ -200,6 +220,11 @@ class AmountInCents:
         amount = self.cleaned_data.get("amount")
         return None if amount is None else int(amount * 100)
 
+    def action_input(self) -> dict:
+        given = super().action_input()
+        del given["amount"]
+        return given | {"amount_cents": self.amount_cents}
+
 
 class CounterBookingForm(AmountInCents, SubmissionForm):
     kind = forms.ChoiceField(label=_("Booking"), choices=COUNTER_KINDS)
@@ -226,6 +251,7 @@ class CounterBookingForm(AmountInCents, SubmissionForm):
     )
     method = forms.ChoiceField(label=_("Paid by"), choices=METHODS, required=False)
     note = forms.CharField(label=_("Note"), max_length=500)
+    choosing_fields = ("kind",)
 
     def __init__(self, *args, open_fees=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,7 +10,8 @@ from fees import services as ledger
 from fees.models import EntryKind, JournalEntry
 from payments.models import OrderStatus, Refund, RefundStatus
 from payments.services import refunds
-from staffdesk.services import desk_refund_request
+from staffdesk.actions import perform
+from staffdesk.models import StaffAction
 from tests.factories import DeskStaffFactory
 from tests.payments.fake_stripe import dispute, event
 from tests.payments.test_concurrency import deliver, started_order
@@ -91,9 +92,9 @@ def test_the_refund_form_sent_twice_at_once_refunds_once(fake_stripe):
 
     actions = run_in_threads(
         2,
-        lambda i: desk_refund_request(
-            order=order, amount_cents=200, source=Refund.Source.PAYMENT, reason="race",
-            staff_user=staff, submission=submission,
+        lambda i: perform(
+            StaffAction.Kind.REFUND_TO_CARD, order, amount_cents=200,
+            source=Refund.Source.PAYMENT, reason="race", staff_user=staff, submission=submission,
         ).pk,
     )  # fmt: skip
 

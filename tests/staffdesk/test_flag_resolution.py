@@ -1,7 +1,5 @@
 """Underpaid and charged-back orders are resolved by staff, with what was done and why."""
 
-import uuid
-
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -12,18 +10,9 @@ from payments.models import FLAG_STATUSES, EventSource, OrderStatus, PaymentOrde
 from payments.selectors import needs_attention_q
 from payments.services.staff import FLAG_RESOLUTIONS
 from staffdesk.models import StaffAction
-from tests.staffdesk.conftest import make_order
+from tests.staffdesk.conftest import make_order, order_action, underpaid
 
 pytestmark = pytest.mark.django_db
-
-
-def underpaid():
-    order = make_order(amount_cents=500)
-    services.payment_order_transition(
-        order=order, status="Paid", source=EventSource.PROVIDER, amount_cents=200
-    )
-    order.refresh_from_db()
-    return order
 
 
 def charged_back():
@@ -37,10 +26,9 @@ def charged_back():
 
 
 def resolve(client, order, resolution, reason="Spoke to the patron", submission=None):
-    url = reverse("staffdesk:order_action", args=[order.reference, "resolve"])
-    data = {"resolution": resolution, "reason": reason}
-    data["submission"] = str(submission or uuid.uuid4())
-    return client.post(url, data)
+    return order_action(
+        client, order, "resolve", reason=reason, submission=submission, resolution=resolution
+    )
 
 
 def attention_list(client):

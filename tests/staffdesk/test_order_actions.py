@@ -1,4 +1,4 @@
-"""Cancel, complete and book, book a late payment, ask the provider again."""
+"""Cancel, complete and book, book a late payment or close it unbooked, ask the provider again."""
 
 import datetime
 import uuid
@@ -13,15 +13,9 @@ from payments import services
 from payments.models import EventSource, OrderStatus, SimulatedCheckout
 from staffdesk.models import StaffAction
 from tests.factories import PatronFactory
-from tests.staffdesk.conftest import make_order
+from tests.staffdesk.conftest import make_order, order_action
 
 pytestmark = pytest.mark.django_db
-
-
-def act(client, order, action, reason="Checked with the patron", submission=None):
-    url = reverse("staffdesk:order_action", args=[order.reference, action])
-    data = {"reason": reason, "submission": str(submission or uuid.uuid4())}
-    return client.post(url, data)
 
 
 def payments():
@@ -38,7 +32,7 @@ def test_confirmation_page_asks_for_a_reason(desk_client, order):
 def test_cancel_sets_cancelled_by_bib_with_the_staff_id_and_books_nothing(
     desk_client, staff, order
 ):
-    response = act(desk_client, order, "cancel", reason="Test payment")
+    response = order_action(desk_client, order, "cancel", reason="Test payment")
 
     assert response.url == reverse("staffdesk:order", args=[order.reference])
     order.refresh_from_db()
@@ -57,14 +51,14 @@ def test_cancel_expires_the_checkout_at_the_provider(
     desk_client, order, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        act(desk_client, order, "cancel")
+        order_action(desk_client, order, "cancel")
 
     checkout = SimulatedCheckout.objects.get(transaction_id=order.provider_transaction_id)
     assert checkout.outcome == SimulatedCheckout.Outcome.EXPIRED
 
 
 def test_cancel_without_a_reason_does_nothing(desk_client, order):
-    response = act(desk_client, order, "cancel", reason="")
+    response = order_action(desk_client, order, "cancel", reason="")
 
     assert response.status_code == 400
     order.refresh_from_db()
@@ -75,7 +69,7 @@ def test_cancel_without_a_reason_does_nothing(desk_client, order):
 def test_cancel_is_refused_once_paid(desk_client, order):
     services.payment_order_transition(order=order, status="Paid", source=EventSource.PROVIDER)
 
-    act(desk_client, order, "cancel")
+    order_action(desk_client, order, "cancel")
 
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
@@ -89,7 +83,7 @@ def test_complete_is_refused_at_8_days_23_hours_and_says_from_when(desk_client, 
     with time_machine.travel(order.created_at + datetime.timedelta(days=8, hours=23)):
         desk_client.force_login(staff)  # the session from nine days ago has expired
         page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
-        act(desk_client, order, "complete")
+        order_action(desk_client, order, "complete")
 
     assert "Can be completed from" in page
     order.refresh_from_db()
@@ -101,7 +95,7 @@ def test_complete_at_9_days_books_a_paid_event_and_payment_with_the_staff_id(des
     order = make_order(amount_cents=700)
     with time_machine.travel(order.created_at + datetime.timedelta(days=9)):
         desk_client.force_login(staff)
-        act(desk_client, order, "complete", reason="Paid per provider portal")
+        order_action(desk_client, order, "complete", reason="Paid per provider portal")
 
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
@@ -116,7 +110,7 @@ def test_complete_at_9_days_books_a_paid_event_and_payment_with_the_staff_id(des
 
 def test_provider_paid_after_completion_books_nothing_more(desk_client):
     order = make_order(days_old=10)
-    act(desk_client, order, "complete")
+    order_action(desk_client, order, "complete")
 
     services.payment_order_transition(
         order=order, status="Paid", source=EventSource.PROVIDER, provider_event_id="evt_late"
@@ -129,7 +123,7 @@ def test_complete_is_refused_after_a_paid_message(desk_client):
     order = make_order(days_old=10)
     services.payment_order_transition(order=order, status="Paid", source=EventSource.PROVIDER)
 
-    act(desk_client, order, "complete")
+    order_action(desk_client, order, "complete")
 
     assert payments().count() == 1
     assert not StaffAction.objects.exists()
@@ -139,7 +133,7 @@ def test_failed_order_can_be_completed_when_old_enough(desk_client):
     order = make_order(days_old=9)
     services.payment_order_transition(order=order, status="Failed", source=EventSource.PROVIDER)
 
-    act(desk_client, order, "complete")
+    order_action(desk_client, order, "complete")
 
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID and order.payment_entry is not None
@@ -147,7 +141,7 @@ def test_failed_order_can_be_completed_when_old_enough(desk_client):
 
 def paid_after_cancel(desk_client, amount_cents=500):
     order = make_order(amount_cents=amount_cents)
-    act(desk_client, order, "cancel")
+    order_action(desk_client, order, "cancel")
     services.payment_order_transition(
         order=order, status="Paid", source=EventSource.PROVIDER, amount_cents=amount_cents
     )
@@ -159,8 +153,8 @@ def test_late_payment_after_cancel_is_booked_by_staff_once(desk_client, staff):
     order = paid_after_cancel(desk_client)
     assert order.money_reports.awaiting_staff().exists() and not payments().exists()
 
-    act(desk_client, order, "book-late", reason="Confirmed at the provider")
-    act(desk_client, order, "book-late", reason="again")
+    order_action(desk_client, order, "book-late", reason="Confirmed at the provider")
+    order_action(desk_client, order, "book-late", reason="again")
 
     order.refresh_from_db()
     assert order.payment_entry.booked_by == staff
@@ -169,7 +163,7 @@ def test_late_payment_after_cancel_is_booked_by_staff_once(desk_client, staff):
 
 
 def test_book_late_is_refused_for_an_ordinary_order(desk_client, order):
-    act(desk_client, order, "book-late")
+    order_action(desk_client, order, "book-late")
 
     assert not payments().exists()
 
@@ -180,7 +174,7 @@ def test_ask_the_provider_again_records_what_it_says(desk_client, order):
 
     get_provider("simulated").act(checkout, "pay")  # paid, but the callback never came
 
-    act(desk_client, order, "requery", reason="")
+    order_action(desk_client, order, "requery", reason="")
 
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
@@ -192,8 +186,8 @@ def test_double_submit_has_one_effect(desk_client, action):
     order = make_order(days_old=10)
     token = uuid.uuid4()
 
-    first = act(desk_client, order, action, submission=token)
-    second = act(desk_client, order, action, submission=token)
+    first = order_action(desk_client, order, action, submission=token)
+    second = order_action(desk_client, order, action, submission=token)
 
     assert first.status_code == second.status_code == 302
     assert StaffAction.objects.count() == 1
@@ -207,13 +201,13 @@ def test_every_action_needs_the_csrf_token(staff, action):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff)
 
-    assert act(client, order, action).status_code == 403
+    assert order_action(client, order, action).status_code == 403
     assert not StaffAction.objects.exists()
 
 
 def test_order_detail_shows_everything_staff_need(desk_client, staff):
     order = make_order(days_old=10, patron=PatronFactory(last_name="Lind", first_name="Ida"))
-    act(desk_client, order, "complete", reason="Bank statement")
+    order_action(desk_client, order, "complete", reason="Bank statement")
     order.refresh_from_db()
 
     page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
@@ -239,7 +233,7 @@ def test_a_further_payment_for_a_paid_order_is_booked_by_staff_as_a_plain_paymen
     page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
     assert "A further payment of 5.00 EUR was reported" in page
 
-    act(desk_client, order, "book-late", reason="Patron paid twice; refund at the desk")
+    order_action(desk_client, order, "book-late", reason="Patron paid twice; refund at the desk")
 
     order.refresh_from_db()
     assert not order.money_reports.awaiting_staff().exists()
@@ -252,3 +246,76 @@ def test_a_further_payment_for_a_paid_order_is_booked_by_staff_as_a_plain_paymen
 )
 def test_nul_in_an_order_reference_at_the_desk_is_not_found(desk_client, order, path):
     assert desk_client.get(path).status_code == 404
+
+
+# Money received for an order: book it, or close it unbooked.
+
+
+def paid_after_cancel_and_again(desk_client):
+    order = make_order(amount_cents=500)
+    desk_client.post(
+        reverse("staffdesk:order_action", args=[order.reference, "cancel"]),
+        {"reason": "asked", "submission": str(uuid.uuid4())},
+    )
+    for source, amount in ((EventSource.PROVIDER, 500), (EventSource.API, 200)):
+        services.payment_order_transition(
+            order=order, status=OrderStatus.PAID, source=source, amount_cents=amount
+        )
+    return order
+
+
+def test_the_order_page_lists_each_report_of_money_and_what_became_of_it(desk_client):
+    order = paid_after_cancel_and_again(desk_client)
+
+    page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
+
+    assert page.count("waits for staff") == 2
+    assert "5.00 EUR" in page and "2.00 EUR" in page
+
+
+def test_staff_choose_which_money_to_book(desk_client, staff):
+    order = paid_after_cancel_and_again(desk_client)
+    later = order.money_reports.get(amount_cents=200)
+
+    order_action(desk_client, order, "book-late", money=later.pk)
+
+    later.refresh_from_db()
+    assert later.entry.amount_cents == -200 and later.entry.booked_by == staff
+    assert StaffAction.objects.filter(kind=StaffAction.Kind.BOOK_LATE_PAYMENT).get().journal_entry
+    assert order.money_reports.awaiting_staff().get().amount_cents == 500
+
+
+def test_staff_close_money_without_booking_and_it_is_audited(desk_client):
+    order = paid_after_cancel_and_again(desk_client)
+
+    order_action(desk_client, order, "close-money", reason="refunded at the provider")
+
+    assert order.money_reports.awaiting_staff().count() == 1
+    assert not JournalEntry.objects.filter(kind=EntryKind.PAYMENT).exists()
+    action = StaffAction.objects.get(kind=StaffAction.Kind.CLOSE_MONEY)
+    assert action.reason == "refunded at the provider"
+
+
+def test_the_orders_list_marks_orders_with_money_waiting(desk_client):
+    order = paid_after_cancel_and_again(desk_client)
+
+    page = desk_client.get(reverse("staffdesk:orders"), {"attention": "on"}).content.decode()
+
+    assert order.reference in page and "book manually" in page
+
+
+def test_the_desk_counts_money_waiting_for_staff_by_reason(desk_client):
+    paid_after_cancel_and_again(desk_client)
+
+    page = desk_client.get(reverse("staffdesk:home")).content.decode()
+
+    assert 'id="count-paid-after-cancel">1<' in page
+    assert 'id="count-paid-twice">1<' in page
+
+
+def test_a_viewer_cannot_close_money(viewer):
+    order = make_order()
+
+    response = order_action(viewer, order, "close-money")
+
+    assert response.status_code == 403

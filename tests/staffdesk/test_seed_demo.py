@@ -14,7 +14,7 @@ from fees.models import JournalEntry
 pytestmark = pytest.mark.django_db
 
 
-def patron(user_number):
+def seeded_patron(user_number):
     return Patron.objects.get(user_number=user_number)
 
 
@@ -24,14 +24,14 @@ def seeded():
 
 
 def test_open_fees_only_patron(seeded):
-    anna = patron("U-1001")
+    anna = seeded_patron("U-1001")
 
     assert selectors.balance_cents(patron=anna) == 2900
     assert len(selectors.open_fees(patron=anna)) == 3
 
 
 def test_counter_payment_today_makes_the_full_selection_overbook(seeded):
-    jonas = patron("U-1002")
+    jonas = seeded_patron("U-1002")
     open_total = sum(fee.open_cents for fee in selectors.open_fees(patron=jonas))
 
     assert selectors.balance_cents(patron=jonas) == 800
@@ -42,17 +42,17 @@ def test_counter_payment_today_makes_the_full_selection_overbook(seeded):
 
 
 def test_credit_patron(seeded):
-    assert selectors.patron_credit_cents(patron=patron("U-1003")) == 500
+    assert selectors.patron_credit_cents(patron=seeded_patron("U-1003")) == 500
 
 
 def test_accruing_fines_patron(seeded):
-    fines = selectors.accruing_fines(patron=patron("U-1004"), on_date=timezone.localdate())
+    fines = selectors.accruing_fines(patron=seeded_patron("U-1004"), on_date=timezone.localdate())
 
     assert [fine.fine_cents for fine in fines] == [1000, 600]
 
 
 def test_nothing_owed_patron(seeded):
-    lena = patron("U-1005")
+    lena = seeded_patron("U-1005")
 
     assert selectors.balance_cents(patron=lena) == 0
     assert not selectors.open_fees(patron=lena).exists()

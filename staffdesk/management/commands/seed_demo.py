@@ -18,8 +18,8 @@ from fees.models import EntryKind, FeeType, JournalEntry, Loan
 from fees.settlement import SettlementError, settlement_run
 from payments.models import EventSource, PaymentEvent, PaymentOrder, SimulatedCheckout
 from payments.services import order_create, order_start, payment_order_transition
+from staffdesk.actions import perform
 from staffdesk.models import StaffAction
-from staffdesk.services import desk_order_action
 
 PATRON_PASSWORD = "demo-patron"
 STAFF_PASSWORD = "demo-staff"
@@ -124,8 +124,8 @@ class Command(BaseCommand):
         old order was written as it was ten days ago."""
         paid, late, failed, stuck = (self._order(patron, fee) for fee in fees)
         payment_order_transition(order=paid, status="Paid", source=EventSource.PROVIDER)
-        desk_order_action(
-            kind=StaffAction.Kind.CANCEL_ORDER, order=late, staff_user=desk,
+        perform(
+            StaffAction.Kind.CANCEL_ORDER, late, staff_user=desk,
             reason="Patron phoned: started by mistake",
         )  # fmt: skip
         payment_order_transition(order=late, status="Paid", source=EventSource.PROVIDER)

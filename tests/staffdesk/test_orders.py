@@ -1,4 +1,5 @@
-"""The orders list: search keys, filters, order, pagination and a constant query count."""
+"""The orders list (search keys, filters, order, pagination and a constant query count) and
+what an order's page shows staff."""
 
 import datetime
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 from payments import services
 from payments.models import EventSource, PaymentOrder
 from staffdesk import selectors
-from tests.factories import PatronFactory
+from tests.factories import FeeFactory, PatronFactory
 from tests.staffdesk.conftest import make_order
 
 pytestmark = pytest.mark.django_db
@@ -162,18 +163,6 @@ def test_query_count_is_the_same_for_a_full_and_a_short_page(desk_client):
     assert queries_for_page_with(3) == queries_for_page_with(30)
 
 
-def test_desk_home_counts_what_needs_attention_and_todays_online_payments(desk_client):
-    paid = make_order(amount_cents=1250)
-    services.payment_order_transition(order=paid, status="Paid", source=EventSource.PROVIDER)
-    make_order(days_old=2)
-
-    page = desk_client.get(reverse("staffdesk:home")).content.decode()
-
-    assert 'id="online-today">12.50 EUR' in page
-    assert 'id="count-stuck">1<' in page
-    assert 'id="count-underpaid">0<' in page
-
-
 def test_pages_go_forward_and_back_without_counting(desk_client):
     for _ in range(27):
         make_order(start=False)
@@ -216,3 +205,36 @@ def test_search_query_count_does_not_grow_with_the_orders_found(desk_client, sea
         return len(captured.captured_queries)
 
     assert queries_to_find(1) == queries_to_find(30)
+
+
+def fee_table(client, order):
+    page = client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
+    start = page.index('<table id="fees">')
+    return page[start : page.index("</table>", start)]
+
+
+@pytest.fixture
+def fee():
+    return FeeFactory(
+        patron=PatronFactory(), amount_cents=250, description="Overdue fine", item="Dune"
+    )
+
+
+def test_fee_table_has_a_header(desk_client, fee):
+    order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
+
+    table = fee_table(desk_client, order)
+
+    assert "<thead>" in table
+    assert all(f">{name}</th>" in table for name in ("Fee", "Item", "Amount"))
+
+
+def test_fee_table_names_description_item_and_amount_without_journal_ids(desk_client, fee):
+    order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
+
+    table = fee_table(desk_client, order)
+
+    assert "<td>Overdue fine</td>" in table
+    assert "<td>Dune</td>" in table
+    assert "2.50 EUR" in table
+    assert f">{fee.pk}<" not in table

@@ -12,7 +12,7 @@ from fees import services as ledger
 from fees.models import Delivery
 from staffdesk.models import StaffAction
 from tests.factories import PatronFactory
-from tests.staffdesk.conftest import make_order
+from tests.staffdesk.conftest import make_order, refused_delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +21,7 @@ Status = Delivery.Status
 
 @pytest.fixture
 def refused():
-    payment = ledger.payment_book(patron=PatronFactory(), amount_cents=500, method="cash")
-    Delivery.objects.filter(entry=payment).update(
-        status=Status.FAILED, attempts=1, last_error="422 unknown account line"
-    )
-    return Delivery.objects.get(entry=payment)
+    return refused_delivery(PatronFactory())
 
 
 def act(client, delivery, action, reason=""):

@@ -1,14 +1,17 @@
-"""The desk page of the export for the accounts department (staffdesk.accounting)."""
+"""Exports for the accounts department: a business day's accounting export (CSV or .xlsx,
+see staffdesk.accounting) and the settlement of a day."""
 
 import io
 
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from fees.models import Settlement
+from staffdesk import exports
 from staffdesk.accounting import accounting_rows, accounting_sections, write_xlsx
 from staffdesk.forms_accounting import AccountingExportForm
-from staffdesk.views import _csv_response, desk_view
+from staffdesk.views.common import desk_view
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -25,7 +28,7 @@ def accounting(request):
     filename = f"accounting-{business_date.isoformat()}.{form.cleaned_data['format']}"
     if form.cleaned_data["format"] == "xlsx":
         return _xlsx_response(business_date, filename)
-    return _csv_response(accounting_rows(business_date), filename)
+    return exports.csv_response(accounting_rows(business_date), filename)
 
 
 def _xlsx_response(business_date, filename):
@@ -35,3 +38,13 @@ def _xlsx_response(business_date, filename):
     response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@desk_view
+@require_GET
+def settlement_export(request, business_date):
+    settlement = get_object_or_404(
+        Settlement, business_date=business_date, finished_at__isnull=False
+    )
+    rows = exports.settlement_rows(settlement)
+    return exports.csv_response(rows, f"settlement-{business_date}.csv")

@@ -10,16 +10,11 @@ from django.utils import timezone
 
 from fees.models import EntryKind, JournalEntry
 from fees.settlement import settlement_run
+from staffdesk.actions import perform
 from staffdesk.models import StaffAction
-from staffdesk.services import desk_counter_booking
 from tests.factories import FeeFactory, PatronFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def patron():
-    return PatronFactory(user_number="U-42", card_number="4242")
 
 
 @pytest.fixture
@@ -345,9 +340,9 @@ def test_naming_a_fee_that_is_not_open_for_the_patron_is_refused(
 
 def test_the_desk_service_refuses_a_fee_that_is_no_longer_open(staff, patron, fee_offset_in_full):
     with pytest.raises(ValidationError):
-        desk_counter_booking(
-            patron=patron,
-            kind="credit_note",
+        perform(
+            StaffAction.Kind.CREDIT_NOTE,
+            patron,
             amount_cents=300,
             staff_user=staff,
             note="x",

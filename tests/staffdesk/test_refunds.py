@@ -25,11 +25,6 @@ def refunder(client, staff):
     return client
 
 
-@pytest.fixture
-def paid_order(db):
-    return pay_simulated(make_order(amount_cents=800))
-
-
 def refund_url(order):
     return reverse("staffdesk:order_refund", args=[order.reference])
 
