@@ -202,7 +202,7 @@ def needs_attention(*, now) -> dict[str, Q]:
     unresolved = Q(flag_resolved_at__isnull=True)
     return {
         "underpaid": Q(status=S.UNDERPAID) & unresolved,
-        "chargeback": Q(status=S.CANCELATION) & unresolved,
+        "chargeback": Q(status=S.CHARGEBACK) & unresolved,
         "paid_after_cancel": money_held(Hold.AFTER_CANCELLATION),
         "paid_twice": money_held(Hold.FURTHER_PAYMENT, Hold.FEES_IN_ANOTHER_ORDER),
         "wrong_currency": money_held(Hold.WRONG_CURRENCY),

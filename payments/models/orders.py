@@ -17,7 +17,8 @@ class OrderStatus(models.TextChoices):
     CREATED_AT_PROVIDER = "CreatedAtProvider", _("Created at provider")
     PAID = "Paid", _("Paid")
     UNDERPAID = "Underpaid", _("Underpaid")
-    CANCELATION = "Cancelation", _("Chargeback")
+    # Stored as the seed document names it ("Cancelation"), shown as what it is.
+    CHARGEBACK = "Cancelation", _("Chargeback")
     CANCELLED_BY_BIB = "CancelledByBib", _("Cancelled by the library")
     FAILED = "Failed", _("Failed")
 
@@ -27,7 +28,7 @@ OPEN_STATUSES = (OrderStatus.CREATED.value, OrderStatus.CREATED_AT_PROVIDER.valu
 # Paid: money arrived for the order (a report of money moves it to one of these).
 PAID_STATUSES = (OrderStatus.PAID.value, OrderStatus.UNDERPAID.value)
 # Flagged: problems staff must deal with, until they record how they resolved them.
-FLAG_STATUSES = (OrderStatus.UNDERPAID.value, OrderStatus.CANCELATION.value)
+FLAG_STATUSES = (OrderStatus.UNDERPAID.value, OrderStatus.CHARGEBACK.value)
 # Statuses that can need staff: unresolved flags, and open orders (which need staff once
 # stuck). Money waiting to be booked is found through MoneyReport, not through the status.
 ATTENTION_STATES = Q(status__in=FLAG_STATUSES, flag_resolved_at__isnull=True) | Q(

@@ -32,7 +32,7 @@ ACTIONS = {
     "pay_less": (Outcome.UNDERPAID, OrderStatus.UNDERPAID),
     "fail": (Outcome.FAILED, OrderStatus.FAILED),
     "abandon": (Outcome.ABANDONED, None),
-    "chargeback": (Outcome.CHARGED_BACK, OrderStatus.CANCELATION),
+    "chargeback": (Outcome.CHARGED_BACK, OrderStatus.CHARGEBACK),
 }
 
 
@@ -211,7 +211,7 @@ def _status_of(checkout: SimulatedCheckout) -> str:
         Outcome.UNDERPAID: OrderStatus.UNDERPAID,
         Outcome.FAILED: OrderStatus.FAILED,
         Outcome.EXPIRED: OrderStatus.FAILED,
-        Outcome.CHARGED_BACK: OrderStatus.CANCELATION,
+        Outcome.CHARGED_BACK: OrderStatus.CHARGEBACK,
     }[checkout.outcome]
 
 

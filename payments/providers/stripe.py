@@ -252,7 +252,7 @@ def _dispute(dispute, event_id):
     intent = dispute.get("payment_intent")
     amount = dispute.get("amount")
     return ProviderUpdate(
-        status=OrderStatus.CANCELATION,
+        status=OrderStatus.CHARGEBACK,
         event_id=event_id,
         # What the bank takes back: all of the charge, or part of it after a partial refund.
         amount_cents=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,

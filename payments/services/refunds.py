@@ -103,7 +103,7 @@ def refund_availability(order: PaymentOrder) -> Availability:
         )
     if order.currency != settings.LIBRARY_CURRENCY or not provider.refund_payment_id(order):
         return Availability(False, _("The provider's payment for this order is not known."))
-    if order.status == OrderStatus.CANCELATION:
+    if order.status == OrderStatus.CHARGEBACK:
         # The card's bank has taken the money back or may still: paying it back as well
         # would pay it out twice.
         return Availability(

@@ -123,7 +123,7 @@ FLAG_RESOLUTIONS = {
         "rest_waived": gettext_lazy("Remaining amount waived"),
         "rest_paid": gettext_lazy("Remaining amount paid at the counter"),
     },
-    S.CANCELATION: {
+    S.CHARGEBACK: {
         "patron_contacted": gettext_lazy("Chargeback acknowledged — patron contacted"),
         "amount_open": gettext_lazy("Chargeback acknowledged — amount stays open"),
         "paid_again": gettext_lazy("Chargeback acknowledged — amount paid again"),

@@ -34,7 +34,7 @@ from payments.services.transition import payment_order_transition
 logger = logging.getLogger(__name__)
 
 # News that concerns money: kept for staff when no order matches it.
-MONEY_NEWS = (*PAID_STATUSES, OrderStatus.CANCELATION)
+MONEY_NEWS = (*PAID_STATUSES, OrderStatus.CHARGEBACK)
 
 
 def provider_update_apply(*, provider_name: str, update: ProviderUpdate) -> TransitionResult | None:

@@ -44,9 +44,9 @@ ALLOWED_MOVES = {
     # Money that arrives after all is recorded: booked after a failure, held after a cancel.
     S.FAILED: {S.PAID, S.UNDERPAID},
     S.CANCELLED_BY_BIB: {S.PAID, S.UNDERPAID},
-    S.PAID: {S.CANCELATION},
-    S.UNDERPAID: {S.CANCELATION},
-    S.CANCELATION: set(),
+    S.PAID: {S.CHARGEBACK},
+    S.UNDERPAID: {S.CHARGEBACK},
+    S.CHARGEBACK: set(),
 }
 
 
@@ -110,7 +110,7 @@ def payment_order_transition(
             provider_event_id=provider_event_id,
             note=note,
         )
-        booked = _take_back(order, event, amount_cents) if status == S.CANCELATION else None
+        booked = _take_back(order, event, amount_cents) if status == S.CHARGEBACK else None
         order.save()
     outcome = Outcome.REVERSED if booked else Outcome.MOVED
     return TransitionResult(order=order, outcome=outcome, event=event, booked=booked)

@@ -49,7 +49,7 @@ def test_a_dispute_for_an_order_completed_by_staff_reverses_its_payment(
 
     old_order.refresh_from_db()
     assert response.status_code == 200
-    assert old_order.status == OrderStatus.CANCELATION
+    assert old_order.status == OrderStatus.CHARGEBACK
     assert old_order.provider_payment_id == "pi_never_learnt"
     assert reversals().get().amount_cents == 500
 
@@ -77,7 +77,7 @@ def test_a_dispute_nobody_can_match_is_kept_for_staff(client, desk_client, fake_
 
     assert response.status_code == 200
     report = UnmatchedProviderReport.objects.get()
-    assert (report.status, report.payment_id) == (OrderStatus.CANCELATION, "pi_unknown")
+    assert (report.status, report.payment_id) == (OrderStatus.CHARGEBACK, "pi_unknown")
     page = desk_client.get(reverse("staffdesk:provider_reports")).content.decode()
     assert "pi_unknown" in page
     home = desk_client.get(reverse("staffdesk:home")).content.decode()

@@ -140,7 +140,7 @@ def test_chargeback_after_payment_books_a_reversal_owed_again(patron_client, pat
     choose(patron_client, checkout_url, "chargeback")
 
     order = PaymentOrder.objects.get()
-    assert order.status == OrderStatus.CANCELATION
+    assert order.status == OrderStatus.CHARGEBACK
     reversal = JournalEntry.objects.get(kind=EntryKind.REVERSAL)
     assert (reversal.amount_cents, reversal.target) == (500, order.payment_entry)
     assert ledger.balance_cents(patron=patron) == 2000

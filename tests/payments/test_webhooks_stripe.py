@@ -142,7 +142,7 @@ def test_dispute_reverses_the_payment(client, order, session, fake_stripe, patro
     deliver(client, event("charge.dispute.created", dispute("pi_disputed")))
 
     order.refresh_from_db()
-    assert order.status == OrderStatus.CANCELATION
+    assert order.status == OrderStatus.CHARGEBACK
     reversal = JournalEntry.objects.get(kind=EntryKind.REVERSAL)
     assert (reversal.amount_cents, reversal.target) == (500, order.payment_entry)
 

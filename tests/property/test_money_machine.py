@@ -265,7 +265,7 @@ class MoneyMachine(RuleBasedStateMachine):
     @rule(
         order=picks,
         status=st.sampled_from(
-            [S.CREATED_AT_PROVIDER, S.PAID, S.UNDERPAID, S.FAILED, S.CANCELATION]
+            [S.CREATED_AT_PROVIDER, S.PAID, S.UNDERPAID, S.FAILED, S.CHARGEBACK]
         ),
         amount=st.none() | amounts,
         currency=st.sampled_from(["", "EUR", "USD"]),

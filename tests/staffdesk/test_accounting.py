@@ -249,7 +249,7 @@ def test_chargeback_of_an_online_payment_is_under_the_payments_provider():
     order, _payment = paid_online(patron, FeeFactory(patron=patron, amount_cents=900))
 
     payments.payment_order_transition(
-        order=order, status=OrderStatus.CANCELATION, source=EventSource.PROVIDER
+        order=order, status=OrderStatus.CHARGEBACK, source=EventSource.PROVIDER
     )
 
     booked = section(list(accounting_rows(TODAY)), "booked")

@@ -166,7 +166,7 @@ def test_a_new_status_brings_a_resolved_order_back_to_the_attention_list(desk_cl
     )
 
     order.refresh_from_db()
-    assert (order.status, order.flag_resolved_at) == (OrderStatus.CANCELATION, None)
+    assert (order.status, order.flag_resolved_at) == (OrderStatus.CHARGEBACK, None)
     assert attention_list(desk_client) == [order.reference]
     assert 'id="count-chargeback">1<' in home(desk_client)
 
