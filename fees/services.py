@@ -23,7 +23,6 @@ from fees.models import (
     FeeKind,
     FeeType,
     JournalEntry,
-    Loan,
 )
 from fees.outbox import movement_record, reversal_parts
 from fees.selectors import balance_cents, unpaid_cents
@@ -346,24 +345,3 @@ def reversal_book(
         reversals.append(entry)
         amount_cents -= cents
     return reversals
-
-
-@transaction.atomic
-def loans_replace(*, patron: Patron | int, loans: Iterable[dict]) -> list[Loan]:
-    """Replace the patron's overdue loans (the library system sends the whole set)."""
-    patron = patron_lock(patron)
-    new = []
-    for loan in loans:
-        currency_check(loan.get("currency"))
-        for field in ("daily_fine_cents", "fine_cap_cents"):
-            if isinstance(loan[field], bool) or not isinstance(loan[field], int) or loan[field] < 0:
-                raise ValidationError(
-                    _("%(field)s must be a whole number of cents, zero or more.")
-                    % {"field": field},
-                    code="invalid",
-                )
-        new.append(Loan(patron=patron, currency=settings.LIBRARY_CURRENCY, **{
-            key: value for key, value in loan.items() if key != "currency"
-        }))  # fmt: skip
-    Loan.objects.filter(patron=patron).delete()
-    return Loan.objects.bulk_create(new)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
 from fees import corrections
+from fees import loans as fees_loans
 from fees import services as ledger
 from fees.models import EntryKind, FeeType, JournalEntry
 from payments.api.accounts import AccountOut, account_summary_body
@@ -186,7 +187,7 @@ def loans_replace(*, user_number: str, loans: list[dict]) -> Answer:
     patron = patron_by_number(user_number)
     for index, loan in enumerate(loans):
         check_currency(loan["currency"], field=f"loans.{index}.currency")
-    ledger.loans_replace(patron=patron, loans=loans)
+    fees_loans.loans_replace(patron=patron, loans=loans)
     return Answer(200, account_summary_body(user_number=user_number))
 
 
