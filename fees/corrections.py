@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Patron
+from fees.amounts import is_whole_cents
 from fees.models import EntryKind, JournalEntry
 from fees.selectors import FeeGroup, fee_groups, fee_unpaid_cents, unpaid_cents
 from fees.services import amount_check, currency_check, entry_book, fee_book, patron_lock
@@ -63,7 +64,7 @@ def external_fee(*, patron: Patron, system: str, external_id: str) -> JournalEnt
 @transaction.atomic
 def fee_correct(*, fee: JournalEntry, amount_cents: int, note: str) -> Correction:
     """Set the fee's charged amount to `amount_cents` (zero cancels it)."""
-    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents < 0:
+    if not is_whole_cents(amount_cents) or amount_cents < 0:
         raise ValidationError(_("The amount must be a whole number of cents, zero or more."))
     patron = patron_lock(fee.patron_id)
     group = fee_groups(patron.pk, [fee.pk]).get(fee.pk)

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Patron
+from fees.amounts import is_whole_cents
 from fees.models import Loan
 from fees.services import currency_check, patron_lock
 
@@ -20,7 +21,7 @@ def loans_replace(*, patron: Patron | int, loans: Iterable[dict]) -> list[Loan]:
     for loan in loans:
         currency_check(loan.get("currency"))
         for field in ("daily_fine_cents", "fine_cap_cents"):
-            if isinstance(loan[field], bool) or not isinstance(loan[field], int) or loan[field] < 0:
+            if not is_whole_cents(loan[field]) or loan[field] < 0:
                 raise ValidationError(
                     _("%(field)s must be a whole number of cents, zero or more.")
                     % {"field": field},

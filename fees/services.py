@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Patron
-from fees.amounts import format_money
+from fees.amounts import format_money, is_whole_cents
 from fees.models import (
     DEBIT_KINDS,
     PAYABLE_KINDS,
@@ -37,7 +37,7 @@ def patron_lock(patron: Patron | int) -> Patron:
 
 
 def amount_check(amount_cents) -> None:
-    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
+    if not is_whole_cents(amount_cents):
         raise ValidationError(_("The amount must be a whole number of cents."), code="invalid")
     if amount_cents <= 0:
         raise ValidationError(_("The amount must be greater than zero."), code="not_positive")

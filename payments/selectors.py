@@ -14,6 +14,13 @@ from payments import rules
 from payments.models import OPEN_STATUSES, MoneyReport, OrderFee, OrderStatus, PaymentOrder
 
 
+def paid_online(path: str = "") -> Q:
+    """Money that came through an order (a provider's, or an external system's, report for
+    the order), for the journal entry at `path` ("" or "credit__"): what the desk's "online
+    today" and the accounting export both count as online."""
+    return Q(**{f"{path}money_report__order__isnull": False})
+
+
 def reserved_cents(*, patron: Patron) -> int:
     """What the patron's open orders already cover."""
     total = PaymentOrder.objects.filter(patron=patron, status__in=OPEN_STATUSES).aggregate(

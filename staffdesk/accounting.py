@@ -24,6 +24,7 @@ from django.db.models import Case, CharField, Count, F, Sum, Value, When
 from django.utils import timezone
 
 from fees.models import MONEY_KINDS, Allocation, EntryKind, FeeKind, JournalEntry, Settlement
+from payments.selectors import paid_online
 from staffdesk.exports import spreadsheet_safe
 
 FEE_TYPE_COLUMNS = ["fee_type", "fee_type_name", "cost_centre", "budget_line", "object_number"]
@@ -61,10 +62,7 @@ def entry_provider(path: str = "") -> Case:
     more branch here.
     """
     return Case(
-        When(
-            **{f"{path}money_report__order__isnull": False},
-            then=F(f"{path}money_report__order__provider"),
-        ),
+        When(paid_online(path), then=F(f"{path}money_report__order__provider")),
         When(**{f"{path}money_report__api_client__isnull": False}, then=Value(API)),
         # A chargeback has no report of its own: the money went back the way it came.
         When(

@@ -12,7 +12,7 @@ from fees import selectors as ledger
 from fees.models import CREDIT_KINDS, Allocation, Delivery, EntryKind, JournalEntry
 from payments.models import MoneyReport, PaymentOrder, UnmatchedProviderReport
 from payments.reference import normalize_reference
-from payments.selectors import needs_attention, needs_attention_q
+from payments.selectors import needs_attention, needs_attention_q, paid_online
 from staffdesk.models import StaffAction
 
 
@@ -96,9 +96,7 @@ def desk_figures(*, now: datetime.datetime | None = None) -> DeskFigures:
         **{name: Count("pk", filter=q) for name, q in needs_attention(now=now).items()}
     )
     today = JournalEntry.objects.filter(
-        kind=EntryKind.PAYMENT,
-        business_date=timezone.localdate(now),
-        payment_order__isnull=False,
+        paid_online(), kind=EntryKind.PAYMENT, business_date=timezone.localdate(now)
     ).aggregate(count=Count("pk"), total=Sum("amount_cents"))
     return DeskFigures(
         attention=counts,

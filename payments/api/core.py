@@ -24,6 +24,7 @@ from ninja.security import HttpBearer
 from pydantic import AfterValidator, StrictInt
 
 from accounts.models import USER_NUMBER_MAX_LENGTH, USER_NUMBER_PATTERN, Patron
+from fees import services as ledger
 from fees.models import FeeKind
 from payments.api import errors
 from payments.api_keys import api_client_for_key
@@ -262,9 +263,12 @@ def patron_by_number(user_number: str) -> Patron:
 
 
 def check_currency(currency: str, field: str = "currency") -> None:
-    if currency != settings.LIBRARY_CURRENCY:
-        message = _("Only %(currency)s is accepted.") % {"currency": settings.LIBRARY_CURRENCY}
-        raise DjangoValidationError({field: message})
+    """The ledger's currency rule (`fees.services.currency_check`), its refusal named by
+    the request's field. A currency is always given here: none is no default."""
+    try:
+        ledger.currency_check(currency or "?")
+    except DjangoValidationError as refused:
+        raise DjangoValidationError({field: refused.messages[0]}) from None
 
 
 class ApiRequestLogMiddleware:

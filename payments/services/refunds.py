@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Patron
 from fees import services as ledger
-from fees.amounts import format_money
+from fees.amounts import format_money, is_whole_cents
 from fees.models import EntryKind, JournalEntry
 from fees.selectors import balance_cents
 from payments.labels import online_method
@@ -131,7 +131,7 @@ def refund_request(
 
 def refund_record(*, order, amount_cents, source, reason, staff_user) -> Refund:
     """The refund, requested and not sent yet (the desk writes its audit row with it)."""
-    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+    if not is_whole_cents(amount_cents) or amount_cents <= 0:
         raise ValidationError(_("The amount must be greater than zero."), code="not_positive")
     if source not in Refund.Source.values:
         raise ValidationError(_("Say what is paid back."), code="source")

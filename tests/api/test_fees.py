@@ -100,7 +100,7 @@ def test_fee_in_another_currency_is_refused(call, key, patron):
 
     assert response.status_code == 422
     assert response.json()["error"]["fields"] == [
-        {"field": "currency", "message": "Only EUR is accepted."}
+        {"field": "currency", "message": "Only amounts in EUR can be booked."}
     ]
     assert journal() == []
 
