@@ -1,4 +1,4 @@
-"""Reads for the desk: order searches, the start page's figures, a patron's ledger."""
+"""Reads for the desk: order searches, the start page's figures, a patron's fees_selectors."""
 
 import datetime
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.cards import normalize_card_number
 from accounts.models import Patron
-from fees import selectors as ledger
+from fees import selectors as fees_selectors
 from fees.models import CREDIT_KINDS, Allocation, Delivery, EntryKind, JournalEntry
 from payments.models import MoneyReport, PaymentOrder, UnmatchedProviderReport
 from payments.reference import normalize_reference
@@ -121,7 +121,7 @@ class PatronLedger:
     balance_cents: int
     credit_cents: int
     open_fees: list[JournalEntry]
-    accruing_fines: list[ledger.AccruingFine]
+    accruing_fines: list[fees_selectors.AccruingFine]
     entries: list[JournalEntry]
     orders: list[PaymentOrder]
     actions: list[StaffAction]
@@ -147,10 +147,10 @@ def patron_ledger(*, patron: Patron, on_date: datetime.date, limit: int = 200) -
         _mark_offset(entry)
     return PatronLedger(
         patron=patron,
-        balance_cents=ledger.balance_cents(patron=patron),
-        credit_cents=ledger.patron_credit_cents(patron=patron),
-        open_fees=ledger.name_fee_types(list(ledger.open_fees(patron=patron))),
-        accruing_fines=ledger.accruing_fines(patron=patron, on_date=on_date),
+        balance_cents=fees_selectors.balance_cents(patron=patron),
+        credit_cents=fees_selectors.patron_credit_cents(patron=patron),
+        open_fees=fees_selectors.name_fee_types(list(fees_selectors.open_fees(patron=patron))),
+        accruing_fines=fees_selectors.accruing_fines(patron=patron, on_date=on_date),
         entries=entries,
         orders=list(PaymentOrder.objects.filter(patron=patron).order_by("-created_at")[:50]),
         actions=list(

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from fees import selectors as ledger
+from fees import selectors as fees_selectors
 from fees.models import EntryKind, JournalEntry
 from payments.models import OrderStatus, PaymentOrder, SimulatedCheckout
 from tests.payments.helpers import choose, start_payment
@@ -40,7 +40,7 @@ def test_patron_pays_selected_fees_and_gets_a_receipt(
     assert (payment.amount_cents, payment.reference) == (-1700, order.reference)
     assert set(payment.for_fees.all()) == set(fees[:2])
     assert order.status == OrderStatus.PAID and order.payment_entry == payment
-    assert ledger.balance_cents(patron=patron) == 300
+    assert fees_selectors.balance_cents(patron=patron) == 300
     receipt = client.get(reverse("payments:receipt", args=[order.reference])).content.decode()
     assert "Damaged cover" in receipt and "17.00 EUR" in receipt
     assert len(mail.outbox) == 1
@@ -143,7 +143,7 @@ def test_chargeback_after_payment_books_a_reversal_owed_again(patron_client, pat
     assert order.status == OrderStatus.CHARGEBACK
     reversal = JournalEntry.objects.get(kind=EntryKind.REVERSAL)
     assert (reversal.amount_cents, reversal.target) == (500, order.payment_entry)
-    assert ledger.balance_cents(patron=patron) == 2000
+    assert fees_selectors.balance_cents(patron=patron) == 2000
 
 
 def test_receipt_of_an_unpaid_order_is_not_found(patron_client, fees):

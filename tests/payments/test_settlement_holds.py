@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from fees import selectors as ledger
+from fees import selectors as fees_selectors
 from fees import services as ledger_services
 from fees.settlement import settlement_run
 from payments import services
@@ -20,7 +20,7 @@ YESTERDAY = TODAY - datetime.timedelta(days=1)
 
 
 def open_cents(fee):
-    found = ledger.open_fees(patron=fee.patron).filter(pk=fee.pk).first()
+    found = fees_selectors.open_fees(patron=fee.patron).filter(pk=fee.pk).first()
     return found.open_cents if found else 0
 
 
@@ -38,7 +38,7 @@ def test_a_counter_payment_offsets_fees_not_held_by_an_open_order(patron):
     with time_machine.travel(timezone.now() + datetime.timedelta(days=1)):
         settlement_run(business_date=timezone.localdate())
     assert open_cents(held) == 0
-    assert ledger.patron_credit_cents(patron=patron) == 0
+    assert fees_selectors.patron_credit_cents(patron=patron) == 0
 
 
 def test_credit_waits_while_only_held_fees_are_open_and_is_used_once_the_order_ends(patron):
@@ -48,7 +48,7 @@ def test_credit_waits_while_only_held_fees_are_open_and_is_used_once_the_order_e
 
     settlement_run(business_date=TODAY)
     assert open_cents(held) == 500
-    assert ledger.patron_credit_cents(patron=patron) == 500
+    assert fees_selectors.patron_credit_cents(patron=patron) == 500
 
     services.payment_order_transition(
         order=order, status=OrderStatus.FAILED, source=EventSource.PROVIDER
@@ -57,4 +57,4 @@ def test_credit_waits_while_only_held_fees_are_open_and_is_used_once_the_order_e
         settlement_run(business_date=timezone.localdate())
 
     assert open_cents(held) == 0
-    assert ledger.patron_credit_cents(patron=patron) == 0
+    assert fees_selectors.patron_credit_cents(patron=patron) == 0

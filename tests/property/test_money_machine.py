@@ -24,8 +24,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from fees import selectors as ledger
-from fees import services as ledger_services
+from fees import selectors as fees_selectors
+from fees import services as ledger
 from fees.corrections import fee_cancel, fee_correct, fees_sync
 from fees.models import Allocation, EntryKind, JournalEntry, PaymentShare
 from fees.settlement import SettlementError, settlement_run
@@ -71,7 +71,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.patrons = [PatronFactory(), PatronFactory()]
         for patron in self.patrons:  # something to pay from the first step on
             for amount in (500, 1200, 300):
-                ledger_services.fee_book(patron=patron, amount_cents=amount, description="Fine")
+                ledger.fee_book(patron=patron, amount_cents=amount, description="Fine")
         self.staff = DeskStaffFactory()
         self.api_client, _key = api_client_create(name=f"kiosk {id(self)}", scopes=[])
         # What the library system last said each of its fees charges, by fee entry id.
@@ -110,7 +110,7 @@ class MoneyMachine(RuleBasedStateMachine):
         return orders[pick % len(orders)] if orders else None
 
     def _open_fees(self, patron):
-        return list(ledger.open_fees(patron=patron))
+        return list(fees_selectors.open_fees(patron=patron))
 
     def _library_fees(self, patron):
         return list(
@@ -217,17 +217,17 @@ class MoneyMachine(RuleBasedStateMachine):
         fees = [f for f in self._open_fees(patron) if f.kind == "fee"]
         try:
             if kind == "fee":
-                ledger_services.fee_book(patron=patron, amount_cents=amount, description="Fine")
+                ledger.fee_book(patron=patron, amount_cents=amount, description="Fine")
             elif kind == "payment":
-                ledger_services.payment_book(patron=patron, amount_cents=amount, method="cash")
+                ledger.payment_book(patron=patron, amount_cents=amount, method="cash")
             elif kind == "credit_note":
-                ledger_services.credit_note_book(patron=patron, amount_cents=amount, note="kind")
+                ledger.credit_note_book(patron=patron, amount_cents=amount, note="kind")
             elif kind == "waiver" and fees:
-                ledger_services.waiver_book(
+                ledger.waiver_book(
                     fee=fees[fee % len(fees)], amount_cents=None if whole else amount, note="found"
                 )
             elif kind == "refund":
-                ledger_services.refund_book(patron=patron, amount_cents=amount, method="cash")
+                ledger.refund_book(patron=patron, amount_cents=amount, method="cash")
         except ValidationError:
             pass  # refused: nothing is written, which the invariants check
 
@@ -326,7 +326,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def balance_is_the_sum_of_the_entries(self):
         for patron in self.patrons:
             amounts = JournalEntry.objects.filter(patron=patron).values_list("amount_cents")
-            assert ledger.balance_cents(patron=patron) == sum(a for (a,) in amounts)
+            assert fees_selectors.balance_cents(patron=patron) == sum(a for (a,) in amounts)
 
     @invariant()
     def allocations_stay_within_each_entry(self):
@@ -382,17 +382,17 @@ class MoneyMachine(RuleBasedStateMachine):
     @invariant()
     def a_library_fee_charges_what_the_library_system_last_said(self):
         for patron in self.patrons:
-            groups = ledger.fee_groups(patron.pk)
+            groups = fees_selectors.fee_groups(patron.pk)
             for fee in self._library_fees(patron):
                 assert groups[fee.pk].charged_cents == self.said[fee.pk], fee.external_id
 
     @invariant()
     def no_fee_asks_for_more_than_the_library_system_charges(self):
         for patron in self.patrons:
-            unpaid = ledger.unpaid_cents(patron.pk)
+            unpaid = fees_selectors.unpaid_cents(patron.pk)
             assert all(cents >= 0 for cents in unpaid.values())
-            for group in ledger.fee_groups(patron.pk).values():
-                assert ledger.fee_unpaid_cents(group, unpaid) <= max(0, group.charged_cents)
+            for group in fees_selectors.fee_groups(patron.pk).values():
+                assert fees_selectors.fee_unpaid_cents(group, unpaid) <= max(0, group.charged_cents)
 
     @invariant()
     def what_is_owed_for_a_fee_is_its_charge_less_what_paid_it(self):
@@ -404,14 +404,14 @@ class MoneyMachine(RuleBasedStateMachine):
         the money back, and money paid beyond a correction became credit, which the rows
         alone do not tell (the invariants above and below cover those fees)."""
         for patron in self.patrons:
-            groups = ledger.fee_groups(patron.pk)
-            unpaid = ledger.unpaid_cents(patron.pk)
-            reversals = set(ledger.reversal_fees(patron.pk))
+            groups = fees_selectors.fee_groups(patron.pk)
+            unpaid = fees_selectors.unpaid_cents(patron.pk)
+            reversals = set(fees_selectors.reversal_fees(patron.pk))
             for group in groups.values():
                 if reversals & set(group.debit_ids) or group.fee_id in self.credited:
                     continue
                 expected = max(0, group.charged_cents - paid_for_fee(group))
-                assert ledger.fee_unpaid_cents(group, unpaid) == expected, group
+                assert fees_selectors.fee_unpaid_cents(group, unpaid) == expected, group
 
     @invariant()
     def what_the_fees_ask_for_adds_up_to_the_balance(self):
@@ -436,9 +436,9 @@ class MoneyMachine(RuleBasedStateMachine):
                 Allocation.objects.filter(debit__in=refunds).aggregate(t=Sum("amount_cents"))["t"]
                 or 0
             )
-            carried = ledger.patron_credit_cents(patron=patron)
-            remainders = sum(ledger.fee_remainders(patron.pk).values())
-            balance = ledger.balance_cents(patron=patron)
+            carried = fees_selectors.patron_credit_cents(patron=patron)
+            remainders = sum(fees_selectors.fee_remainders(patron.pk).values())
+            balance = fees_selectors.balance_cents(patron=patron)
             credit_waiting = carried + waiting_notes + waiting_credit
             assert remainders == balance + credit_waiting - refunds_open
 
