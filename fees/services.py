@@ -88,6 +88,14 @@ def entry_book(
     )
 
 
+def _credit_for_fees(*, patron, kind, for_fees, **fields) -> tuple[JournalEntry, list]:
+    """A credit (payment, credit note) that names the patron's fees it is meant for."""
+    fees = _fees_of(patron, for_fees)
+    entry = entry_book(patron=patron, kind=kind, **fields)
+    entry.for_fees.add(*fees)
+    return entry, fees
+
+
 @transaction.atomic
 def fee_book(
     *,
@@ -153,19 +161,11 @@ def payment_book(
     currency = currency_check(currency)
     if not (patron_locked and isinstance(patron, Patron)):
         patron = patron_lock(patron)
-    fees = _fees_of(patron, for_fees)
-    entry = entry_book(
-        patron=patron,
-        kind=EntryKind.PAYMENT,
-        amount_cents=amount_cents,
-        currency=currency,
-        method=method,
-        reference=reference,
-        booked_by=booked_by,
-        note=note,
-        booking_key=booking_key,
-    )
-    entry.for_fees.add(*fees)
+    entry, fees = _credit_for_fees(
+        patron=patron, kind=EntryKind.PAYMENT, for_fees=for_fees, amount_cents=amount_cents,
+        currency=currency, method=method, reference=reference, booked_by=booked_by,
+        note=note, booking_key=booking_key,
+    )  # fmt: skip
     movement_record(entry=entry, preferred=fees, send=tell_library_system)
     return entry
 
@@ -187,17 +187,10 @@ def credit_note_book(
     if not note.strip():
         raise ValidationError(_("A credit note needs a reason."), code="required")
     patron = patron_lock(patron)
-    fees = _fees_of(patron, for_fees)
-    entry = entry_book(
-        patron=patron,
-        kind=EntryKind.CREDIT_NOTE,
-        amount_cents=amount_cents,
-        currency=currency,
-        booked_by=booked_by,
-        note=note,
-        booking_key=booking_key,
-    )
-    entry.for_fees.add(*fees)
+    entry, _fees = _credit_for_fees(
+        patron=patron, kind=EntryKind.CREDIT_NOTE, for_fees=for_fees, amount_cents=amount_cents,
+        currency=currency, booked_by=booked_by, note=note, booking_key=booking_key,
+    )  # fmt: skip
     return entry
 
 

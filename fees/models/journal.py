@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from fees.amounts import format_money
+
 
 class EntryKind(models.TextChoices):
     FEE = "fee", _("Fee")
@@ -267,7 +269,7 @@ class JournalEntry(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.amount_cents / 100:.2f} {self.currency}"
+        return f"{self.get_kind_display()} {format_money(self.amount_cents, self.currency)}"
 
     @property
     def fee_type_name(self) -> str:

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fees.amounts import format_money
 from payments.models.orders import UNKNOWN_METHOD, EventSource, OrderStatus, PaymentOrder
 
 
@@ -110,7 +111,7 @@ class MoneyReport(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.amount_cents / 100:.2f} {self.currency} ({self.get_source_display()})"
+        return f"{format_money(self.amount_cents, self.currency)} ({self.get_source_display()})"
 
     @property
     def awaits_staff(self):
