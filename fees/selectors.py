@@ -270,9 +270,11 @@ def patron_credit_cents(*, patron: Patron) -> int:
     return remaining["total"] or 0
 
 
-def payable_cents(*, patron: Patron, reserved_cents: int = 0) -> int:
-    """The most a patron may pay online: the balance less what open orders already cover."""
-    return max(0, balance_cents(patron=patron) - reserved_cents)
+def payable_cents(*, patron: Patron, reserved_cents: int = 0, balance: int | None = None) -> int:
+    """The most a patron may pay online: the balance (`balance`, when the caller has read
+    it already) less what open orders already cover."""
+    balance = balance_cents(patron=patron) if balance is None else balance
+    return max(0, balance - reserved_cents)
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,11 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     return AccountOverview(
         balance_cents=balance,
         credit_cents=credit,
-        payable_cents=max(0, balance - sum(order.amount_cents for order in open_orders)),
+        payable_cents=fees_selectors.payable_cents(
+            patron=patron,
+            balance=balance,
+            reserved_cents=sum(order.amount_cents for order in open_orders),
+        ),
         open_fees=fees,
         accruing_fines=fees_selectors.accruing_fines(patron=patron, on_date=on_date),
         recent_entries=list(fees_selectors.recent_entries(patron=patron)),
