@@ -298,9 +298,9 @@ def correct_fee(request, fee_id: SafeText, payload: FeeCorrectionIn):
     operation_id="payments_api_library_cancel_fee",
 )
 def cancel_fee(request, fee_id: SafeText, payload: FeeCancelIn):
-    """Cancel a fee (written off, lost item found): what is not paid yet is reduced to zero;
-    money already received stays paid. Cancelling again changes nothing. Scope
-    `fees:write`."""
+    """Cancel a fee (lost item found, charged in error): it charges nothing from now on;
+    money already received for it stays paid and becomes the patron's credit
+    (`already_paid_cents`). Cancelling again changes nothing. Scope `fees:write`."""
     client = require_scope(request, ApiScope.FEES_WRITE)
     return answer_status(
         fee_correct(client=client, fee_id=fee_id, amount_cents=0, reason=payload.reason)
@@ -316,7 +316,9 @@ def cancel_fee(request, fee_id: SafeText, payload: FeeCancelIn):
 def sync_fees(request, user_number: UserNumber, payload: SyncIn):
     """The patron's whole set of open fees in the library system, as the truth, in one
     transaction: new fees are booked, changed amounts corrected, and fees of this system
-    missing from the set cancelled as far as they are unpaid. Scope `fees:write`."""
+    missing from the set written off as far as they are unpaid (they were closed in the
+    library system: what was paid of them stays paid). A fee id this portal holds for
+    another patron refuses the whole set (409). Scope `fees:write`."""
     client = require_scope(request, ApiScope.FEES_WRITE)
     fees = [fee.model_dump() for fee in payload.fees]
     return answer_status(fees_sync(client=client, user_number=user_number, fees=fees))
