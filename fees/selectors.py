@@ -4,7 +4,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, F, IntegerField, Min, Q, QuerySet, Sum
+from django.db.models import F, IntegerField, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from accounts.models import Patron
@@ -158,12 +158,26 @@ class FeeGroup:
     charged_cents: int  # what the library system charges: the fee, increases, reductions
 
 
-# The one fee a reversal re-opens (its only share with a fee), for a query of the journal.
-REOPENED_FEE = journal_subquery(
-    "SELECT CASE WHEN COUNT(*) = 1 THEN MIN(reopened.fee_id) END"
-    f" FROM {PaymentShare._meta.db_table} reopened"
-    " WHERE reopened.movement_id = {journal}.id AND reopened.fee_id IS NOT NULL"
-)
+def reopened_fee_sql(entry: str) -> str:
+    """SQL for the one fee the journal row `entry` re-opens, if it is a reversal: its only
+    share with a fee. A reversal booked before reversals were split per fee may name
+    several: it re-opens no one fee (NULL)."""
+    return (
+        "(SELECT CASE WHEN COUNT(*) = 1 THEN MIN(reopened.fee_id) END"
+        f" FROM {PaymentShare._meta.db_table} reopened"
+        f" WHERE reopened.movement_id = {entry}.id AND reopened.fee_id IS NOT NULL)"
+    )
+
+
+def fee_of_debit(entry_id: int, kind: str, target_id: int | None, reopens: int | None) -> int:
+    """The fee a debit belongs to: an increase its fee, a reversal the one fee it re-opens;
+    a fee, or a debit of no one fee, itself."""
+    if kind == EntryKind.FEE:
+        return target_id or entry_id
+    return reopens or entry_id
+
+
+REOPENED_FEE = journal_subquery(reopened_fee_sql("{journal}")[1:-1])
 
 
 def fee_groups(patron_id: int, fee_ids=None) -> dict[int, FeeGroup]:
@@ -186,51 +200,29 @@ def fee_groups_and_pending(patron_id: int, fee_ids=None):
         .values_list("pk", "kind", "target_id", "amount_cents", "settled_in_id", "reopens")
     )
     pending = defaultdict(int)
-    reopens = {}
-    for entry_id, kind, target_id, amount, settled_in, fee_id in rows:
-        if kind in TARGETED_CREDIT_KINDS and settled_in is None:
-            pending[target_id] += amount
-        if kind == EntryKind.REVERSAL and fee_id is not None:
-            reopens[entry_id] = fee_id
-    rows = [row[:5] for row in rows]
-    debits: dict[int, list[int]] = {}
+    debits: dict[int, list[int]] = {}  # each fee's debits, booking order
     charged: dict[int, int] = {}
     root_of: dict[int, int] = {}
-    for entry_id, kind, target_id, amount, _settled in rows:
+    for entry_id, kind, target_id, _amount, _settled, _reopens in rows:
         if kind == EntryKind.FEE and target_id is None:
-            debits[entry_id], charged[entry_id] = [entry_id], amount
-            root_of[entry_id] = entry_id
-    for entry_id, kind, target_id, amount, _settled in rows:
-        root = None
-        if kind == EntryKind.FEE and target_id is not None:
-            root = target_id
-        elif kind == EntryKind.REVERSAL:
-            root = reopens.get(entry_id)
+            debits[entry_id], charged[entry_id] = [], 0
+    for entry_id, kind, target_id, amount, settled_in, reopens in rows:
+        if kind in TARGETED_CREDIT_KINDS:
+            if settled_in is None:
+                pending[target_id] += amount
+            continue
+        root = fee_of_debit(entry_id, kind, target_id, reopens)
         if root in debits:
             debits[root].append(entry_id)
             root_of[entry_id] = root
             if kind == EntryKind.FEE:
                 charged[root] += amount
-    for _entry_id, kind, target_id, amount, _settled in rows:
+    for _entry_id, kind, target_id, amount, _settled, _reopens in rows:
         if kind == EntryKind.REDUCTION and target_id in root_of:
             charged[root_of[target_id]] += amount
     wanted = debits if fee_ids is None else [i for i in fee_ids if i in debits]
     groups = {fee_id: FeeGroup(fee_id, tuple(debits[fee_id]), charged[fee_id]) for fee_id in wanted}
     return groups, pending
-
-
-def reversal_fees(patron_id: int) -> dict[int, int]:
-    """Each of the patron's reversals that re-opens one fee, and that fee. A reversal
-    booked before reversals were split per fee may name several: it re-opens no one fee."""
-    single = (
-        PaymentShare.objects.filter(
-            movement__patron_id=patron_id, movement__kind=EntryKind.REVERSAL, fee__isnull=False
-        )
-        .values("movement_id")
-        .annotate(fees=Count("fee_id"), fee=Min("fee_id"))
-        .filter(fees=1)
-    )
-    return {row["movement_id"]: row["fee"] for row in single}
 
 
 def fee_unpaid_cents(group: FeeGroup, unpaid: dict[int, int]) -> int:

@@ -14,6 +14,7 @@ from django.db import connection
 
 from accounts.models import Patron
 from fees.models import Allocation, JournalEntry, PaymentShare
+from fees.selectors import fee_of_debit, reopened_fee_sql
 
 WRITE_CHUNK = 5000
 
@@ -113,22 +114,14 @@ def fee_roots(patron_ids: list[int]) -> dict[int, int]:
     targeted_where, targeted_params = _one_of("c.patron_id", patron_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT e.id, e.kind, e.target_id, (SELECT CASE WHEN COUNT(*) = 1 THEN "
-            f"MIN(s.fee_id) END FROM {SHARE} AS s "
-            "WHERE s.movement_id = e.id AND s.fee_id IS NOT NULL) "
+            f"SELECT e.id, e.kind, e.target_id, {reopened_fee_sql('e')} "
             f"FROM {JOURNAL} AS e WHERE {where} AND e.kind IN ('fee', 'reversal') "
             "AND (e.cleared_in_id IS NULL OR e.id IN ("
             f"SELECT c.target_id FROM {JOURNAL} AS c WHERE {targeted_where} "
             "AND c.kind IN ('waiver', 'reduction') AND c.settled_in_id IS NULL))",
             [*params, *targeted_params],
         )
-        roots = {}
-        for entry_id, kind, target_id, reopens in cursor.fetchall():
-            if kind == "fee":
-                roots[entry_id] = target_id or entry_id
-            else:
-                roots[entry_id] = reopens or entry_id
-    return roots
+        return {row[0]: fee_of_debit(*row) for row in cursor.fetchall()}
 
 
 def write(

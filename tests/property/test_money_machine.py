@@ -406,7 +406,11 @@ class MoneyMachine(RuleBasedStateMachine):
         for patron in self.patrons:
             groups = fees_selectors.fee_groups(patron.pk)
             unpaid = fees_selectors.unpaid_cents(patron.pk)
-            reversals = set(fees_selectors.reversal_fees(patron.pk))
+            reversals = set(
+                JournalEntry.objects.filter(patron=patron, kind=EntryKind.REVERSAL).values_list(
+                    "pk", flat=True
+                )
+            )
             for group in groups.values():
                 if reversals & set(group.debit_ids) or group.fee_id in self.credited:
                     continue
