@@ -33,11 +33,15 @@ class Correction:
     fee: JournalEntry
     charged_before: int
     charged_after: int
-    booked: JournalEntry | None = None  # the first entry booked, if any
     entries: list[JournalEntry] = field(default_factory=list)
     # Money received for the fee beyond its new amount: not taken back, now the patron's.
     already_paid_cents: int = 0
     in_open_order: bool = False
+
+    @property
+    def booked(self) -> JournalEntry | None:
+        """The first entry the correction booked (an increase, or a reduction), if any."""
+        return self.entries[0] if self.entries else None
 
 
 class FeeOfAnotherPatron(ValidationError):
@@ -98,7 +102,6 @@ def _correct(patron, fee, group: FeeGroup, amount_cents, note, unpaid) -> Correc
         result.already_paid_cents = reduce
         if reduce:
             result.entries.append(_reduction(patron, fee, fee.pk, reduce, note))
-    result.booked = result.entries[0] if result.entries else None
     return result
 
 

@@ -18,7 +18,7 @@ from fees.models import (
     JournalEntry,
     PaymentShare,
 )
-from fees.selectors import fee_groups, fee_remainders, unpaid_cents
+from fees.selectors import fee_remainders, unpaid_cents
 from fees.signals import reserved_debit_ids
 
 
@@ -92,8 +92,7 @@ def reversal_parts(payment: JournalEntry) -> list[tuple[int | None, int]]:
     to), less what earlier reversals of it took back. A fee re-opens by no more than is
     paid of it now: what the payment paid beyond a fee lowered since was credit, and once
     a settlement has given that credit to other debits, it is taken back as credit."""
-    groups = fee_groups(payment.patron_id)
-    remainders = fee_remainders(payment.patron_id)
+    groups, remainders = fee_remainders(payment.patron_id)
     root_of = {debit: group.fee_id for group in groups.values() for debit in group.debit_ids}
     parts: dict[int | None, int] = defaultdict(int)
     for fee_id, cents in (

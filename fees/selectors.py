@@ -112,7 +112,7 @@ def fees_unpaid(patron_id: int, fees=None) -> list[JournalEntry]:
     in booking order.
     """
     fees = list(open_fees_unpaid(patron_id) if fees is None else fees)
-    root_of, left = _remainders(patron_id, fees)
+    root_of, left = _remainders(*fee_groups_and_pending(patron_id), fees)
     for fee in fees:
         root = root_of.get(fee.pk, fee.pk)
         fee.unpaid_cents = max(0, min(fee.owed_cents, left[root]))
@@ -120,15 +120,15 @@ def fees_unpaid(patron_id: int, fees=None) -> list[JournalEntry]:
     return fees
 
 
-def fee_remainders(patron_id: int) -> dict[int, int]:
-    """What each fee of the patron still asks for, before it is held at zero: below zero
-    when more was paid for it than it now charges (the rest is credit, not yet given
-    to other debits by a settlement)."""
-    return dict(_remainders(patron_id, list(open_fees_unpaid(patron_id)))[1])
-
-
-def _remainders(patron_id, fees) -> tuple[dict[int, int], dict[int, int]]:
+def fee_remainders(patron_id: int) -> tuple[dict[int, "FeeGroup"], dict[int, int]]:
+    """The patron's fees (`fee_groups`), and what each still asks for before it is held at
+    zero: below zero when more was paid for it than it now charges (the rest is credit,
+    not yet given to other debits by a settlement)."""
     groups, pending = fee_groups_and_pending(patron_id)
+    return groups, dict(_remainders(groups, pending, list(open_fees_unpaid(patron_id)))[1])
+
+
+def _remainders(groups, pending, fees) -> tuple[dict[int, int], dict[int, int]]:
     root_of = {debit: group.fee_id for group in groups.values() for debit in group.debit_ids}
     left = defaultdict(int, {fee_id: 0 for fee_id in groups})
     open_ids = {fee.pk for fee in fees}

@@ -441,7 +441,7 @@ class MoneyMachine(RuleBasedStateMachine):
                 or 0
             )
             carried = fees_selectors.patron_credit_cents(patron=patron)
-            remainders = sum(fees_selectors.fee_remainders(patron.pk).values())
+            remainders = sum(fees_selectors.fee_remainders(patron.pk)[1].values())
             balance = fees_selectors.balance_cents(patron=patron)
             credit_waiting = carried + waiting_notes + waiting_credit
             assert remainders == balance + credit_waiting - refunds_open
