@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Patron
+from fees import services as ledger
 from fees.amounts import format_money
 from payments import services as orders
 from payments.models import PaymentOrder, RefundStatus
@@ -42,10 +42,6 @@ Message = tuple[int, str]
 
 def lock_order(order: PaymentOrder) -> PaymentOrder:
     return PaymentOrder.objects.select_for_update().get(pk=order.pk)
-
-
-def lock_patron(patron: Patron) -> Patron:
-    return Patron.objects.select_for_update().get(pk=patron.pk)
 
 
 def done(text) -> Callable[["DeskAction", StaffAction], Message]:
@@ -106,7 +102,7 @@ class DeskAction:
 def _counter(kind: str, service: Callable) -> DeskAction:
     return DeskAction(
         kind, dict(COUNTER_KINDS)[kind], "accounts.book_counter_entry", CounterBookingForm,
-        service, done(_("Booked.")), lock=lock_patron,
+        service, done(_("Booked.")), lock=ledger.patron_lock,
     )  # fmt: skip
 
 
