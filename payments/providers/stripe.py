@@ -10,6 +10,7 @@ import time
 import stripe
 from django.conf import settings
 
+from fees.amounts import is_whole_cents
 from payments.models import UNKNOWN_METHOD, Mode, OrderStatus, PaymentOrder, Refund, RefundStatus
 from payments.providers.base import (
     Checkout,
@@ -254,8 +255,9 @@ def _dispute(dispute, event_id):
     return ProviderUpdate(
         status=OrderStatus.CHARGEBACK,
         event_id=event_id,
-        # What the bank takes back: all of the charge, or part of it after a partial refund.
-        amount_cents=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        # What the bank takes back: all of the charge, or part of it after a partial refund;
+        # an amount that is no positive number of cents says nothing (all of it).
+        amount_cents=amount if is_whole_cents(amount) and amount > 0 else None,
         currency=(dispute.get("currency") or "").upper(),
         note=f"Chargeback {dispute.get('id')}: {dispute.get('reason') or 'no reason given'}",
         payment_id=intent if isinstance(intent, str) else "",

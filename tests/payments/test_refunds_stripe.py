@@ -157,6 +157,19 @@ def test_a_chargeback_never_reverses_more_than_refunds_left_of_the_payment(
     assert reversed_cents() == 300
 
 
+@pytest.mark.parametrize("amount", [0, -300, None, "300", True])
+def test_a_dispute_without_a_positive_amount_reverses_what_is_left_of_the_payment(
+    client, refund, paid_order, amount
+):
+    refund(200)
+
+    deliver(client, event("charge.dispute.created", dispute("pi_paid", amount=amount)))
+
+    paid_order.refresh_from_db()
+    assert paid_order.status == OrderStatus.CHARGEBACK
+    assert reversed_cents() == 300
+
+
 def test_a_bad_amount_or_missing_reason_records_nothing(paid_order, staff):
     for amount, reason in ((0, "why"), (-5, "why"), (True, "why"), ("100", "why"), (100, " ")):
         with pytest.raises(ValidationError):
