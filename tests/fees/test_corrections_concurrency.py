@@ -117,3 +117,25 @@ def test_payments_settled_during_corrections_are_offset_as_the_library_system_wa
             credit_id=share.movement_id, debit_id=share.fee_id
         ).values_list("amount_cents", flat=True)
         assert sum(allocated) == share.amount_cents
+
+
+def test_a_chargeback_racing_the_cancellation_of_its_fee_leaves_nothing_owed_for_it():
+    patron = PatronFactory()
+    sync(patron, {"L-1": 1000})
+    (fee,) = library_fees(patron)
+    payment = services.payment_book(patron=patron, amount_cents=1000, for_fees=[fee])
+
+    run_in_threads(
+        2,
+        lambda index: (
+            services.reversal_book(payment=payment)
+            if index == 0
+            else fee_correct(fee=fee, amount_cents=0, note="lost item found")
+        ),
+    )
+
+    group = selectors.fee_groups(patron.pk)[fee.pk]
+    assert group.charged_cents == 0
+    assert selectors.fee_unpaid_cents(group, selectors.unpaid_cents(patron.pk)) == 0
+    # Paid 10.00, taken back 10.00, charged nothing: nothing owed, no credit either way.
+    assert selectors.balance_cents(patron=patron) == 0
