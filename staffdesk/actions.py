@@ -16,10 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from fees import services as ledger
 from fees.amounts import format_money
-from payments import services as orders
+from payments import services as payment_services
 from payments.models import PaymentOrder, RefundStatus
-from payments.services import refunds
-from payments.services import staff as staff_services
 from staffdesk import services
 from staffdesk.forms import (
     COUNTER_KINDS,
@@ -70,7 +68,7 @@ def refund_outcome(action: "DeskAction", row: StaffAction) -> Message:
 
 
 def send_refund(row: StaffAction) -> None:
-    refunds.refund_send(refund=row.refund)
+    payment_services.refund_send(refund=row.refund)
     row.refund.refresh_from_db()  # the provider's answer was saved on another instance
 
 
@@ -120,35 +118,37 @@ DESK_ACTIONS: dict[str, DeskAction] = {
         DeskAction(
             Kind.CANCEL_ORDER, _("Cancel order"), "accounts.cancel_order", OrderActionForm,
             services.cancel_order, done_with_label, lock=lock_order,
-            slug="cancel", availability=orders.cancel_availability,
+            slug="cancel", availability=payment_services.cancel_availability,
         ),
         DeskAction(
             Kind.COMPLETE_ORDER, _("Complete and book"), "accounts.complete_order",
             OrderActionForm, services.complete_order, done_with_label, lock=lock_order,
-            slug="complete", availability=orders.complete_availability,
+            slug="complete", availability=payment_services.complete_availability,
         ),
         DeskAction(
             Kind.BOOK_LATE_PAYMENT, _("Book late payment"), "accounts.book_late_payment",
             MoneyActionForm, services.book_late_payment, done_with_label, lock=lock_order,
-            slug="book-late", availability=orders.book_late_availability,
-            form_arguments=lambda order: {"held": orders.held_money(order, bookable=True)},
+            slug="book-late", availability=payment_services.book_late_availability,
+            form_arguments=lambda order: {
+                "held": payment_services.held_money(order, bookable=True)
+            },
         ),
         DeskAction(
             Kind.CLOSE_MONEY, _("Close without booking"), "accounts.book_late_payment",
             MoneyActionForm, services.close_money, done_with_label, lock=lock_order,
-            slug="close-money", availability=orders.close_money_availability,
-            form_arguments=lambda order: {"held": orders.held_money(order)},
+            slug="close-money", availability=payment_services.close_money_availability,
+            form_arguments=lambda order: {"held": payment_services.held_money(order)},
         ),
         DeskAction(
             Kind.REQUERY, _("Ask the provider again"), "accounts.use_desk", RequeryForm,
             services.requery_order, done_with_label, in_transaction=False,
-            slug="requery", availability=orders.requery_availability,
+            slug="requery", availability=payment_services.requery_availability,
         ),
         DeskAction(
             Kind.RESOLVE_FLAG, _("Mark as resolved"), "accounts.resolve_flag", ResolveFlagForm,
             services.resolve_flag, done_with_label, lock=lock_order,
-            slug="resolve", availability=staff_services.resolve_flag_availability,
-            form_arguments=lambda order: {"resolutions": staff_services.flag_resolutions(order)},
+            slug="resolve", availability=payment_services.resolve_flag_availability,
+            form_arguments=lambda order: {"resolutions": payment_services.flag_resolutions(order)},
         ),
         # The patron page's counter bookings.
         _counter(Kind.COUNTER_PAYMENT, services.book_counter_payment),

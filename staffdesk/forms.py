@@ -155,9 +155,8 @@ class ResolveFlagForm(OrderActionForm):
 
 
 def _money_label(report: MoneyReport) -> str:
-    return _("%(amount)s %(currency)s, %(source)s, received %(date)s") % {
-        "amount": f"{report.amount_cents / 100:.2f}",
-        "currency": report.currency,
+    return _("%(amount)s, %(source)s, received %(date)s") % {
+        "amount": format_money(report.amount_cents, report.currency),
         "source": report.get_source_display(),
         "date": formats.date_format(
             timezone.localtime(report.received_at), "SHORT_DATETIME_FORMAT"

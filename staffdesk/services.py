@@ -12,11 +12,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Patron
 from fees import services as ledger
 from fees.models import PAYABLE_KINDS, Delivery, JournalEntry
-from payments import services as orders
+from payments import services as payment_services
 from payments.library_systems import deliveries
 from payments.models import MoneyReport, PaymentOrder, Refund
-from payments.services import refunds
-from payments.services import staff as staff_services
 
 
 def _order_fields(order: PaymentOrder, before: str, **fields) -> dict:
@@ -32,13 +30,15 @@ def _order_fields(order: PaymentOrder, before: str, **fields) -> dict:
 
 def cancel_order(order: PaymentOrder, staff_user, *, reason: str) -> dict:
     before = order.status
-    orders.order_cancel(order=order, staff_user=staff_user, reason=reason)
+    payment_services.order_cancel(order=order, staff_user=staff_user, reason=reason)
     return _order_fields(order, before, reason=reason)
 
 
 def complete_order(order: PaymentOrder, staff_user, *, reason: str) -> dict:
     before = order.status
-    entry = orders.order_complete(order=order, staff_user=staff_user, reason=reason).booked
+    entry = payment_services.order_complete(
+        order=order, staff_user=staff_user, reason=reason
+    ).booked
     return _order_fields(order, before, journal_entry=entry, reason=reason)
 
 
@@ -47,7 +47,7 @@ def book_late_payment(
 ) -> dict:
     """Book money received for the order (the oldest waiting when `money` is not given)."""
     before = order.status
-    entry = orders.order_book_late_payment(
+    entry = payment_services.order_book_late_payment(
         order=order, staff_user=staff_user, reason=reason, money_id=money and money.pk
     )
     return _order_fields(order, before, journal_entry=entry, reason=reason)
@@ -57,7 +57,7 @@ def close_money(
     order: PaymentOrder, staff_user, *, reason: str, money: MoneyReport | None = None
 ) -> dict:
     before = order.status
-    orders.order_close_money(
+    payment_services.order_close_money(
         order=order, staff_user=staff_user, reason=reason, money_id=money and money.pk
     )
     return _order_fields(order, before, reason=reason)
@@ -66,7 +66,7 @@ def close_money(
 def resolve_flag(order: PaymentOrder, staff_user, *, reason: str, resolution: str) -> dict:
     """Record what was done about an underpayment or chargeback."""
     before = order.status
-    note = staff_services.order_resolve_flag(
+    note = payment_services.order_resolve_flag(
         order=order, staff_user=staff_user, resolution=resolution, reason=reason
     ).note
     return _order_fields(order, before, reason=note)
@@ -74,9 +74,9 @@ def resolve_flag(order: PaymentOrder, staff_user, *, reason: str, resolution: st
 
 def requery_order(order: PaymentOrder, staff_user) -> dict:
     """Ask the provider again (a network call: run outside any transaction)."""
-    orders.refuse_unless(orders.requery_availability(order))
+    payment_services.refuse_unless(payment_services.requery_availability(order))
     before = order.status
-    order = orders.order_refresh(order=order)
+    order = payment_services.order_refresh(order=order)
     return {
         "patron_id": order.patron_id,
         "order": order,
@@ -189,7 +189,7 @@ def refund_to_card(
     order: PaymentOrder, staff_user, *, amount_cents: int, source: str, reason: str
 ) -> dict:
     """Record a refund to the order's card; it is sent to the provider once committed."""
-    refund = refunds.refund_record(
+    refund = payment_services.refund_record(
         order=order, amount_cents=amount_cents, source=source, reason=reason,
         staff_user=staff_user,
     )  # fmt: skip
@@ -206,7 +206,7 @@ def ask_refund_again(refund: Refund, staff_user) -> dict:
     """Ask the provider about a refund still waiting for its answer (a network call;
     ProviderError: still unreachable)."""
     before = refund.status
-    refund = refunds.refund_ask_again(refund=refund)
+    refund = payment_services.refund_ask_again(refund=refund)
     return {
         "patron_id": refund.order.patron_id,
         "order_id": refund.order_id,

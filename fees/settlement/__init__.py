@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from fees.amounts import format_money
 from fees.models import CREDIT_KINDS, DEBIT_KINDS, JournalEntry, Settlement
 from fees.settlement import store
 from fees.settlement.offset import offset
@@ -62,9 +63,10 @@ class SettlementReport:
         prefix = "" if self.did_work else "Already settled. "
         return (
             f"{prefix}Settlement {s.business_date}: {s.entries_settled} entries settled "
-            f"(debits {s.debits_cents / 100:.2f} {currency}, credits {s.credits_cents / 100:.2f} "
-            f"{currency}), {s.allocations_made} allocations made "
-            f"({s.allocated_cents / 100:.2f} {currency} offset)."
+            f"(debits {format_money(s.debits_cents, currency)}, "
+            f"credits {format_money(s.credits_cents, currency)}), "
+            f"{s.allocations_made} allocations made "
+            f"({format_money(s.allocated_cents, currency)} offset)."
         )
 
 

@@ -10,6 +10,14 @@
 from payments.services.money import money_receive_for_patron
 from payments.services.orders import UnknownFee, order_abandon, order_create, order_start
 from payments.services.outcomes import Outcome, TransitionResult
+from payments.services.refunds import (
+    refund_ask_again,
+    refund_availability,
+    refund_record,
+    refund_send,
+    refundable_cents,
+    refundable_credit_cents,
+)
 from payments.services.staff import (
     ActionRefused,
     Availability,
@@ -18,13 +26,16 @@ from payments.services.staff import (
     close_money_availability,
     completable_from,
     complete_availability,
+    flag_resolutions,
     held_money,
     order_book_late_payment,
     order_cancel,
     order_close_money,
     order_complete,
+    order_resolve_flag,
     refuse_unless,
     requery_availability,
+    resolve_flag_availability,
     unmatched_report_resolve,
 )
 from payments.services.sync import (
@@ -49,6 +60,7 @@ __all__ = [
     "close_money_availability",
     "completable_from",
     "complete_availability",
+    "flag_resolutions",
     "held_money",
     "money_receive_for_patron",
     "order_abandon",
@@ -59,11 +71,19 @@ __all__ = [
     "order_create",
     "order_expire_if_stale",
     "order_refresh",
+    "order_resolve_flag",
     "order_start",
     "payment_order_transition",
     "provider_update_apply",
+    "refund_ask_again",
+    "refund_availability",
+    "refund_record",
+    "refund_send",
+    "refundable_cents",
+    "refundable_credit_cents",
     "refuse_unless",
     "requery_availability",
+    "resolve_flag_availability",
     "unmatched_report_resolve",
     "webhook_receive",
 ]

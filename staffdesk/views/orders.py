@@ -5,8 +5,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from payments import services as payment_services
 from payments.models import PaymentOrder
-from payments.services import refunds
 from staffdesk import exports, selectors
 from staffdesk.actions import ORDER_ACTIONS
 from staffdesk.forms import OrderFilterForm
@@ -72,6 +72,6 @@ def order_detail(request, reference):
             "refunds": order.refunds.select_related("requested_by", "entry__delivery")
             .prefetch_related("events")
             .order_by("created_at"),
-            "refund_availability": refunds.refund_availability(order),
+            "refund_availability": payment_services.refund_availability(order),
         },
     )

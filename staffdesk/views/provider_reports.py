@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from payments import services as order_services
+from payments import services as payment_services
 from staffdesk import selectors
 from staffdesk.forms import ResolveProviderReportForm
 from staffdesk.views.common import desk_view
@@ -21,7 +21,7 @@ def provider_reports(request):
             raise PermissionDenied
         if form.is_valid():
             try:
-                order_services.unmatched_report_resolve(
+                payment_services.unmatched_report_resolve(
                     report_id=form.cleaned_data["report"],
                     staff_user=request.user,
                     resolution=form.cleaned_data["reason"],

@@ -4,8 +4,8 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from payments import services as payment_services
 from payments.models import PaymentOrder, Refund
-from payments.services import refunds
 from staffdesk.actions import DESK_ACTIONS
 from staffdesk.models import StaffAction
 from staffdesk.views.common import desk_view, run_action
@@ -21,7 +21,7 @@ def order_refund(request, reference):
     order = get_object_or_404(PaymentOrder.objects.select_related("patron"), reference=reference)
     initial = {"source": request.GET.get("source", Refund.Source.CREDIT)}
     form = REFUND_TO_CARD.form(request.POST or None, initial=initial)
-    availability = refunds.refund_availability(order)
+    availability = payment_services.refund_availability(order)
     refunded = (
         request.method == "POST"
         and form.is_valid()
@@ -36,8 +36,8 @@ def order_refund(request, reference):
             "order": order,
             "form": form,
             "availability": availability,
-            "refundable_cents": refunds.refundable_cents(order),
-            "credit_cents": refunds.refundable_credit_cents(order.patron),
+            "refundable_cents": payment_services.refundable_cents(order),
+            "credit_cents": payment_services.refundable_credit_cents(order.patron),
         },
         status=400 if form.is_bound else 200,
     )

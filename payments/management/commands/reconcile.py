@@ -6,8 +6,7 @@ from django.utils import timezone
 
 from payments.models import OPEN_STATUSES, PaymentOrder, Refund, RefundStatus
 from payments.providers.base import ProviderError
-from payments.services import order_expire_if_stale, order_refresh
-from payments.services.refunds import refund_ask_again
+from payments.services import order_expire_if_stale, order_refresh, refund_ask_again
 
 
 class Command(BaseCommand):
