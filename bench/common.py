@@ -231,3 +231,50 @@ def signed_completion(order) -> tuple[str, str]:
     return body, stripe.WebhookSignature.generate_signature_header(
         body, settings.STRIPE_WEBHOOK_SECRET
     )
+
+
+FIRST_NAMES = ["Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hannes", "Ida", "Jonas"]
+LAST_NAMES = [
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Schäfer",
+    "Koch",
+    "Bauer",
+    "Richter",
+    "Klein",
+    "Wolf",
+]
+
+
+def load_patrons(conn, patrons):
+    """`patrons` users and patrons with ids 1 to N, user numbers 00000001 on."""
+    conn.execute(
+        """
+        INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name,
+                               email, is_staff, is_active, date_joined)
+        SELECT i, '!', false, 'patron-' || lpad(i::text, 8, '0'), '', '', '', false, true,
+               now() - interval '3 years'
+        FROM generate_series(1, %(n)s) AS i
+        """,
+        {"n": patrons},
+    )
+    conn.execute(
+        """
+        INSERT INTO accounts_patron (id, user_id, user_number, card_number, first_name,
+                                     last_name, email, created_at)
+        SELECT i, i, lpad(i::text, 8, '0'), '2900' || lpad(i::text, 10, '0'),
+               (%(first)s::text[])[1 + i %% cardinality(%(first)s::text[])],
+               (%(last)s::text[])[1 + (i / 7) %% cardinality(%(last)s::text[])],
+               '', now() - interval '3 years'
+        FROM generate_series(1, %(n)s) AS i
+        """,
+        {"n": patrons, "first": FIRST_NAMES, "last": LAST_NAMES},
+    )

@@ -46,6 +46,7 @@ setup_django("epayment_bench_desk")
 from common import (  # noqa: E402
     bench_database_name,
     bulk_load,
+    load_patrons,
     raw_connect,
     recreate_database,
     say,
@@ -78,11 +79,6 @@ ORDER_KINDS = {
 }
 RECENT_OPEN_MINUTES = 30
 METHODS = [("card", 70), ("paypal", 15), ("sepa_debit", 10), ("klarna", 5)]
-FIRST_NAMES = ["Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hannes", "Ida", "Jonas"]
-LAST_NAMES = [
-    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
-    "Schulz", "Hoffmann", "Schäfer", "Koch", "Bauer", "Richter", "Klein", "Wolf",
-]  # fmt: skip
 LOADED_TABLES = (
     "auth_user",
     "accounts_patron",
@@ -140,28 +136,7 @@ def load(*, patrons, orders, events_per_order, seed):
     with raw_connect() as conn, bulk_load(conn, LOADED_TABLES, work_mem="64MB", commit=True):
         conn.execute("SELECT setseed(%s)", [(seed % 2000) / 1000 - 1])
         with step(f"{patrons:,} patrons"):
-            conn.execute(
-                """
-                INSERT INTO auth_user (id, password, is_superuser, username, first_name,
-                                       last_name, email, is_staff, is_active, date_joined)
-                SELECT i, '!', false, 'patron-' || lpad(i::text, 8, '0'), '', '', '', false,
-                       true, now() - interval '3 years'
-                FROM generate_series(1, %(n)s) AS i
-                """,
-                {"n": patrons},
-            )
-            conn.execute(
-                """
-                INSERT INTO accounts_patron (id, user_id, user_number, card_number, first_name,
-                                             last_name, email, created_at)
-                SELECT i, i, lpad(i::text, 8, '0'), '2900' || lpad(i::text, 10, '0'),
-                       (%(first)s::text[])[1 + i %% cardinality(%(first)s::text[])],
-                       (%(last)s::text[])[1 + (i / 7) %% cardinality(%(last)s::text[])],
-                       '', now() - interval '3 years'
-                FROM generate_series(1, %(n)s) AS i
-                """,
-                {"n": patrons, "first": FIRST_NAMES, "last": LAST_NAMES},
-            )
+            load_patrons(conn, patrons)
         with step(f"plan {orders:,} orders"):
             # One row per order with all its random draws, read by the three inserts below.
             conn.execute(

@@ -47,6 +47,7 @@ from common import (  # noqa: E402
     bench_database_name,
     bulk_load,
     drop_database,
+    load_patrons,
     raw_connect,
     recreate_database,
     say,
@@ -78,25 +79,6 @@ FEE_TYPES = {
     "reservation": ("Reservation fee", 100, 100),
 }
 FEE_TYPE_WEIGHTS = [70, 15, 4, 6, 5]
-FIRST_NAMES = ["Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hannes", "Ida", "Jonas"]
-LAST_NAMES = [
-    "Müller",
-    "Schmidt",
-    "Schneider",
-    "Fischer",
-    "Weber",
-    "Meyer",
-    "Wagner",
-    "Becker",
-    "Schulz",
-    "Hoffmann",
-    "Schäfer",
-    "Koch",
-    "Bauer",
-    "Richter",
-    "Klein",
-    "Wolf",
-]
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -208,31 +190,6 @@ class Dataset:
     history_settlement_id: int = 0
     next_id: int = 1
     old_open_fees: dict = field(default_factory=lambda: defaultdict(list))
-
-
-def load_patrons(conn, patrons):
-    conn.execute(
-        """
-        INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name,
-                               email, is_staff, is_active, date_joined)
-        SELECT i, '!', false, 'patron-' || lpad(i::text, 8, '0'), '', '', '', false, true,
-               now() - interval '3 years'
-        FROM generate_series(1, %(n)s) AS i
-        """,
-        {"n": patrons},
-    )
-    conn.execute(
-        """
-        INSERT INTO accounts_patron (id, user_id, user_number, card_number, first_name,
-                                     last_name, email, created_at)
-        SELECT i, i, lpad(i::text, 8, '0'), '2900' || lpad(i::text, 10, '0'),
-               (%(first)s::text[])[1 + i %% cardinality(%(first)s::text[])],
-               (%(last)s::text[])[1 + (i / 7) %% cardinality(%(last)s::text[])],
-               '', now() - interval '3 years'
-        FROM generate_series(1, %(n)s) AS i
-        """,
-        {"n": patrons, "first": FIRST_NAMES, "last": LAST_NAMES},
-    )
 
 
 def local_dt(day, seconds, tz):
