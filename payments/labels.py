@@ -4,10 +4,14 @@ Statuses are stored as the seed documents name them (`CreatedAtProvider`); payme
 methods as the provider or the desk names them (`card`, `sepa_debit`, `online: card`).
 """
 
+import datetime
+
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from payments.models import UNKNOWN_METHOD, OrderStatus
+from fees.amounts import format_money
+from payments.models import UNKNOWN_METHOD, EventKind, FlagResolution, OrderStatus, PaymentEvent
 
 METHODS = {
     UNKNOWN_METHOD: gettext_lazy("Unknown"),
@@ -43,3 +47,48 @@ def method_label(method: str) -> str:
         return _("online: %(method)s") % {"method": method_label(method[len(ONLINE) :])}
     label = METHODS.get(method)
     return str(label) if label is not None else method
+
+
+EVENT_SENTENCES = {
+    EventKind.PROVIDER_UNREACHABLE: gettext_lazy("The provider could not be reached."),
+    EventKind.GIVEN_UP: gettext_lazy("Given up by the patron."),
+    EventKind.CHECKOUT_EXPIRED: gettext_lazy(
+        "The checkout never reached the provider and has expired."
+    ),
+    EventKind.HELD_WRONG_CURRENCY: gettext_lazy(
+        "Received %(amount)s; the order is in %(order_currency)s: held for staff, not booked."
+    ),
+    EventKind.HELD_FURTHER_PAYMENT: gettext_lazy("Further payment reported, not booked."),
+    EventKind.COMPLETION_CONFIRMED: gettext_lazy(
+        "The provider confirms the payment staff completed."
+    ),
+    EventKind.MONEY_BOOKED: gettext_lazy("Booked %(amount)s received on %(date)s."),
+    EventKind.MONEY_CLOSED: gettext_lazy("Closed %(amount)s received on %(date)s without booking."),
+    EventKind.FLAG_RESOLVED: gettext_lazy("%(resolution)s."),
+}
+
+
+def event_text(event: PaymentEvent) -> str:
+    """What the event says, in the reader's language: the portal's sentence from the event's
+    facts, then the staff's or the provider's own words as they were given."""
+    sentence = EVENT_SENTENCES.get(event.kind)
+    if sentence is None:
+        return event.note
+    facts = event.facts or {}
+    values = {"order_currency": facts.get("order_currency", "")}
+    if "amount_cents" in facts:
+        values["amount"] = format_money(facts["amount_cents"], facts["currency"])
+    if "received_at" in facts:
+        received = timezone.localtime(datetime.datetime.fromisoformat(facts["received_at"]))
+        values["date"] = formats.date_format(received, "SHORT_DATETIME_FORMAT")
+    if "resolution" in facts:
+        values["resolution"] = resolution_label(facts["resolution"])
+    text = str(sentence) % values
+    return f"{text} {event.note}" if event.note else text
+
+
+def resolution_label(code: str) -> str:
+    try:
+        return str(FlagResolution(code).label)
+    except ValueError:
+        return code

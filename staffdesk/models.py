@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from payments.models import FlagResolution
+
 
 class StaffAction(models.Model):
     class Kind(models.TextChoices):
@@ -60,6 +62,10 @@ class StaffAction(models.Model):
     )
     status_before = models.CharField(_("status before"), max_length=20, blank=True)
     status_after = models.CharField(_("status after"), max_length=20, blank=True)
+    # For a resolved flag: the resolution staff chose (their own words are the reason).
+    resolution = models.CharField(
+        _("resolution"), max_length=32, choices=FlagResolution.choices, blank=True
+    )
     reason = models.TextField(_("reason"), blank=True)
     # The form's one-time token: a second submit of the same form does nothing.
     submission = models.UUIDField(unique=True, null=True, blank=True, editable=False)
@@ -75,3 +81,9 @@ class StaffAction(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} by {self.staff_user_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def explanation(self) -> str:
+        """The resolution chosen, in the reader's language, then the staff's own words."""
+        parts = [str(self.get_resolution_display()) if self.resolution else "", self.reason]
+        return ": ".join(part for part in parts if part)

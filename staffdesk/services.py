@@ -66,10 +66,10 @@ def close_money(
 def resolve_flag(order: PaymentOrder, staff_user, *, reason: str, resolution: str) -> dict:
     """Record what was done about an underpayment or chargeback."""
     before = order.status
-    note = payment_services.order_resolve_flag(
+    event = payment_services.order_resolve_flag(
         order=order, staff_user=staff_user, resolution=resolution, reason=reason
-    ).note
-    return _order_fields(order, before, reason=note)
+    )
+    return _order_fields(order, before, resolution=resolution, reason=event.note)
 
 
 def requery_order(order: PaymentOrder, staff_user) -> dict:

@@ -6,11 +6,14 @@ from payments.models.api import ApiClient, ApiIdempotencyRecord, ApiRequest, Api
 from payments.models.money import MoneyQuerySet, MoneyReport, UnmatchedProviderReport
 from payments.models.orders import (
     ATTENTION_STATES,
+    FLAG_RESOLUTIONS,
     FLAG_STATUSES,
     OPEN_STATUSES,
     PAID_STATUSES,
     UNKNOWN_METHOD,
+    EventKind,
     EventSource,
+    FlagResolution,
     Mode,
     OrderFee,
     OrderStatus,
@@ -27,6 +30,7 @@ from payments.models.simulated import SimulatedCheckout
 
 __all__ = [
     "ATTENTION_STATES",
+    "FLAG_RESOLUTIONS",
     "FLAG_STATUSES",
     "OPEN_STATUSES",
     "PAID_STATUSES",
@@ -36,7 +40,9 @@ __all__ = [
     "ApiIdempotencyRecord",
     "ApiRequest",
     "ApiScope",
+    "EventKind",
     "EventSource",
+    "FlagResolution",
     "Mode",
     "MoneyQuerySet",
     "MoneyReport",

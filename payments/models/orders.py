@@ -36,6 +36,49 @@ ATTENTION_STATES = Q(status__in=FLAG_STATUSES, flag_resolved_at__isnull=True) | 
 )
 
 
+class EventKind(models.TextChoices):
+    """What the portal itself says about an event. The sentence is rendered in the reader's
+    language from the event's facts (payments.labels.event_text); `note` keeps the staff's
+    or the provider's own words as they were given."""
+
+    NOTE = "", _("Note only")
+    PROVIDER_UNREACHABLE = "provider_unreachable", _("Provider not reached")
+    GIVEN_UP = "given_up", _("Given up by the patron")
+    CHECKOUT_EXPIRED = "checkout_expired", _("Checkout expired")
+    HELD_WRONG_CURRENCY = "held_wrong_currency", _("Money in another currency held")
+    HELD_FURTHER_PAYMENT = "held_further_payment", _("Further payment held")
+    COMPLETION_CONFIRMED = "completion_confirmed", _("Staff completion confirmed")
+    MONEY_BOOKED = "money_booked", _("Held money booked")
+    MONEY_CLOSED = "money_closed", _("Held money closed")
+    FLAG_RESOLVED = "flag_resolved", _("Flag resolved")
+
+
+class FlagResolution(models.TextChoices):
+    """What staff can say they did about a flag: each names what happened to the money."""
+
+    REST_OPEN = "rest_open", _("Remaining amount stays open — resolved")
+    REST_WAIVED = "rest_waived", _("Remaining amount waived")
+    REST_PAID = "rest_paid", _("Remaining amount paid at the counter")
+    PATRON_CONTACTED = "patron_contacted", _("Chargeback acknowledged — patron contacted")
+    AMOUNT_OPEN = "amount_open", _("Chargeback acknowledged — amount stays open")
+    PAID_AGAIN = "paid_again", _("Chargeback acknowledged — amount paid again")
+
+
+# The resolutions offered for each flag.
+FLAG_RESOLUTIONS = {
+    OrderStatus.UNDERPAID.value: (
+        FlagResolution.REST_OPEN,
+        FlagResolution.REST_WAIVED,
+        FlagResolution.REST_PAID,
+    ),
+    OrderStatus.CHARGEBACK.value: (
+        FlagResolution.PATRON_CONTACTED,
+        FlagResolution.AMOUNT_OPEN,
+        FlagResolution.PAID_AGAIN,
+    ),
+}
+
+
 class EventSource(models.TextChoices):
     PORTAL = "portal", _("Portal")
     PROVIDER = "provider", _("Payment provider")
@@ -154,6 +197,11 @@ class PaymentEvent(models.Model):
     # The provider's id of the message that caused this event (a Stripe event id, ...).
     provider_event_id = models.CharField(_("provider reference"), max_length=255, blank=True)
     amount_cents = models.BigIntegerField(_("amount received (cents)"), null=True, blank=True)
+    kind = models.CharField(
+        _("what happened"), max_length=32, choices=EventKind.choices, blank=True, default=""
+    )
+    # The values the kind's sentence names: amounts in cents, their currency, an ISO time.
+    facts = models.JSONField(_("facts"), default=dict, blank=True)
     note = models.TextField(_("note"), blank=True)
 
     class Meta:

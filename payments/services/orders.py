@@ -13,7 +13,14 @@ from fees import selectors as fees_selectors
 from fees.amounts import format_money
 from fees.selectors import unpaid_cents
 from payments import rules
-from payments.models import EventSource, OrderFee, OrderStatus, PaymentEvent, PaymentOrder
+from payments.models import (
+    EventKind,
+    EventSource,
+    OrderFee,
+    OrderStatus,
+    PaymentEvent,
+    PaymentOrder,
+)
 from payments.providers import get_provider
 from payments.providers.base import ProviderError
 from payments.reference import new_reference
@@ -136,7 +143,8 @@ def order_start(*, order: PaymentOrder, return_url: str, cancel_url: str) -> str
             order=order,
             status=OrderStatus.FAILED,
             source=EventSource.SYSTEM,
-            note=f"The provider could not be reached: {error}",
+            kind=EventKind.PROVIDER_UNREACHABLE,
+            note=str(error),
         )
         raise
     payment_order_transition(
@@ -170,7 +178,7 @@ def order_abandon(*, order: PaymentOrder, patron: Patron) -> TransitionResult:
             order=order,
             status=OrderStatus.FAILED,
             source=EventSource.PORTAL,
-            note="Given up by the patron",
+            kind=EventKind.GIVEN_UP,
         )
     transaction.on_commit(lambda: expire_at_provider(result.order))
     return result

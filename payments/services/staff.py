@@ -9,16 +9,16 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import Patron
-from fees.amounts import format_money
 from fees.models import JournalEntry
 from payments.labels import status_label
 from payments.models import (
+    FLAG_RESOLUTIONS,
     FLAG_STATUSES,
+    EventKind,
     EventSource,
     MoneyReport,
     OrderStatus,
@@ -71,7 +71,7 @@ def complete_availability(order: PaymentOrder, *, now=None) -> Availability:
         return Availability(
             False,
             _("Can be completed from %(date)s.")
-            % {"date": timezone.localtime(start).strftime("%Y-%m-%d %H:%M")},
+            % {"date": formats.date_format(timezone.localtime(start), "SHORT_DATETIME_FORMAT")},
         )
     return Availability(True)
 
@@ -115,25 +115,9 @@ def requery_availability(order: PaymentOrder) -> Availability:
     return Availability(False, _("The order has ended; the provider has nothing more to say."))
 
 
-# What staff can say they did about a flag: each names the outcome, so the audit reads as
-# a record of what happened to the money, with the staff member's own words after it.
-FLAG_RESOLUTIONS = {
-    S.UNDERPAID: {
-        "rest_open": gettext_lazy("Remaining amount stays open — resolved"),
-        "rest_waived": gettext_lazy("Remaining amount waived"),
-        "rest_paid": gettext_lazy("Remaining amount paid at the counter"),
-    },
-    S.CHARGEBACK: {
-        "patron_contacted": gettext_lazy("Chargeback acknowledged — patron contacted"),
-        "amount_open": gettext_lazy("Chargeback acknowledged — amount stays open"),
-        "paid_again": gettext_lazy("Chargeback acknowledged — amount paid again"),
-    },
-}
-
-
 def flag_resolutions(order: PaymentOrder) -> list[tuple[str, str]]:
     """The resolutions offered for the order's flag, as (code, label)."""
-    return list(FLAG_RESOLUTIONS.get(order.status, {}).items())
+    return [(choice.value, choice.label) for choice in FLAG_RESOLUTIONS.get(order.status, ())]
 
 
 def resolve_flag_availability(order: PaymentOrder) -> Availability:
@@ -143,7 +127,11 @@ def resolve_flag_availability(order: PaymentOrder) -> Availability:
         return Availability(
             False,
             _("Resolved on %(date)s.")
-            % {"date": timezone.localtime(order.flag_resolved_at).strftime("%Y-%m-%d %H:%M")},
+            % {
+                "date": formats.date_format(
+                    timezone.localtime(order.flag_resolved_at), "SHORT_DATETIME_FORMAT"
+                )
+            },
         )
     return Availability(True)
 
@@ -219,11 +207,11 @@ def _held_report(order, report_id, *, bookable) -> MoneyReport:
     return report
 
 
-def _money_note(template: str, report: MoneyReport, reason: str) -> str:
-    return template % {
-        "amount": format_money(report.amount_cents, report.currency),
-        "date": timezone.localtime(report.received_at).strftime("%Y-%m-%d %H:%M"),
-        "reason": reason,
+def _money_facts(report: MoneyReport) -> dict:
+    return {
+        "amount_cents": report.amount_cents,
+        "currency": report.currency,
+        "received_at": report.received_at.isoformat(),
     }
 
 
@@ -244,9 +232,9 @@ def order_book_late_payment(
             source=EventSource.STAFF,
             staff_user=staff_user,
             amount_cents=report.amount_cents,
-            note=_money_note(
-                _("Booked %(amount)s received on %(date)s. %(reason)s"), report, reason
-            ),
+            kind=EventKind.MONEY_BOOKED,
+            facts=_money_facts(report),
+            note=reason,
         )
         order.save()
         return entry
@@ -266,11 +254,9 @@ def order_close_money(
             status=order.status,
             source=EventSource.STAFF,
             staff_user=staff_user,
-            note=_money_note(
-                _("Closed %(amount)s received on %(date)s without booking. %(reason)s"),
-                report,
-                reason,
-            ),
+            kind=EventKind.MONEY_CLOSED,
+            facts=_money_facts(report),
+            note=reason,
         )
         order.save()
         return report
@@ -296,8 +282,7 @@ def order_resolve_flag(
     with transaction.atomic():
         order = _locked(order)
         refuse_unless(resolve_flag_availability(order))
-        label = FLAG_RESOLUTIONS[order.status].get(resolution)
-        if label is None:
+        if resolution not in FLAG_RESOLUTIONS.get(order.status, ()):
             raise ValidationError(
                 _("Choose one of the resolutions offered for this order."), code="invalid"
             )
@@ -308,7 +293,9 @@ def order_resolve_flag(
             status=order.status,
             source=EventSource.STAFF,
             staff_user=staff_user,
-            note=f"{label}: {reason.strip()}",
+            kind=EventKind.FLAG_RESOLVED,
+            facts={"resolution": resolution},
+            note=reason,
         )
         order.flag_resolved_at = event.at
         order.save()

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from payments.models import (
     PAID_STATUSES,
+    EventKind,
     EventSource,
     OrderStatus,
     PaymentOrder,
@@ -147,7 +148,7 @@ def order_expire_if_stale(*, order: PaymentOrder, now=None) -> bool:
         order=order,
         status=OrderStatus.FAILED,
         source=EventSource.SYSTEM,
-        note="The checkout never reached the provider and has expired.",
+        kind=EventKind.CHECKOUT_EXPIRED,
     )
     return result.changed
 

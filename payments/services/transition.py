@@ -18,6 +18,7 @@ from payments.models import (
     OPEN_STATUSES,
     PAID_STATUSES,
     UNKNOWN_METHOD,
+    EventKind,
     EventSource,
     MoneyReport,
     OrderStatus,
@@ -68,6 +69,7 @@ def payment_order_transition(
     payment_id: str = "",
     api_client=None,
     external_id: str = "",
+    kind: str = EventKind.NOTE,
     note: str = "",
 ) -> TransitionResult:
     """Move an order to `status` if the status table allows it; record and book what that means.
@@ -108,6 +110,7 @@ def payment_order_transition(
             staff_user=staff_user,
             payment_method=payment_method,
             provider_event_id=provider_event_id,
+            kind=kind,
             note=note,
         )
         booked = _take_back(order, event, amount_cents) if status == S.CHARGEBACK else None
@@ -125,6 +128,8 @@ def record_event(
     payment_method: str = "",
     provider_event_id: str = "",
     amount_cents: int | None = None,
+    kind: str = EventKind.NOTE,
+    facts: dict | None = None,
     note: str = "",
 ) -> PaymentEvent:
     """Write the event and set the order's status to it; the caller saves the order."""
@@ -136,6 +141,8 @@ def record_event(
         payment_method=payment_method or UNKNOWN_METHOD,
         provider_event_id=provider_event_id,
         amount_cents=amount_cents,
+        kind=kind,
+        facts=facts or {},
         note=note.strip(),
     )
     if status != order.status:
@@ -177,15 +184,14 @@ def _money_arrived(
     has_money = any(report.order_id == order.pk for report in reports)
     wrong_currency = currency != order.currency or currency != settings.LIBRARY_CURRENCY
     hold = ""
+    kind, facts = EventKind.NOTE, {}
     if wrong_currency:
         hold = Hold.WRONG_CURRENCY
-        note = (
-            f"Received {received / 100:.2f} {currency}; the order is in {order.currency}: "
-            f"held for staff, not booked. {note}"
-        )
+        kind = EventKind.HELD_WRONG_CURRENCY
+        facts = {"amount_cents": received, "currency": currency, "order_currency": order.currency}
     elif has_money:
         hold = Hold.FURTHER_PAYMENT
-        note = f"Further payment reported, not booked. {note}"
+        kind = EventKind.HELD_FURTHER_PAYMENT
     elif order.status == S.CANCELLED_BY_BIB and source != EventSource.STAFF:
         # SPEC: after a cancel by the library only staff book a payment.
         hold = Hold.AFTER_CANCELLATION
@@ -220,6 +226,8 @@ def _money_arrived(
         payment_method=payment_method,
         provider_event_id=provider_event_id,
         amount_cents=None if wrong_currency else received,
+        kind=kind,
+        facts=facts,
         note=note,
     )
     booked = None
@@ -263,7 +271,8 @@ def _confirm_completion(
         payment_method=payment_method,
         provider_event_id=provider_event_id,
         amount_cents=received,
-        note=f"The provider confirms the payment staff completed. {note}",
+        kind=EventKind.COMPLETION_CONFIRMED,
+        note=note,
     )
     order.save()
     return TransitionResult(order=order, outcome=Outcome.REPEAT, event=event, money=completed)

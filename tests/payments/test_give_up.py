@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from fees.models import EntryKind, JournalEntry
 from payments import services
-from payments.models import EventSource, OrderStatus, PaymentOrder, SimulatedCheckout
+from payments.labels import event_text
+from payments.models import EventKind, EventSource, OrderStatus, PaymentOrder, SimulatedCheckout
 from tests.factories import PatronFactory
 from tests.payments.helpers import start_payment
 
@@ -25,7 +26,8 @@ def test_giving_up_ends_the_order_failed_as_the_patrons_doing(patron_client, ord
     order.refresh_from_db()
     assert order.status == OrderStatus.FAILED
     last = order.events.last()
-    assert (last.source, last.note) == (EventSource.PORTAL, "Given up by the patron")
+    assert (last.source, last.kind) == (EventSource.PORTAL, EventKind.GIVEN_UP)
+    assert event_text(last) == "Given up by the patron."
 
 
 def test_after_giving_up_the_fees_can_be_paid_again_at_once(patron_client, fees, order):

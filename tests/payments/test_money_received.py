@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from fees.models import EntryKind, JournalEntry
 from payments import services
+from payments.labels import event_text
 from payments.models import EventSource, MoneyReport, OrderStatus
 from payments.services.money import money_book
 from tests.factories import DeskStaffFactory
@@ -81,7 +82,8 @@ def test_booking_writes_an_event_with_the_staff_member(patron, fees):
 
     event = order.events.last()
     assert event.staff_user == staff and event.amount_cents == 500
-    assert "5.00 EUR" in event.note
+    assert event_text(event).startswith("Booked 5.00 EUR received on ")
+    assert event.note == "checked"
 
 
 def test_a_further_payment_in_another_currency_keeps_its_currency_and_is_never_booked(patron, fees):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from fees import services as ledger
 from fees.models import EntryKind, JournalEntry
 from payments import services
+from payments.labels import event_text
 from payments.models import OrderStatus, PaymentEvent, PaymentOrder
 from tests.factories import FeeFactory
 from tests.payments.conftest import WEBHOOK_SECRET
@@ -132,7 +133,7 @@ def test_other_currency_is_underpaid_and_books_nothing(client, order, session, f
     order.refresh_from_db()
     assert order.status == OrderStatus.UNDERPAID
     assert order.payment_entry is None
-    assert "USD" in order.events.last().note
+    assert "Received 5.00 USD; the order is in EUR" in event_text(order.events.last())
 
 
 def test_dispute_reverses_the_payment(client, order, session, fake_stripe, patron):

@@ -75,7 +75,8 @@ def test_the_resolution_is_audited_with_what_was_done_and_why(desk_client, staff
     assert (action.kind, action.staff_user, action.order, action.patron) == (
         StaffAction.Kind.RESOLVE_FLAG, staff, order, order.patron,
     )  # fmt: skip
-    assert action.reason == "Chargeback acknowledged — patron contacted: Phoned on Monday"
+    assert (action.resolution, action.reason) == ("patron_contacted", "Phoned on Monday")
+    assert action.explanation == "Chargeback acknowledged — patron contacted: Phoned on Monday"
     assert (action.status_before, action.status_after) == ("Cancelation", "Cancelation")
 
 
@@ -86,7 +87,9 @@ def test_the_resolution_is_in_the_orders_history_and_shown_on_the_order(desk_cli
 
     event = order.events.last()
     assert (event.status, event.source, event.staff_user) == ("Underpaid", "staff", staff)
-    assert event.note == "Remaining amount paid at the counter: Paid 3.00 cash"
+    assert (event.kind, event.facts, event.note) == (
+        "flag_resolved", {"resolution": "rest_paid"}, "Paid 3.00 cash",
+    )  # fmt: skip
     page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
     assert 'id="resolution"' in page and "desk7: Remaining amount paid at the counter" in page
 
