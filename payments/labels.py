@@ -24,7 +24,9 @@ METHODS = {
     "sofort": gettext_lazy("Sofort"),
     "ideal": gettext_lazy("iDEAL"),
     "link": gettext_lazy("Link"),
+    "simulated": gettext_lazy("Simulated"),
 }
+PROVIDER_NAMES = {"stripe": "Stripe", "simulated": gettext_lazy("Simulated provider")}
 ONLINE = "online: "
 
 
@@ -39,6 +41,11 @@ def status_label(status: str) -> str:
         return str(OrderStatus(status).label)
     except ValueError:
         return status
+
+
+def provider_label(provider: str) -> str:
+    """`simulated` -> "Simulated provider" / "Simulierter Anbieter"; `stripe` -> "Stripe"."""
+    return str(PROVIDER_NAMES.get(provider, provider))
 
 
 def method_label(method: str) -> str:

@@ -7,6 +7,7 @@ register = template.Library()
 # {{ event.status|status_label }}, {{ order.payment_method|method_label }}
 register.filter("status_label", labels.status_label)
 register.filter("method_label", labels.method_label)
+register.filter("provider_label", labels.provider_label)
 # {{ event|event_text }}: the portal's sentence for the event in the reader's language
 register.filter("event_text", labels.event_text)
 register.filter("resolution_label", labels.resolution_label)

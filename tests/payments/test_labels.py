@@ -3,7 +3,7 @@
 import pytest
 from django.utils import translation
 
-from payments.labels import event_text, method_label, status_label
+from payments.labels import event_text, method_label, provider_label, status_label
 from payments.models import EventKind, PaymentEvent
 
 
@@ -65,3 +65,11 @@ def test_an_event_without_a_kind_shows_its_note_as_given():
 def test_a_chargeback_is_one_word_in_german():
     with translation.override("de"):
         assert status_label("Cancelation") == "Rückbuchung"
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"), [("simulated", "Simulierter Anbieter"), ("stripe", "Stripe")]
+)
+def test_a_provider_reads_in_german(provider, expected):
+    with translation.override("de"):
+        assert provider_label(provider) == expected

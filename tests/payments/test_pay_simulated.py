@@ -170,3 +170,14 @@ def test_simulated_checkout_page_is_gone_in_live_mode(patron_client, fees, setti
 
     assert patron_client.get(checkout_url).status_code == 404
     assert SimulatedCheckout.objects.get().outcome == "open"
+
+
+def test_the_simulated_providers_page_speaks_german(patron_client, fees):
+    patron_client.post(reverse("set_language"), {"language": "de"})
+    checkout_url = start_payment(patron_client, fees[0]).url
+
+    page = patron_client.get(checkout_url).content.decode()
+
+    assert "5,00 EUR bezahlen" in page
+    assert "Weniger bezahlen" in page and "Rückmeldung an das Portal" in page
+    assert "Pay less" not in page and "Callback to the portal" not in page
