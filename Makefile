@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/epayment
 # CI sets REQUIRE_POSTGRES=1: an unreachable PostgreSQL then fails the run instead of being skipped.
 REQUIRE_POSTGRES ?= 0
+# Where `make run` serves: `make run PORT=8001` (or HOST=0.0.0.0 to reach it from another machine).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test lint chromium screenshots property bench-settle bench-account bench-desk bench-bridge bench-http clean
 
@@ -21,8 +24,8 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	@echo "Portal: http://127.0.0.1:8000   Staff desk: http://127.0.0.1:8000/desk/   Admin: http://127.0.0.1:8000/admin/"
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Portal: http://$(HOST):$(PORT)   Staff desk: http://$(HOST):$(PORT)/desk/   Admin: http://$(HOST):$(PORT)/admin/"
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 chromium:

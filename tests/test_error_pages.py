@@ -107,3 +107,12 @@ def test_an_anonymous_visitor_gets_the_404_page_too():
 
     assert response.status_code == 404
     assert LIBRARY in response.content.decode()
+
+
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon(client):
+    from django.contrib.staticfiles import finders
+
+    page = client.get(reverse("accounts:login")).content.decode()
+
+    assert 'rel="icon" href="/static/favicon.svg"' in page
+    assert finders.find("favicon.svg")
