@@ -11,7 +11,15 @@ from fees import selectors as fees_selectors
 from fees.models import EntryKind, JournalEntry, PaymentShare
 from fees.selectors import fees_unpaid, open_fees_unpaid, unpaid_cents
 from payments import rules
-from payments.models import OPEN_STATUSES, MoneyReport, OrderFee, OrderStatus, PaymentOrder
+from payments.models import (
+    OPEN_STATUSES,
+    EventKind,
+    MoneyReport,
+    OrderFee,
+    OrderStatus,
+    PaymentEvent,
+    PaymentOrder,
+)
 
 
 def paid_online(path: str = "") -> Q:
@@ -55,7 +63,12 @@ def reserved_fee_ids(*, patron_ids) -> set[int]:
 
 
 def patron_orders(*, patron: Patron) -> QuerySet[PaymentOrder]:
-    return PaymentOrder.objects.filter(patron=patron).order_by("-created_at", "-id")
+    given_up = PaymentEvent.objects.filter(order=OuterRef("pk"), kind=EventKind.GIVEN_UP)
+    return (
+        PaymentOrder.objects.filter(patron=patron)
+        .annotate(given_up=Exists(given_up))
+        .order_by("-created_at", "-id")
+    )
 
 
 def order_page(*, order: PaymentOrder) -> dict:
@@ -79,6 +92,9 @@ def order_page(*, order: PaymentOrder) -> dict:
         )
         unpaid = unpaid_cents(order.patron_id)
         page["still_to_pay_cents"] = sum(unpaid.get(line.fee_id, 0) for line in fees)
+        page["rest_fee_ids"] = [line.fee_id for line in fees if unpaid.get(line.fee_id, 0) > 0]
+    elif order.status == OrderStatus.FAILED:
+        page["given_up"] = order.events.filter(kind=EventKind.GIVEN_UP).exists()
     return page
 
 

@@ -59,7 +59,8 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
             raise ValidationError(
                 _(
                     "A selected fee is already in a payment that has not finished yet. "
-                    "Finish or leave that payment first; it ends by itself after a while."
+                    "Finish that payment, or choose “Give up this payment” under "
+                    "Payments in progress; it also ends by itself after a while."
                 ),
                 code="reserved",
             )
@@ -121,7 +122,11 @@ def _insert_order(patron, fees, unpaid, amount, provider) -> PaymentOrder:
                 )
         except IntegrityError as error:
             raise ValidationError(
-                _("A selected fee is already in a payment that has not finished yet."),
+                _(
+                    "A selected fee is already in a payment that has not finished yet. "
+                    "Finish that payment, or choose “Give up this payment” under "
+                    "Payments in progress; it also ends by itself after a while."
+                ),
                 code="reserved",
             ) from error
         return order

@@ -52,7 +52,10 @@ def _account_page(request, patron, *, selected=(), error=None, status=200):
 
 @login_required
 def account(request):
-    return _account_page(request, _patron(request))
+    # `?fee=1&fee=2` (the order page's "Pay the rest") arrives with those fees ticked.
+    form = FeeSelectionForm(request.GET)
+    selected = form.cleaned_data["fee"] if "fee" in request.GET and form.is_valid() else ()
+    return _account_page(request, _patron(request), selected=selected)
 
 
 @login_required

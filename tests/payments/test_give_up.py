@@ -1,5 +1,7 @@
 """A patron who left the provider's page gives up the open payment and pays again at once."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -139,3 +141,19 @@ def test_the_order_page_of_an_ended_payment_offers_no_giving_up(patron_client, o
     page = patron_client.get(reverse("payments:order", args=[order.reference])).content.decode()
 
     assert reverse("payments:abandon", args=[order.reference]) not in page
+
+
+def test_a_given_up_payment_reads_as_given_up_not_failed(patron_client, order):
+    give_up(patron_client, order)
+
+    page = patron_client.get(reverse("payments:order", args=[order.reference])).content.decode()
+    orders = patron_client.get(reverse("payments:orders")).content.decode()
+
+    assert "You gave up this payment." in page and "did not go through" not in page
+    assert "<td>Given up</td>" in orders
+
+
+def test_the_second_tabs_refusal_names_the_way_out(patron_client, order, fees):
+    refused = start_payment(patron_client, fees[0]).content.decode()
+
+    assert re.search(r'id="pay-error">[^<]*“Give up this payment”', refused)

@@ -120,3 +120,21 @@ def test_an_order_for_a_fee_partly_paid_at_the_counter_charges_the_rest(
     start_payment(patron_client, fees[1])
 
     assert PaymentOrder.objects.get().amount_cents == 500
+
+
+def test_pay_the_rest_leads_to_the_account_with_the_fee_ticked(patron_client, fees, underpaid):
+    page = patron_client.get(reverse("payments:order", args=[underpaid.reference])).content
+    link = re.search(r'href="([^"]+)">Pay the rest<', page.decode()).group(1).replace("&amp;", "&")
+
+    account = patron_client.get(link).content.decode()
+
+    assert f'value="{fees[1].pk}" id="fee-{fees[1].pk}" checked' in account
+    assert f'value="{fees[0].pk}" id="fee-{fees[0].pk}">' in account
+    assert re.search(r'id="selected-total"[^>]*>6\.00 EUR<', account)
+
+
+def test_a_fee_chosen_in_the_address_that_is_not_the_patrons_ticks_nothing(patron_client, fees):
+    account = patron_client.get(ACCOUNT, {"fee": ["abc"]})
+
+    assert account.status_code == 200
+    assert not re.search(r'name="fee"[^>]*checked', account.content.decode())
