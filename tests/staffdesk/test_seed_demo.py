@@ -78,9 +78,12 @@ def test_desk_demo_patron_has_orders_in_every_state(seeded):
     orders = PaymentOrder.objects.filter(patron__user_number="U-1006")
 
     assert sorted(orders.values_list("status", flat=True)) == [
-        "CreatedAtProvider", "Failed", "Paid", "Paid",
+        "Cancelation", "CancelledByBib", "CreatedAtProvider", "Failed", "Failed", "Paid", "Paid",
+        "Underpaid",
     ]  # fmt: skip
     assert orders.filter(status="Paid", payment_entry__isnull=True).count() == 1
+    assert orders.filter(events__kind="given_up").count() == 1
+    assert JournalEntry.objects.filter(patron__user_number="U-1006", kind="reversal").exists()
 
 
 def test_running_it_again_changes_nothing(seeded):

@@ -16,8 +16,14 @@ from accounts.services import patron_create
 from fees import services
 from fees.models import EntryKind, FeeType, JournalEntry, Loan
 from fees.settlement import SettlementError, settlement_run
-from payments.models import EventSource, PaymentEvent, PaymentOrder, SimulatedCheckout
-from payments.services import order_create, order_start, payment_order_transition
+from payments.models import (
+    EventSource,
+    OrderStatus,
+    PaymentEvent,
+    PaymentOrder,
+    SimulatedCheckout,
+)
+from payments.services import order_abandon, order_create, order_start, payment_order_transition
 from staffdesk.actions import perform
 from staffdesk.models import StaffAction
 
@@ -33,6 +39,8 @@ PATRONS = [
     ("1000000004", "U-1004", "Wagner", "Paul", "overdue loans with accruing fines"),
     ("1000000005", "U-1005", "Fischer", "Lena", "nothing owed"),
     ("1000000006", "U-1006", "Weber", "Tom", "online payments in every state, for the desk"),
+    # (Tom's orders: Paid, Paid after a cancel, Failed, given up, Underpaid, Chargeback,
+    # Cancelled by the library, and one open for ten days.)
 ]
 
 
@@ -78,19 +86,35 @@ class Command(BaseCommand):
         last_month = today - datetime.timedelta(days=30)
         # History: booked on earlier days and settled, as a running library would have.
         anna, jonas, mia, paul, lena, tom = (patrons[p[1]] for p in PATRONS)
-        self._past_fee(anna, last_month, 250, FeeType.OVERDUE, "Overdue fine", "The Hobbit")
-        self._past_fee(anna, last_month, 2500, FeeType.LOST_ITEM, "Replacement", "Atlas of Europe")
-        self._past_fee(anna, last_month, 150, FeeType.REMINDER, "Second reminder")
-        self._past_fee(jonas, last_month, 500, FeeType.OVERDUE, "Overdue fine", "Dune")
-        self._past_fee(jonas, last_month, 1200, FeeType.LOST_ITEM, "Damaged cover", "Momo")
-        self._past_fee(jonas, last_month, 300, FeeType.RESERVATION, "Reservation fee")
-        self._past_fee(mia, last_month, 1500, FeeType.MEMBERSHIP, "Annual membership")
+        self._past_fee(anna, last_month, 250, FeeType.OVERDUE, "Säumnisgebühr", "Der Hobbit")
+        self._past_fee(
+            anna,
+            last_month,
+            2500,
+            FeeType.LOST_ITEM,
+            "Ersatz für verlorenes Medium",
+            "Atlas Europa",
+        )
+        self._past_fee(anna, last_month, 150, FeeType.REMINDER, "Zweite Mahnung")
+        self._past_fee(jonas, last_month, 500, FeeType.OVERDUE, "Säumnisgebühr", "Dune")
+        self._past_fee(jonas, last_month, 1200, FeeType.LOST_ITEM, "Beschädigter Einband", "Momo")
+        self._past_fee(jonas, last_month, 300, FeeType.RESERVATION, "Vormerkgebühr")
+        self._past_fee(mia, last_month, 1500, FeeType.MEMBERSHIP, "Jahresbeitrag")
         self._past_entry(mia, last_month, EntryKind.PAYMENT, -2000, method="cash")
-        self._past_fee(lena, last_month, 400, FeeType.OVERDUE, "Overdue fine", "Emil")
+        self._past_fee(lena, last_month, 400, FeeType.OVERDUE, "Säumnisgebühr", "Emil")
         self._past_entry(lena, last_month, EntryKind.PAYMENT, -400, method="card")
         tom_fees = [
-            self._past_fee(tom, last_month, cents, FeeType.OVERDUE, "Overdue fine", item)
-            for cents, item in ((350, "Krabat"), (900, "Tschick"), (450, "Emil"), (600, "Heidi"))
+            self._past_fee(tom, last_month, cents, FeeType.OVERDUE, "Säumnisgebühr", item)
+            for cents, item in (
+                (350, "Krabat"),
+                (900, "Tschick"),
+                (450, "Emil"),
+                (600, "Heidi"),
+                (800, "Momo"),
+                (500, "Pünktchen und Anton"),
+                (300, "Jim Knopf"),
+                (250, "Das doppelte Lottchen"),
+            )
         ]
         try:
             settlement_run(business_date=today - datetime.timedelta(days=1))
@@ -100,10 +124,14 @@ class Command(BaseCommand):
         # Today: Jonas paid the 12.00 fee at the counter; the settlement has not run yet.
         desk = get_user_model().objects.get(username="desk1")
         services.payment_book(
-            patron=jonas, amount_cents=1200, method="cash", booked_by=desk, note="Paid at the desk"
+            patron=jonas,
+            amount_cents=1200,
+            method="cash",
+            booked_by=desk,
+            note="An der Theke bezahlt",
         )
         services.fee_book(
-            patron=paul, amount_cents=200, fee_type=FeeType.REMINDER, description="First reminder"
+            patron=paul, amount_cents=200, fee_type=FeeType.REMINDER, description="Erste Mahnung"
         )
         for item, days_overdue in (("Die unendliche Geschichte", 12), ("Faust I", 40)):
             Loan.objects.create(
@@ -118,18 +146,33 @@ class Command(BaseCommand):
         return True
 
     def _create_orders(self, patron, fees, desk):
-        """Orders the desk can work on: paid, paid after a cancel and failed today, and one
-        left open ten days ago (old enough to complete and book). Each order's dates, events
-        and journal entries tell the same story: what happened today happened now, and the
-        old order was written as it was ten days ago."""
-        paid, late, failed, stuck = (self._order(patron, fee) for fee in fees)
+        """Orders in every state the desk can act on: paid, paid after a cancel, failed,
+        given up by the patron, underpaid, charged back and cancelled today, and one left
+        open ten days ago (old enough to complete and book). Each order's dates, events and
+        journal entries tell the same story: what happened today happened now, and the old
+        order was written as it was ten days ago."""
+        paid, late, failed, stuck, charged_back, underpaid, cancelled, given_up = (
+            self._order(patron, fee) for fee in fees
+        )
         payment_order_transition(order=paid, status="Paid", source=EventSource.PROVIDER)
         perform(
             StaffAction.Kind.CANCEL_ORDER, late, staff_user=desk,
-            reason="Patron phoned: started by mistake",
+            reason="Leser rief an: versehentlich gestartet",
         )  # fmt: skip
         payment_order_transition(order=late, status="Paid", source=EventSource.PROVIDER)
         payment_order_transition(order=failed, status="Failed", source=EventSource.PROVIDER)
+        order_abandon(order=given_up, patron=patron)
+        payment_order_transition(order=charged_back, status="Paid", source=EventSource.PROVIDER)
+        payment_order_transition(
+            order=charged_back, status=OrderStatus.CHARGEBACK, source=EventSource.PROVIDER
+        )
+        payment_order_transition(
+            order=underpaid, status="Paid", source=EventSource.PROVIDER, amount_cents=200
+        )
+        perform(
+            StaffAction.Kind.CANCEL_ORDER, cancelled, staff_user=desk,
+            reason="Gebühr wird an der Theke beglichen",
+        )  # fmt: skip
         # Nothing was booked for it, so moving its story back ten days touches no journal row.
         shift = datetime.timedelta(days=10)
         PaymentOrder.objects.filter(pk=stuck.pk).update(
