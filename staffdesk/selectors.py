@@ -202,3 +202,18 @@ def refund_sources(order: PaymentOrder) -> list[str]:
     if payment_services.refundable_cents(order) > 0:
         sources.append(Refund.Source.PAYMENT)
     return sources
+
+
+def later_orders_for_fees(order: PaymentOrder) -> QuerySet[PaymentOrder]:
+    """The patron's orders made after this one for any of its fees (after an underpayment,
+    the rest paid online), oldest first."""
+    return (
+        PaymentOrder.objects.filter(
+            patron_id=order.patron_id,
+            created_at__gte=order.created_at,
+            order_fees__fee__in=order.order_fees.values("fee_id"),
+        )
+        .exclude(pk=order.pk)
+        .distinct()
+        .order_by("created_at", "id")
+    )

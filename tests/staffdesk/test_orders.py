@@ -13,7 +13,7 @@ from payments import services
 from payments.models import EventSource, PaymentOrder
 from staffdesk import selectors
 from tests.factories import FeeFactory, PatronFactory
-from tests.staffdesk.conftest import make_order
+from tests.staffdesk.conftest import make_order, pay_simulated, underpaid
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +238,28 @@ def test_fee_table_names_description_item_and_amount_without_journal_ids(desk_cl
     assert "<td>Dune</td>" in table
     assert "2.50 EUR" in table
     assert f">{fee.pk}<" not in table
+
+
+def test_needs_attention_leaves_out_an_underpaid_order_whose_rest_was_paid_online(desk_client):
+    order = underpaid()
+    rest = services.order_create(patron=order.patron, fee_ids=[order.order_fees.get().fee_id])
+    services.order_start(order=rest, return_url="https://p/r", cancel_url="https://p/c")
+    rest.refresh_from_db()
+    pay_simulated(rest)
+
+    assert order.reference not in listed(desk_client, attention="on")
+    assert order.reference in listed(desk_client)
+
+
+def test_the_order_page_lists_the_later_order_that_paid_its_fees(desk_client):
+    order = underpaid()
+    rest = services.order_create(patron=order.patron, fee_ids=[order.order_fees.get().fee_id])
+    services.order_start(order=rest, return_url="https://p/r", cancel_url="https://p/c")
+    rest.refresh_from_db()
+    pay_simulated(rest)
+
+    page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
+
+    assert 'id="later-orders"' in page
+    assert reverse("staffdesk:order", args=[rest.reference]) in page
+    assert "3.00 EUR" in page
