@@ -5,6 +5,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fees.models import Delivery
+from payments.labels import status_label
+from payments.models import RefundStatus
+
 
 class StaffAction(models.Model):
     class Kind(models.TextChoices):
@@ -75,3 +79,25 @@ class StaffAction(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} by {self.staff_user_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def status_before_label(self) -> str:
+        return self._status_label(self.status_before)
+
+    @property
+    def status_after_label(self) -> str:
+        return self._status_label(self.status_after)
+
+    def _status_label(self, status: str) -> str:
+        """A status as the reader's language names it: a delivery's, a refund's or an
+        order's, as the action's kind says."""
+        if self.kind in (self.Kind.RETRY_DELIVERY, self.Kind.RESOLVE_DELIVERY):
+            choices = Delivery.Status
+        elif self.kind in (self.Kind.REFUND_TO_CARD, self.Kind.ASK_REFUND_AGAIN):
+            choices = RefundStatus
+        else:
+            return status_label(status)
+        try:
+            return str(choices(status).label)
+        except ValueError:
+            return status
