@@ -22,6 +22,7 @@ METHODS = {
     "link": gettext_lazy("Link"),
 }
 ONLINE = "online: "
+PROVIDERS = {"stripe": gettext_lazy("Stripe"), "simulated": gettext_lazy("simulated provider")}
 
 
 def online_method(method: str) -> str:
@@ -43,3 +44,9 @@ def method_label(method: str) -> str:
         return _("online: %(method)s") % {"method": method_label(method[len(ONLINE) :])}
     label = METHODS.get(method)
     return str(label) if label is not None else method
+
+
+def provider_label(provider: str) -> str:
+    """`simulated` -> "simulated provider"; a provider not named here by its own name."""
+    label = PROVIDERS.get(provider)
+    return str(label) if label is not None else provider
