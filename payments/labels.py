@@ -26,7 +26,7 @@ METHODS = {
     "link": gettext_lazy("Link"),
     "simulated": gettext_lazy("Simulated"),
 }
-PROVIDER_NAMES = {"stripe": "Stripe", "simulated": gettext_lazy("Simulated provider")}
+PROVIDER_NAMES = {"stripe": "Stripe", "simulated": gettext_lazy("simulated provider")}
 ONLINE = "online: "
 
 
@@ -44,7 +44,7 @@ def status_label(status: str) -> str:
 
 
 def provider_label(provider: str) -> str:
-    """`simulated` -> "Simulated provider" / "Simulierter Anbieter"; `stripe` -> "Stripe"."""
+    """`simulated` -> "simulated provider" / "simulierter Anbieter"; `stripe` -> "Stripe"."""
     return str(PROVIDER_NAMES.get(provider, provider))
 
 

@@ -228,13 +228,26 @@ def needs_attention(*, now) -> dict[str, Q]:
 
     unresolved = Q(flag_resolved_at__isnull=True)
     return {
-        "underpaid": Q(status=S.UNDERPAID) & unresolved,
+        "underpaid": Q(status=S.UNDERPAID) & unresolved & Exists(_fees_still_owed()),
         "chargeback": Q(status=S.CHARGEBACK) & unresolved,
         "paid_after_cancel": money_held(Hold.AFTER_CANCELLATION),
         "paid_twice": money_held(Hold.FURTHER_PAYMENT, Hold.FEES_IN_ANOTHER_ORDER),
         "wrong_currency": money_held(Hold.WRONG_CURRENCY),
         "stuck": Q(status__in=OPEN_STATUSES, created_at__lt=now - datetime.timedelta(days=1)),
     }
+
+
+def _fees_still_owed() -> QuerySet[OrderFee]:
+    """The fees of the order (the outer query's) still owed: not offset in full by the
+    settlement, and paid by no other order. An underpaid order whose fees the patron
+    has paid in full (online, in a later order, or at the counter and settled) needs no
+    more attention."""
+    paid_by_another = OrderFee.objects.filter(
+        fee_id=OuterRef("fee_id"), order__status=OrderStatus.PAID
+    ).exclude(order_id=OuterRef("order_id"))
+    return OrderFee.objects.filter(order=OuterRef("pk"), fee__cleared_in__isnull=True).filter(
+        ~Exists(paid_by_another)
+    )
 
 
 def needs_attention_q(*, now) -> Q:

@@ -22,19 +22,25 @@ from typing import IO
 import xlsxwriter
 from django.db.models import Case, CharField, Count, F, Sum, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fees.models import MONEY_KINDS, Allocation, EntryKind, FeeKind, JournalEntry, Settlement
+from payments.labels import ONLINE, method_label, provider_label
+from payments.models import UNKNOWN_METHOD
 from payments.selectors import paid_online
 from staffdesk.exports import spreadsheet_safe
 
 FEE_TYPE_COLUMNS = ["fee_type", "fee_type_name", "cost_centre", "budget_line", "object_number"]
 AMOUNT_COLUMNS = ["count", "amount_cents", "amount"]
+# `method` says how the money moved in words (money_method); `method_code` is the method
+# as the journal stores it.
 BOOKED_COLUMNS = [
-    "record", "business_date", "kind", *FEE_TYPE_COLUMNS, "provider", "method", *AMOUNT_COLUMNS,
+    "record", "business_date", "kind", *FEE_TYPE_COLUMNS, "provider", "method", "method_code",
+    *AMOUNT_COLUMNS,
 ]  # fmt: skip
 ALLOCATED_COLUMNS = [
     "record", "business_date", "debit_kind", *FEE_TYPE_COLUMNS, "credit_kind", "provider",
-    "method", *AMOUNT_COLUMNS,
+    "method", "method_code", *AMOUNT_COLUMNS,
 ]  # fmt: skip
 TOTAL_COLUMNS = ["record", "business_date", "section", "kind", *AMOUNT_COLUMNS]
 
@@ -82,6 +88,36 @@ def entry_provider(path: str = "") -> Case:
     )
 
 
+def money_method(kind: str, provider: str, method: str) -> str:
+    """How an entry's money moved, in words a bookkeeper reads (in the active language),
+    from its kind, provider (`entry_provider`) and stored method: "Online (Card)",
+    "At the desk (Cash)", "Refund to the card (Stripe)", "Chargeback". The one home of
+    this wording; "" for entries that move no money."""
+    if method.startswith(ONLINE):
+        method = method[len(ONLINE) :]
+    paid_by = method_label(method) if method and method != UNKNOWN_METHOD else ""
+    through = provider_label(provider) if provider not in (COUNTER, API, "") else ""
+    if kind == EntryKind.REVERSAL:
+        if through:
+            return _("Chargeback (%(provider)s)") % {"provider": through}
+        return _("Chargeback")
+    if kind == EntryKind.REFUND:
+        if through:
+            return _("Refund to the card (%(provider)s)") % {"provider": through}
+        if paid_by:
+            return _("Refund at the desk (%(method)s)") % {"method": paid_by}
+        return _("Refund at the desk")
+    if kind != EntryKind.PAYMENT:
+        return paid_by
+    if through:
+        return _("Online (%(method)s)") % {"method": paid_by or through}
+    if provider == API:
+        if paid_by:
+            return _("Reported by another system (%(method)s)") % {"method": paid_by}
+        return _("Reported by another system")
+    return _("At the desk (%(method)s)") % {"method": paid_by} if paid_by else _("At the desk")
+
+
 def entry_fee_type(path: str = "") -> Case:
     """The fee type code an entry counts under: a fee's own; a waiver's, reduction's or
     increase's that of the fee it names; none ("") for money and credit notes."""
@@ -98,6 +134,19 @@ def entry_fee_type(path: str = "") -> Case:
 
 def finished_settlement(business_date: datetime.date) -> Settlement | None:
     return Settlement.objects.filter(business_date=business_date, finished_at__isnull=False).first()
+
+
+def last_settled_date() -> datetime.date | None:
+    """The latest business day whose settlement has finished: a later day's export has its
+    bookings but no offsets yet."""
+    latest = Settlement.objects.filter(finished_at__isnull=False).order_by("-business_date").first()
+    return latest.business_date if latest else None
+
+
+def export_filename(business_date: datetime.date, file_format: str) -> str:
+    """The file's name; a day not settled yet says so in it."""
+    unsettled = "" if finished_settlement(business_date) else "-not-settled"
+    return f"accounting-{business_date.isoformat()}{unsettled}.{file_format}"
 
 
 def _amount(cents: int) -> Decimal:
@@ -129,7 +178,8 @@ def booked_rows(business_date: datetime.date) -> Iterator[list]:
         yield [
             "booked", business_date.isoformat(), group["kind"],
             *_fee_type_cells(group["fee_type_code"], fee_kinds), group["provider"],
-            group["method"], *_amount_cells(group["entries"], group["cents"]),
+            money_method(group["kind"], group["provider"], group["method"]), group["method"],
+            *_amount_cells(group["entries"], group["cents"]),
         ]  # fmt: skip
 
 
@@ -155,7 +205,9 @@ def allocated_rows(settlement: Settlement | None) -> Iterator[list]:
         yield [
             "allocated", day, group["debit_kind"],
             *_fee_type_cells(group["fee_type_code"], fee_kinds), group["credit_kind"],
-            group["provider"], group["method"],
+            group["provider"],
+            money_method(group["credit_kind"], group["provider"], group["method"]),
+            group["method"],
             *_amount_cells(group["allocations"], group["cents"]),
         ]  # fmt: skip
 

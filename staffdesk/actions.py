@@ -104,10 +104,10 @@ def _counter(kind: str, service: Callable) -> DeskAction:
     )  # fmt: skip
 
 
-def _delivery(kind: str, service: Callable) -> DeskAction:
+def _delivery(kind: str, service: Callable, confirmation: str) -> DeskAction:
     return DeskAction(
         kind, dict(DELIVERY_ACTIONS)[kind], "accounts.manage_deliveries", DeliveryActionForm,
-        service, done(_("Done.")),
+        service, done(confirmation),
     )  # fmt: skip
 
 
@@ -156,8 +156,14 @@ DESK_ACTIONS: dict[str, DeskAction] = {
         _counter(Kind.WAIVER, services.book_waiver),
         _counter(Kind.REFUND, services.book_refund_of_credit),
         # The deliveries page.
-        _delivery(Kind.RETRY_DELIVERY, services.retry_delivery),
-        _delivery(Kind.RESOLVE_DELIVERY, services.resolve_delivery_by_hand),
+        _delivery(
+            Kind.RETRY_DELIVERY, services.retry_delivery,
+            _("It is sent again at the delivery worker's next run."),
+        ),
+        _delivery(
+            Kind.RESOLVE_DELIVERY, services.resolve_delivery_by_hand,
+            _("Marked as resolved by hand: it is not sent again."),
+        ),
         # Refunds to the card, behind their own permission.
         DeskAction(
             Kind.REFUND_TO_CARD, _("Refund to the card"), "accounts.refund_to_card", RefundForm,

@@ -281,12 +281,23 @@ class RefundForm(AmountInCents, SubmissionForm):
         label=_("Pay back"),
         choices=Refund.Source.choices,
         widget=forms.RadioSelect,
-        initial=Refund.Source.CREDIT,
     )
     amount = AmountField(
         label=_("Amount"), max_digits=9, decimal_places=2, min_value=Decimal("0.01"), localize=True
     )
     reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, *args, sources=None, preferred=None, **kwargs):
+        """`sources`: what the refund can be paid from now, the default first; only these
+        are offered. Any source is still read from a form sent, so that the service says
+        why one cannot be used (the credit is gone meanwhile)."""
+        super().__init__(*args, **kwargs)
+        if sources is None:
+            return
+        field = self.fields["source"]
+        field.widget.choices = [(code, Refund.Source(code).label) for code in sources]
+        if sources:
+            field.initial = preferred if preferred in sources else sources[0]
 
 
 def fee_choice_label(fee: JournalEntry) -> str:

@@ -5,7 +5,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from payments.models import FlagResolution
+from fees.models import Delivery
+from payments.labels import status_label
+from payments.models import FlagResolution, RefundStatus
 
 
 class StaffAction(models.Model):
@@ -87,3 +89,25 @@ class StaffAction(models.Model):
         """The resolution chosen, in the reader's language, then the staff's own words."""
         parts = [str(self.get_resolution_display()) if self.resolution else "", self.reason]
         return ": ".join(part for part in parts if part)
+
+    @property
+    def status_before_label(self) -> str:
+        return self._status_label(self.status_before)
+
+    @property
+    def status_after_label(self) -> str:
+        return self._status_label(self.status_after)
+
+    def _status_label(self, status: str) -> str:
+        """A status as the reader's language names it: a delivery's, a refund's or an
+        order's, as the action's kind says."""
+        if self.kind in (self.Kind.RETRY_DELIVERY, self.Kind.RESOLVE_DELIVERY):
+            choices = Delivery.Status
+        elif self.kind in (self.Kind.REFUND_TO_CARD, self.Kind.ASK_REFUND_AGAIN):
+            choices = RefundStatus
+        else:
+            return status_label(status)
+        try:
+            return str(choices(status).label)
+        except ValueError:
+            return status

@@ -1,4 +1,5 @@
-"""Reads for the desk: order searches, the start page's figures, a patron's fees_selectors."""
+"""Reads for the desk: order searches, the start page's figures, a patron's ledger, what a
+refund can be paid from."""
 
 import datetime
 from dataclasses import dataclass
@@ -10,7 +11,8 @@ from accounts.cards import normalize_card_number
 from accounts.models import Patron
 from fees import selectors as fees_selectors
 from fees.models import CREDIT_KINDS, Allocation, Delivery, EntryKind, JournalEntry
-from payments.models import MoneyReport, PaymentOrder, UnmatchedProviderReport
+from payments import services as payment_services
+from payments.models import MoneyReport, PaymentOrder, Refund, UnmatchedProviderReport
 from payments.reference import normalize_reference
 from payments.selectors import needs_attention, needs_attention_q, paid_online
 from staffdesk.models import StaffAction
@@ -188,3 +190,30 @@ def deliveries(*, status: str = "") -> QuerySet[Delivery]:
     if status:
         return found.filter(status=status)
     return found.exclude(status__in=Delivery.ARRIVED)
+
+
+def refund_sources(order: PaymentOrder) -> list[str]:
+    """What a refund to the order's card can be paid from now, the one to offer first
+    first: the patron's credit while there is some, part of the payment while any of it
+    is left to refund."""
+    sources = []
+    if payment_services.refundable_credit_cents(order.patron) > 0:
+        sources.append(Refund.Source.CREDIT)
+    if payment_services.refundable_cents(order) > 0:
+        sources.append(Refund.Source.PAYMENT)
+    return sources
+
+
+def later_orders_for_fees(order: PaymentOrder) -> QuerySet[PaymentOrder]:
+    """The patron's orders made after this one for any of its fees (after an underpayment,
+    the rest paid online), oldest first."""
+    return (
+        PaymentOrder.objects.filter(
+            patron_id=order.patron_id,
+            created_at__gte=order.created_at,
+            order_fees__fee__in=order.order_fees.values("fee_id"),
+        )
+        .exclude(pk=order.pk)
+        .distinct()
+        .order_by("created_at", "id")
+    )

@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import PatronFactory
+from tests.factories import DeskStaffFactory, PatronFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +107,53 @@ def test_an_anonymous_visitor_gets_the_404_page_too():
 
     assert response.status_code == 404
     assert LIBRARY in response.content.decode()
+
+
+@pytest.fixture
+def desk_without_refunds(client):
+    """A desk user such as the demo's desk2: the desk, but no refunds to the card."""
+    client.force_login(DeskStaffFactory())
+    return client
+
+
+def test_staff_refused_a_desk_page_get_the_desk_wording_and_a_link_back_to_the_desk(
+    desk_without_refunds,
+):
+    response = desk_without_refunds.get(reverse("staffdesk:order_refund", args=["EP-2222-2222"]))
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "needs a permission your staff account does not have" in page
+    assert f'href="{reverse("staffdesk:home")}"' in page
+    assert reverse("payments:account") not in page
+
+
+@pytest.mark.parametrize("url", ["/desk/orders/EP-ZZZZ-ZZZZ/", "/desk/patrons/U-9999/"])
+def test_a_missing_desk_page_speaks_to_staff_and_links_back_to_the_desk(desk_without_refunds, url):
+    response = desk_without_refunds.get(url)
+
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "Back to the desk" in page
+    assert "someone else&#x27;s account" not in page
+    assert reverse("payments:account") not in page
+
+
+def test_staff_on_a_patrons_page_get_a_link_to_the_desk_not_to_an_account(desk_without_refunds):
+    response = desk_without_refunds.get(reverse("payments:account"))
+
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert f'href="{reverse("staffdesk:home")}"' in page
+    assert "Back to your account" not in page
+
+
+def test_the_desk_error_page_speaks_german(desk_without_refunds):
+    response = desk_without_refunds.get(
+        "/desk/orders/EP-ZZZZ-ZZZZ/", headers={"accept-language": "de"}
+    )
+
+    assert "Zurück zur Theke" in response.content.decode()
 
 
 def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon(client):

@@ -8,6 +8,11 @@ from payments.library_systems.base import Target
 TARGETS = ("webhook", "koha", "folio", "alma", "aleph")
 
 
+def is_configured() -> bool:
+    """Whether deliveries are sent to a library system at all (LIBRARY_SYSTEM_TARGET)."""
+    return bool(settings.LIBRARY_SYSTEM_TARGET)
+
+
 def get_target(name: str | None = None) -> Target | None:
     """The configured target (None: deliveries are kept and shown, nothing is sent)."""
     name = settings.LIBRARY_SYSTEM_TARGET if name is None else name

@@ -9,7 +9,13 @@ from django.views.decorators.http import require_GET
 
 from fees.models import Settlement
 from staffdesk import exports
-from staffdesk.accounting import accounting_rows, accounting_sections, write_xlsx
+from staffdesk.accounting import (
+    accounting_rows,
+    accounting_sections,
+    export_filename,
+    last_settled_date,
+    write_xlsx,
+)
 from staffdesk.forms_accounting import AccountingExportForm
 from staffdesk.views.common import desk_view
 
@@ -20,12 +26,12 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @require_GET
 def accounting(request):
     form = AccountingExportForm(request.GET or None)
-    if not form.is_bound:
-        return render(request, "staffdesk/accounting.html", {"form": form})
-    if not form.is_valid():
-        return render(request, "staffdesk/accounting.html", {"form": form}, status=400)
+    if not form.is_bound or not form.is_valid():
+        context = {"form": form, "last_settled": last_settled_date()}
+        status = 400 if form.is_bound else 200
+        return render(request, "staffdesk/accounting.html", context, status=status)
     business_date = form.cleaned_data["date"]
-    filename = f"accounting-{business_date.isoformat()}.{form.cleaned_data['format']}"
+    filename = export_filename(business_date, form.cleaned_data["format"])
     if form.cleaned_data["format"] == "xlsx":
         return _xlsx_response(business_date, filename)
     return exports.csv_response(accounting_rows(business_date), filename)

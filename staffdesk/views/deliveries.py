@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from fees.models import Delivery
+from payments import library_systems
 from staffdesk import selectors
 from staffdesk.actions import DELIVERY_PAGE_ACTIONS
 from staffdesk.forms import DeliveryActionForm, DeliveryFilterForm
@@ -34,4 +35,12 @@ def deliveries(request):
     )
     for delivery in page:  # each row's form its own one-time token
         delivery.submission = uuid.uuid4()
-    return render(request, "staffdesk/deliveries.html", {"page": page, "filters": filters})
+    return render(
+        request,
+        "staffdesk/deliveries.html",
+        {
+            "page": page,
+            "filters": filters,
+            "library_system_configured": library_systems.is_configured(),
+        },
+    )

@@ -68,6 +68,7 @@ def order_detail(request, reference):
             "staff_actions": actions,
             "last_manual": actions[0] if actions else None,
             "resolution": resolution,
+            "later_orders": selectors.later_orders_for_fees(order),
             "buttons": [(action, action.availability(order)) for action in ORDER_ACTIONS.values()],
             "refunds": order.refunds.select_related("requested_by", "entry__delivery")
             .prefetch_related("events")

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from payments import services as payment_services
 from payments.models import PaymentOrder, Refund
+from staffdesk import selectors
 from staffdesk.actions import DESK_ACTIONS
 from staffdesk.models import StaffAction
 from staffdesk.views.common import desk_view, run_action
@@ -19,8 +20,11 @@ ASK_REFUND_AGAIN = DESK_ACTIONS[StaffAction.Kind.ASK_REFUND_AGAIN]
 @require_http_methods(["GET", "POST"])
 def order_refund(request, reference):
     order = get_object_or_404(PaymentOrder.objects.select_related("patron"), reference=reference)
-    initial = {"source": request.GET.get("source", Refund.Source.CREDIT)}
-    form = REFUND_TO_CARD.form(request.POST or None, initial=initial)
+    form = REFUND_TO_CARD.form(
+        request.POST or None,
+        sources=selectors.refund_sources(order),
+        preferred=request.GET.get("source"),
+    )
     availability = payment_services.refund_availability(order)
     refunded = (
         request.method == "POST"

@@ -68,7 +68,7 @@ def test_a_chargeback_is_one_word_in_german():
 
 
 @pytest.mark.parametrize(
-    ("provider", "expected"), [("simulated", "Simulierter Anbieter"), ("stripe", "Stripe")]
+    ("provider", "expected"), [("simulated", "simulierter Anbieter"), ("stripe", "Stripe")]
 )
 def test_a_provider_reads_in_german(provider, expected):
     with translation.override("de"):

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 
 from fees import services as ledger
 from fees.corrections import fee_correct
@@ -177,7 +177,7 @@ def test_online_payment_is_under_its_provider_and_cash_under_counter(business_da
     booked = section(list(accounting_rows(TODAY)), "booked")
 
     payments_by = cents_by(
-        [row for row in booked if row["kind"] == EntryKind.PAYMENT], "provider", "method"
+        [row for row in booked if row["kind"] == EntryKind.PAYMENT], "provider", "method_code"
     )
     assert payments_by == {
         ("simulated", "online: card"): (1, -700),
@@ -266,7 +266,7 @@ def test_money_another_system_reported_for_a_patron_is_under_api():
 
     booked = section(list(accounting_rows(TODAY)), "booked")
 
-    assert [(row["provider"], row["method"], row["amount_cents"]) for row in booked] == [
+    assert [(row["provider"], row["method_code"], row["amount_cents"]) for row in booked] == [
         ("api", "coins", -300)
     ]
 
@@ -306,7 +306,7 @@ def test_a_day_not_settled_has_its_bookings_and_no_allocations():
 def test_amounts_stay_integer_cents_with_a_readable_amount_beside(business_day):
     booked = section(list(accounting_rows(TODAY)), "booked")
 
-    cash = next(row for row in booked if row["method"] == "cash" and row["kind"] == "payment")
+    cash = next(row for row in booked if row["method_code"] == "cash" and row["kind"] == "payment")
     assert cash["amount_cents"] == -1500
     assert str(cash["amount"]) == "-15.00"
 
@@ -355,7 +355,7 @@ def test_csv_download_has_the_days_rows(desk_client, business_day):
     assert table == as_csv(accounting_rows(TODAY))
     assert table[0] == BOOKED_COLUMNS
     assert ["booked", TODAY.isoformat(), "payment", "", "", "", "", "", "simulated",
-            "online: card", "1", "-700", "-7.00"] in table  # fmt: skip
+            "Online (Card)", "online: card", "1", "-700", "-7.00"] in table  # fmt: skip
 
 
 def test_csv_download_quotes_text_a_spreadsheet_would_run(desk_client):
@@ -368,7 +368,7 @@ def test_csv_download_quotes_text_a_spreadsheet_would_run(desk_client):
     )
 
     booked = section(table, "booked")
-    assert [(row["method"], row["amount_cents"]) for row in booked] == [("'=1+1", "-500")]
+    assert [(row["method_code"], row["amount_cents"]) for row in booked] == [("'=1+1", "-500")]
 
 
 def test_xlsx_download_is_a_workbook_with_a_sheet_per_section(desk_client, business_day):
@@ -510,3 +510,83 @@ def test_command_warns_when_the_days_settlement_has_not_run():
 
     assert "settlement of" in err and "has not run" in err
     assert len(section(list(csv.reader(io.StringIO(out))), "booked")) == 1
+
+
+# What a bookkeeper reads in the method column
+
+
+def methods(rows, record="booked", kind_column="kind"):
+    return {(row[kind_column], row["method"]) for row in section(rows, record)}
+
+
+def test_each_money_row_names_its_method_for_a_bookkeeper(business_day, staff):
+    patron = PatronFactory()
+    order, _payment = paid_online(patron, FeeFactory(patron=patron, amount_cents=900))
+    payments.payment_order_transition(
+        order=order, status=OrderStatus.CHARGEBACK, source=EventSource.PROVIDER
+    )
+    refunds.refund_request(
+        order=pay_simulated(make_order(amount_cents=900)), amount_cents=300,
+        source=Refund.Source.PAYMENT, reason="charged twice", staff_user=staff,
+    )  # fmt: skip
+
+    named = methods(list(accounting_rows(TODAY)))
+
+    assert {
+        ("payment", "Online (Card)"),
+        ("payment", "At the desk (Cash)"),
+        ("refund", "Refund to the card (simulated provider)"),
+        ("refund", "Refund at the desk (Cash)"),
+        ("reversal", "Chargeback (simulated provider)"),
+        ("reversal", "Chargeback"),  # of the cash payment: a returned counterfeit note
+    } <= named
+    assert not {method for _kind, method in named if "online:" in method}
+
+
+def test_an_online_payment_of_an_unknown_method_is_named_by_its_provider():
+    patron = PatronFactory()
+    paid_online(patron, FeeFactory(patron=patron), payment_method="")
+
+    assert ("payment", "Online (simulated provider)") in methods(list(accounting_rows(TODAY)))
+
+
+def test_allocated_rows_name_the_credits_method(business_day):
+    named = methods(list(accounting_rows(TODAY)), "allocated", "credit_kind")
+
+    assert ("payment", "Online (Card)") in named
+
+
+def test_the_method_is_named_in_the_readers_language(business_day):
+    with translation.override("de"):
+        named = methods(list(accounting_rows(TODAY)))
+
+    assert ("payment", "Online (Karte)") in named
+    assert ("reversal", "Rückbuchung") in named
+
+
+# Whether the day is settled
+
+
+def test_the_page_says_up_to_which_day_the_settlement_has_run(desk_client, business_day):
+    page = desk_client.get(reverse("staffdesk:accounting")).content.decode()
+
+    assert 'id="settlement-state"' in page
+    assert formats.date_format(TODAY, "SHORT_DATE_FORMAT") in page
+
+
+def test_the_page_warns_that_yesterday_is_not_settled(desk_client):
+    page = desk_client.get(reverse("staffdesk:accounting")).content.decode()
+
+    assert "No day has been settled yet" in page
+
+
+def test_a_download_of_a_day_not_settled_says_so_in_its_name(desk_client):
+    FeeFactory(amount_cents=500, business_date=TODAY)
+
+    response = desk_client.get(
+        reverse("staffdesk:accounting"), {"date": TODAY.isoformat(), "format": "csv"}
+    )
+
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="accounting-{TODAY.isoformat()}-not-settled.csv"'
+    )

@@ -101,8 +101,10 @@ def test_an_action_is_named_by_its_kind_or_given_itself(staff, patron):
 
 
 @pytest.fixture
-def world(staff, paid_order):
-    """One of each thing a desk action works on, in a state that lets the action be done."""
+def world(staff, paid_order, settings):
+    """One of each thing a desk action works on, in a state that lets the action be done
+    (with a library system to send deliveries to)."""
+    settings.LIBRARY_SYSTEM_TARGET = "webhook"
     ledger.credit_note_book(patron=paid_order.patron, amount_cents=400, note="Goodwill")
     held = make_order()
     services.order_cancel(order=held, staff_user=staff, reason="asked")

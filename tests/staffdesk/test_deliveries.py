@@ -24,6 +24,17 @@ def refused():
     return refused_delivery(PatronFactory())
 
 
+@pytest.fixture
+def library_system(settings):
+    """A library system the worker sends deliveries to."""
+    settings.LIBRARY_SYSTEM_TARGET = "webhook"
+
+
+@pytest.fixture
+def no_library_system(settings):
+    settings.LIBRARY_SYSTEM_TARGET = ""
+
+
 def act(client, delivery, action, reason=""):
     return client.post(
         reverse("staffdesk:deliveries"),
@@ -44,7 +55,7 @@ def test_the_start_page_counts_refused_deliveries(desk_client, refused):
     assert 'id="count-deliveries-failed">1<' in page
 
 
-def test_send_again_makes_it_due_now_and_is_audited(desk_client, refused, staff):
+def test_send_again_makes_it_due_now_and_is_audited(desk_client, refused, staff, library_system):
     act(desk_client, refused, "retry_delivery")
 
     refused.refresh_from_db()
@@ -105,7 +116,7 @@ def test_the_patron_journal_shows_each_payments_delivery(desk_client, refused):
     assert "Refused: waits for staff" in page.content.decode()
 
 
-def test_the_same_form_sent_twice_acts_once(desk_client, refused):
+def test_the_same_form_sent_twice_acts_once(desk_client, refused, library_system):
     token = str(uuid.uuid4())
     for _ in range(2):
         desk_client.post(
@@ -124,3 +135,64 @@ def test_an_unknown_delivery_is_not_found_and_changes_nothing(desk_client, refus
 
     assert response.status_code == 404
     assert not StaffAction.objects.exists()
+
+
+def test_send_again_without_a_library_system_says_nothing_was_sent(
+    desk_client, refused, no_library_system
+):
+    response = act(desk_client, refused, "retry_delivery")
+    page = desk_client.get(response.url).content.decode()
+
+    assert "No library system is configured" in page and "nothing was sent" in page
+    assert "Done." not in page
+    refused.refresh_from_db()
+    assert (refused.status, refused.attempts) == (Status.FAILED, 1)
+    assert not StaffAction.objects.exists()
+
+
+def test_send_again_says_when_it_will_be_sent(desk_client, refused, library_system):
+    response = act(desk_client, refused, "retry_delivery")
+    page = desk_client.get(response.url).content.decode()
+
+    assert "is sent again at the delivery worker&#x27;s next run" in page
+
+
+def test_the_list_offers_no_send_again_without_a_library_system(
+    desk_client, refused, no_library_system
+):
+    page = desk_client.get(reverse("staffdesk:deliveries")).content.decode()
+
+    assert 'value="retry_delivery"' not in page
+    assert 'value="resolve_delivery"' in page
+    assert "No library system is configured" in page
+
+
+def test_a_delivery_resolved_by_hand_shows_its_note(desk_client, refused):
+    act(desk_client, refused, "resolve_delivery", reason="Entered in Koha by hand")
+
+    page = desk_client.get(reverse("staffdesk:deliveries")).content.decode()
+
+    assert "Entered in Koha by hand" in page
+
+
+def test_the_patron_audit_shows_delivery_statuses_by_their_labels(desk_client, refused):
+    act(desk_client, refused, "resolve_delivery", reason="Entered in Koha by hand")
+    patron = refused.entry.patron
+
+    page = desk_client.get(reverse("staffdesk:patron", args=[patron.user_number]))
+
+    audit = page.content.decode().split('id="audit"')[1]
+    assert "Refused: waits for staff → Resolved by hand" in audit
+    assert "failed →" not in audit
+
+
+def test_the_patron_audit_shows_delivery_statuses_in_german(desk_client, refused):
+    act(desk_client, refused, "resolve_delivery", reason="In Koha von Hand gebucht")
+    patron = refused.entry.patron
+
+    page = desk_client.get(
+        reverse("staffdesk:patron", args=[patron.user_number]), headers={"accept-language": "de"}
+    )
+
+    audit = page.content.decode().split('id="audit"')[1]
+    assert "→ Von Hand erledigt" in audit

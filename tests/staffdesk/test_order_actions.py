@@ -218,7 +218,7 @@ def test_order_detail_shows_everything_staff_need(desk_client, staff):
         f"journal entry {order.payment_entry_id}", "Unknown", "Test",
     ):  # fmt: skip
         assert expected in page, expected
-    assert page.count("<tr><td>") >= 3  # Created, Created at provider, Paid
+    assert page.count('<tr><td data-label="Time">') >= 3  # Created, Created at provider, Paid
 
 
 def test_a_further_payment_for_a_paid_order_is_booked_by_staff_as_a_plain_payment(

@@ -13,7 +13,7 @@ from payments import services
 from payments.models import EventSource, PaymentOrder
 from staffdesk import selectors
 from tests.factories import FeeFactory, PatronFactory
-from tests.staffdesk.conftest import make_order
+from tests.staffdesk.conftest import make_order, pay_simulated, underpaid
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +209,7 @@ def test_search_query_count_does_not_grow_with_the_orders_found(desk_client, sea
 
 def fee_table(client, order):
     page = client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
-    start = page.index('<table id="fees">')
+    start = page.index('id="fees"')
     return page[start : page.index("</table>", start)]
 
 
@@ -234,7 +234,32 @@ def test_fee_table_names_description_item_and_amount_without_journal_ids(desk_cl
 
     table = fee_table(desk_client, order)
 
-    assert "<td>Overdue fine</td>" in table
-    assert "<td>Dune</td>" in table
+    assert '"Fee">Overdue fine</td>' in table
+    assert '"Item">Dune</td>' in table
     assert "2.50 EUR" in table
     assert f">{fee.pk}<" not in table
+
+
+def test_needs_attention_leaves_out_an_underpaid_order_whose_rest_was_paid_online(desk_client):
+    order = underpaid()
+    rest = services.order_create(patron=order.patron, fee_ids=[order.order_fees.get().fee_id])
+    services.order_start(order=rest, return_url="https://p/r", cancel_url="https://p/c")
+    rest.refresh_from_db()
+    pay_simulated(rest)
+
+    assert order.reference not in listed(desk_client, attention="on")
+    assert order.reference in listed(desk_client)
+
+
+def test_the_order_page_lists_the_later_order_that_paid_its_fees(desk_client):
+    order = underpaid()
+    rest = services.order_create(patron=order.patron, fee_ids=[order.order_fees.get().fee_id])
+    services.order_start(order=rest, return_url="https://p/r", cancel_url="https://p/c")
+    rest.refresh_from_db()
+    pay_simulated(rest)
+
+    page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
+
+    assert 'id="later-orders"' in page
+    assert reverse("staffdesk:order", args=[rest.reference]) in page
+    assert "3.00 EUR" in page

@@ -190,3 +190,41 @@ def test_a_patron_without_credit_is_offered_no_refund_of_credit(refunder, paid_o
     page = refunder.get(reverse("staffdesk:patron", args=[paid_order.patron.user_number]))
 
     assert "Refund credit to this card" not in page.content.decode()
+
+
+def test_the_order_page_says_refunding_needs_the_permission(desk_client, paid_order):
+    page = desk_client.get(reverse("staffdesk:order", args=[paid_order.reference])).content.decode()
+
+    assert 'id="refund-needs-permission"' in page
+    assert "needs the permission" in page
+
+
+def test_the_order_page_shows_past_refunds_to_staff_without_the_permission(
+    desk_client, paid_order, staff
+):
+    refund = WaitingRefundFactory(order=paid_order, requested_by=staff)
+
+    page = desk_client.get(reverse("staffdesk:order", args=[paid_order.reference])).content.decode()
+
+    assert refund.reference in page
+
+
+def test_the_form_defaults_to_the_payment_when_the_patron_has_no_credit(refunder, paid_order):
+    form = refunder.get(refund_url(paid_order)).content.decode()
+
+    assert re.search(r'value="payment"[^>]*checked', form)
+
+
+def test_the_form_offers_no_credit_when_the_patron_has_none(refunder, paid_order):
+    form = refunder.get(f"{refund_url(paid_order)}?source=credit").content.decode()
+
+    assert 'value="credit"' not in form
+    assert re.search(r'value="payment"[^>]*checked', form)
+
+
+def test_the_form_defaults_to_the_credit_when_the_patron_has_some(refunder, paid_order):
+    ledger.credit_note_book(patron=paid_order.patron, amount_cents=400, note="Goodwill")
+
+    form = refunder.get(refund_url(paid_order)).content.decode()
+
+    assert re.search(r'value="credit"[^>]*checked', form)
