@@ -26,6 +26,17 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# Elements wider than their box, by what they are: the page itself and each table's box.
+OVERFLOWING = """() => {
+    const wider = el => el.scrollWidth > el.clientWidth;
+    const found = [];
+    if (wider(document.documentElement)) found.push("page");
+    document.querySelectorAll(".table-wrap").forEach((box, i) => {
+        if (wider(box)) found.push(`table ${i} (${box.querySelector("table").id || ""}): `
+            + `${box.scrollWidth} > ${box.clientWidth}`);
+    });
+    return found;
+}"""
 
 axe_findings: dict[str, dict[str, int]] = defaultdict(dict)
 

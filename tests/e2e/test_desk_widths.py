@@ -10,23 +10,11 @@ from fees import services as ledger
 from fees.models import Delivery
 from payments import services
 from payments.models import EventSource, OrderStatus, UnmatchedProviderReport
-from tests.e2e.conftest import DESKTOP, PHONE, Site
+from tests.e2e.conftest import DESKTOP, OVERFLOWING, PHONE, Site
 from tests.factories import PASSWORD, DeskStaffFactory, FeeFactory, PatronFactory
 from tests.staffdesk.conftest import make_order, pay_simulated
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# Elements wider than their box, by what they are: the page itself and each table's box.
-OVERFLOWING = """() => {
-    const wider = el => el.scrollWidth > el.clientWidth;
-    const found = [];
-    if (wider(document.documentElement)) found.push("page");
-    document.querySelectorAll(".table-wrap").forEach((box, i) => {
-        if (wider(box)) found.push(`table ${i} (${box.querySelector("table").id || ""}): `
-            + `${box.scrollWidth} > ${box.clientWidth}`);
-    });
-    return found;
-}"""
 
 
 @pytest.fixture

@@ -1,0 +1,67 @@
+"""Every patron page fits the screen, on a phone (390 px) and a desktop (1280 px), in English
+and German: the page does not scroll sideways and no table is cut off in its box."""
+
+import pytest
+from playwright.sync_api import expect
+
+from payments import services
+from payments.models import EventSource, OrderStatus
+from tests.e2e.conftest import DESKTOP, OVERFLOWING, PHONE, Site
+from tests.factories import PASSWORD, FeeFactory, LoanFactory, PatronFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def patron_pages():
+    """A patron with open fees, accruing fines, a paid, an underpaid and a given-up order."""
+    patron = PatronFactory(first_name="Maximiliane", last_name="Schwarzenberger-Hohenlohe")
+    fees = [
+        FeeFactory(patron=patron, amount_cents=cents, description=text, item=item)
+        for cents, text, item in (
+            (500, "Säumnisgebühr", "Die unendliche Geschichte"),
+            (1200, "Ersatzbeschaffung verlorenes Medium", "Atlas der Weltgeschichte"),
+            (300, "Mahngebühr", ""),
+            (900, "Vormerkgebühr", "Krabat"),
+        )
+    ]
+    LoanFactory(patron=patron)
+    paid = services.order_create(patron=patron, fee_ids=[fees[0].pk])
+    services.payment_order_transition(order=paid, status=OrderStatus.PAID, source="provider")
+    underpaid = services.order_create(patron=patron, fee_ids=[fees[1].pk])
+    services.payment_order_transition(
+        order=underpaid, status=OrderStatus.PAID, source=EventSource.PROVIDER, amount_cents=700
+    )
+    given_up = services.order_create(patron=patron, fee_ids=[fees[3].pk])
+    services.order_abandon(order=given_up, patron=patron)
+    return patron, {
+        "account": "/account/",
+        "orders": "/orders/",
+        "paid order": f"/orders/{paid.reference}/",
+        "underpaid order": f"/orders/{underpaid.reference}/",
+        "given-up order": f"/orders/{given_up.reference}/",
+        "receipt": f"/orders/{paid.reference}/receipt/",
+    }
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_every_patron_page_fits_the_screen(browser, live_server, patron_pages, viewport, language):
+    patron, pages = patron_pages
+    context = browser.new_context(viewport=viewport, locale="en-GB")
+    context.set_default_timeout(10_000)
+    site = Site(live_server, context.new_page())
+    site.log_in(patron.card_number, PASSWORD)
+    if language == "de":
+        site.open("/account/").get_by_role("button", name="Deutsch").click()
+        expect(site.page.locator("html")).to_have_attribute("lang", "de")
+    try:
+        too_wide = {}
+        for name, path in pages.items():
+            page = site.open(path)
+            if found := page.evaluate(OVERFLOWING):
+                too_wide[name] = found
+            site.check_accessibility(f"patron {name}, {viewport['width']} px, {language}")
+        assert too_wide == {}
+    finally:
+        context.close()
