@@ -148,7 +148,8 @@ def test_the_patron_can_use_the_portal_in_german(site, credited_patron):
 
     fee_box(page, "Damaged cover").uncheck()
     page.get_by_role("button", name="Ausgewählte Gebühren bezahlen").click()
-    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page.get_by_role("heading", name="5,00 EUR bezahlen")).to_be_visible()
+    page.get_by_role("button", name="Bezahlen", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Zahlung ist eingegangen")
     page.get_by_role("link", name="Quittung drucken").click()
     expect(page.get_by_role("heading", name="Quittung")).to_be_visible()
