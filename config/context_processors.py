@@ -18,8 +18,6 @@ def is_desk_visitor(request) -> bool:
     """Whether a page (an error page) should speak to library staff: a user with the desk
     permission, or anyone but a patron under the desk's addresses."""
     user = getattr(request, "user", None)
-    if user is None:
-        return request.path.startswith(reverse("staffdesk:home"))
-    if user.has_perm("accounts.use_desk"):
+    if user is not None and user.has_perm("accounts.use_desk"):
         return True
     return request.path.startswith(reverse("staffdesk:home")) and not hasattr(user, "patron")

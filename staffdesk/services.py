@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from accounts.models import Patron
 from fees import services as ledger
 from fees.models import PAYABLE_KINDS, Delivery, JournalEntry
-from payments import library_systems
 from payments import services as payment_services
 from payments.library_systems import deliveries
 from payments.models import MoneyReport, PaymentOrder, Refund
@@ -166,15 +165,6 @@ def _delivery_fields(delivery: Delivery, before: str, reason: str) -> dict:
 
 def retry_delivery(delivery: Delivery, staff_user, *, reason: str = "") -> dict:
     """Send a delivery to the library system again, now (at the worker's next run)."""
-    if not library_systems.is_configured():
-        raise ValidationError(
-            _(
-                "No library system is configured, so nothing was sent: the delivery is kept "
-                "until one is. Enter it in the library system by hand, or ask the "
-                "administrator to set one up."
-            ),
-            code="not_configured",
-        )
     before = delivery.status
     try:
         delivery = deliveries.delivery_retry_now(delivery=delivery)

@@ -24,6 +24,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from fees.models import Delivery
+from payments.library_systems import is_configured
 from payments.library_systems.base import PermanentError, Target, TransientError
 from payments.library_systems.feed import movements_for
 
@@ -163,6 +164,14 @@ def deliveries_send_due(
 
 def delivery_retry_now(*, delivery: Delivery) -> Delivery:
     """Staff: send a refused or waiting delivery again at the next run of the worker."""
+    if not is_configured():
+        raise ValueError(
+            _(
+                "No library system is configured, so nothing was sent: the delivery is kept "
+                "until one is. Enter it in the library system by hand, or ask the "
+                "administrator to set one up."
+            )
+        )
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
         if delivery.status not in Delivery.NOT_THERE:

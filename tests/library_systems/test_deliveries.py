@@ -12,6 +12,7 @@ from fees.models import Delivery
 from payments.library_systems.deliveries import (
     deliveries_send_due,
     delivery_resolve_by_hand,
+    delivery_retry_now,
     delivery_send_next,
 )
 from payments.library_systems.webhook import WebhookTarget
@@ -81,6 +82,21 @@ def test_a_refusal_stops_and_waits_for_staff(receiver, target):
     assert delivery.status == Status.FAILED and "422" in delivery.last_error
     with later(60 * 24):
         assert delivery_send_next(target=target) is None
+
+
+def test_sending_again_without_a_library_system_is_refused_and_changes_nothing(
+    receiver, target, settings
+):
+    book_payments(1)
+    receiver.script = [422]
+    refused = delivery_send_next(target=target)
+    settings.LIBRARY_SYSTEM_TARGET = ""
+
+    with pytest.raises(ValueError, match="No library system is configured"):
+        delivery_retry_now(delivery=refused)
+
+    refused.refresh_from_db()
+    assert (refused.status, refused.attempts) == (Status.FAILED, 1)
 
 
 def test_a_chargeback_waits_while_its_payment_was_refused(receiver, target):
