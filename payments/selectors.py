@@ -62,11 +62,15 @@ def reserved_fee_ids(*, patron_ids) -> set[int]:
     )
 
 
+def given_up() -> Exists:
+    """The order (the outer query's) ended because the patron gave it up."""
+    return Exists(PaymentEvent.objects.filter(order=OuterRef("pk"), kind=EventKind.GIVEN_UP))
+
+
 def patron_orders(*, patron: Patron) -> QuerySet[PaymentOrder]:
-    given_up = PaymentEvent.objects.filter(order=OuterRef("pk"), kind=EventKind.GIVEN_UP)
     return (
         PaymentOrder.objects.filter(patron=patron)
-        .annotate(given_up=Exists(given_up))
+        .annotate(given_up=given_up())
         .order_by("-created_at", "-id")
     )
 
@@ -94,7 +98,7 @@ def order_page(*, order: PaymentOrder) -> dict:
         page["still_to_pay_cents"] = sum(unpaid.get(line.fee_id, 0) for line in fees)
         page["rest_fee_ids"] = [line.fee_id for line in fees if unpaid.get(line.fee_id, 0) > 0]
     elif order.status == OrderStatus.FAILED:
-        page["given_up"] = order.events.filter(kind=EventKind.GIVEN_UP).exists()
+        page["given_up"] = PaymentOrder.objects.filter(given_up(), pk=order.pk).exists()
     return page
 
 
