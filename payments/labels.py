@@ -75,6 +75,11 @@ EVENT_SENTENCES = {
 }
 
 
+def datetime_label(moment: datetime.datetime) -> str:
+    """A moment in the library's time zone and the reader's short date-and-time format."""
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
 def event_text(event: PaymentEvent) -> str:
     """What the event says, in the reader's language: the portal's sentence from the event's
     facts, then the staff's or the provider's own words as they were given."""
@@ -86,8 +91,7 @@ def event_text(event: PaymentEvent) -> str:
     if "amount_cents" in facts:
         values["amount"] = format_money(facts["amount_cents"], facts["currency"])
     if "received_at" in facts:
-        received = timezone.localtime(datetime.datetime.fromisoformat(facts["received_at"]))
-        values["date"] = formats.date_format(received, "SHORT_DATETIME_FORMAT")
+        values["date"] = datetime_label(datetime.datetime.fromisoformat(facts["received_at"]))
     if "resolution" in facts:
         values["resolution"] = resolution_label(facts["resolution"])
     text = str(sentence) % values

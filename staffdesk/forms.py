@@ -3,11 +3,11 @@ import uuid
 from decimal import Decimal
 
 from django import forms
-from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from fees.amounts import format_money
 from fees.models import Delivery, EntryKind, JournalEntry
+from payments.labels import datetime_label
 from payments.models import Mode, MoneyReport, OrderStatus, Refund
 from staffdesk.models import StaffAction
 
@@ -158,9 +158,7 @@ def _money_label(report: MoneyReport) -> str:
     return _("%(amount)s, %(source)s, received %(date)s") % {
         "amount": format_money(report.amount_cents, report.currency),
         "source": report.get_source_display(),
-        "date": formats.date_format(
-            timezone.localtime(report.received_at), "SHORT_DATETIME_FORMAT"
-        ),
+        "date": datetime_label(report.received_at),
     }
 
 

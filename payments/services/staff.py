@@ -9,12 +9,12 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Patron
 from fees.models import JournalEntry
-from payments.labels import status_label
+from payments.labels import datetime_label, status_label
 from payments.models import (
     FLAG_RESOLUTIONS,
     FLAG_STATUSES,
@@ -70,8 +70,7 @@ def complete_availability(order: PaymentOrder, *, now=None) -> Availability:
     if now < start:
         return Availability(
             False,
-            _("Can be completed from %(date)s.")
-            % {"date": formats.date_format(timezone.localtime(start), "SHORT_DATETIME_FORMAT")},
+            _("Can be completed from %(date)s.") % {"date": datetime_label(start)},
         )
     return Availability(True)
 
@@ -126,12 +125,7 @@ def resolve_flag_availability(order: PaymentOrder) -> Availability:
     if order.flag_resolved_at is not None:
         return Availability(
             False,
-            _("Resolved on %(date)s.")
-            % {
-                "date": formats.date_format(
-                    timezone.localtime(order.flag_resolved_at), "SHORT_DATETIME_FORMAT"
-                )
-            },
+            _("Resolved on %(date)s.") % {"date": datetime_label(order.flag_resolved_at)},
         )
     return Availability(True)
 

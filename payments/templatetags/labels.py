@@ -10,4 +10,3 @@ register.filter("method_label", labels.method_label)
 register.filter("provider_label", labels.provider_label)
 # {{ event|event_text }}: the portal's sentence for the event in the reader's language
 register.filter("event_text", labels.event_text)
-register.filter("resolution_label", labels.resolution_label)
