@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from fees import services as ledger_services
 from payments.models import MoneyReport, OrderFee, OrderStatus, PaymentOrder, SimulatedCheckout
+from tests.factories import FeeFactory
 from tests.payments.helpers import choose, start_payment
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +139,12 @@ def test_a_fee_chosen_in_the_address_that_is_not_the_patrons_ticks_nothing(patro
 
     assert account.status_code == 200
     assert not re.search(r'name="fee"[^>]*checked', account.content.decode())
+
+
+def test_another_patrons_fee_in_the_address_adds_nothing_to_the_total(patron_client, fees):
+    strangers_fee = FeeFactory(amount_cents=900)
+
+    account = patron_client.get(ACCOUNT, {"fee": [strangers_fee.pk]}).content.decode()
+
+    assert f'value="{strangers_fee.pk}"' not in account
+    assert re.search(r'id="selected-total"[^>]*>0\.00 EUR<', account)
