@@ -6,10 +6,13 @@ A browser that cannot start is an error, never a skip.
 import os
 import re
 from collections import defaultdict
+from contextlib import contextmanager
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
+
+from tests.factories import PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # between browser steps are ordinary synchronous ones.
@@ -124,3 +127,20 @@ def pytest_terminal_summary(terminalreporter):
             f"{name:40} critical {counts['critical']}  serious {counts['serious']}  "
             f"moderate {counts['moderate']}  minor {counts['minor']}"
         )
+
+
+@contextmanager
+def signed_in_site(browser, live_server, *, viewport, language, username, start):
+    """A browser of `viewport` size signed in as `username`, switched to `language` on the
+    page `start`; closed afterwards."""
+    context = browser.new_context(viewport=viewport, locale="en-GB")
+    context.set_default_timeout(10_000)
+    site = Site(live_server, context.new_page())
+    try:
+        site.log_in(username, PASSWORD)
+        if language == "de":
+            site.open(start).get_by_role("button", name="Deutsch").click()
+            expect(site.page.locator("html")).to_have_attribute("lang", "de")
+        yield site
+    finally:
+        context.close()

@@ -4,14 +4,13 @@ columns and buttons are on the screen); axe finds nothing serious on any of them
 
 import pytest
 from django.contrib.auth.models import Permission
-from playwright.sync_api import expect
 
 from fees import services as ledger
 from fees.models import Delivery
 from payments import services
 from payments.models import EventSource, OrderStatus, UnmatchedProviderReport
-from tests.e2e.conftest import DESKTOP, OVERFLOWING, PHONE, Site
-from tests.factories import PASSWORD, DeskStaffFactory, FeeFactory, PatronFactory
+from tests.e2e.conftest import DESKTOP, OVERFLOWING, PHONE, signed_in_site
+from tests.factories import DeskStaffFactory, FeeFactory, PatronFactory
 from tests.staffdesk.conftest import make_order, pay_simulated
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,14 +65,10 @@ def desk_pages(desk):
 @pytest.mark.parametrize("language", ["en", "de"])
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_every_desk_page_fits_the_screen(browser, live_server, desk, viewport, language):
-    context = browser.new_context(viewport=viewport, locale="en-GB")
-    context.set_default_timeout(10_000)
-    site = Site(live_server, context.new_page())
-    site.log_in("desk1", PASSWORD)
-    if language == "de":
-        site.open("/desk/").get_by_role("button", name="Deutsch").click()
-        expect(site.page.locator("html")).to_have_attribute("lang", "de")
-    try:
+    with signed_in_site(
+        browser, live_server, viewport=viewport, language=language,
+        username="desk1", start="/desk/",
+    ) as site:  # fmt: skip
         too_wide = {}
         for name, path in desk_pages(desk).items():
             page = site.open(path)
@@ -81,6 +76,4 @@ def test_every_desk_page_fits_the_screen(browser, live_server, desk, viewport, l
             if found := page.evaluate(OVERFLOWING):
                 too_wide[name] = found
             site.check_accessibility(f"desk {name}, {viewport['width']} px, {language}")
-        assert too_wide == {}
-    finally:
-        context.close()
+    assert too_wide == {}

@@ -2,12 +2,11 @@
 and German: the page does not scroll sideways and no table is cut off in its box."""
 
 import pytest
-from playwright.sync_api import expect
 
 from payments import services
 from payments.models import EventSource, OrderStatus
-from tests.e2e.conftest import DESKTOP, OVERFLOWING, PHONE, Site
-from tests.factories import PASSWORD, FeeFactory, LoanFactory, PatronFactory
+from tests.e2e.conftest import DESKTOP, OVERFLOWING, PHONE, signed_in_site
+from tests.factories import FeeFactory, LoanFactory, PatronFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,20 +47,14 @@ def patron_pages():
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_every_patron_page_fits_the_screen(browser, live_server, patron_pages, viewport, language):
     patron, pages = patron_pages
-    context = browser.new_context(viewport=viewport, locale="en-GB")
-    context.set_default_timeout(10_000)
-    site = Site(live_server, context.new_page())
-    site.log_in(patron.card_number, PASSWORD)
-    if language == "de":
-        site.open("/account/").get_by_role("button", name="Deutsch").click()
-        expect(site.page.locator("html")).to_have_attribute("lang", "de")
-    try:
+    with signed_in_site(
+        browser, live_server, viewport=viewport, language=language,
+        username=patron.card_number, start="/account/",
+    ) as site:  # fmt: skip
         too_wide = {}
         for name, path in pages.items():
             page = site.open(path)
             if found := page.evaluate(OVERFLOWING):
                 too_wide[name] = found
             site.check_accessibility(f"patron {name}, {viewport['width']} px, {language}")
-        assert too_wide == {}
-    finally:
-        context.close()
+    assert too_wide == {}

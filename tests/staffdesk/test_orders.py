@@ -240,12 +240,18 @@ def test_fee_table_names_description_item_and_amount_without_journal_ids(desk_cl
     assert f">{fee.pk}<" not in table
 
 
-def test_needs_attention_leaves_out_an_underpaid_order_whose_rest_was_paid_online(desk_client):
-    order = underpaid()
+def rest_paid_online(order):
+    """The patron pays the underpaid order's fee again online: the later order, paid."""
     rest = services.order_create(patron=order.patron, fee_ids=[order.order_fees.get().fee_id])
     services.order_start(order=rest, return_url="https://p/r", cancel_url="https://p/c")
     rest.refresh_from_db()
     pay_simulated(rest)
+    return rest
+
+
+def test_needs_attention_leaves_out_an_underpaid_order_whose_rest_was_paid_online(desk_client):
+    order = underpaid()
+    rest_paid_online(order)
 
     assert order.reference not in listed(desk_client, attention="on")
     assert order.reference in listed(desk_client)
@@ -253,10 +259,7 @@ def test_needs_attention_leaves_out_an_underpaid_order_whose_rest_was_paid_onlin
 
 def test_the_order_page_lists_the_later_order_that_paid_its_fees(desk_client):
     order = underpaid()
-    rest = services.order_create(patron=order.patron, fee_ids=[order.order_fees.get().fee_id])
-    services.order_start(order=rest, return_url="https://p/r", cancel_url="https://p/c")
-    rest.refresh_from_db()
-    pay_simulated(rest)
+    rest = rest_paid_online(order)
 
     page = desk_client.get(reverse("staffdesk:order", args=[order.reference])).content.decode()
 
