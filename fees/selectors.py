@@ -104,7 +104,8 @@ def open_fees_unpaid(patron_id: int) -> QuerySet[JournalEntry]:
 
 def fees_unpaid(patron_id: int, fees=None) -> list[JournalEntry]:
     """The patron's open debits (`open_fees_unpaid`, or `fees`, rows of it already read),
-    each with `unpaid_cents`: what is still to pay of it.
+    each with `unpaid_cents`: what is still to pay of it, and `fee_group_id`: the fee it
+    is part of (`FeeGroup.fee_id`; itself when it is part of no one fee).
 
     What is unpaid is a matter of the whole fee (`FeeGroup`): a reduction may stand on a
     debit of it that is paid, a reversal re-open it, so each debit's own remainder is
@@ -114,7 +115,7 @@ def fees_unpaid(patron_id: int, fees=None) -> list[JournalEntry]:
     fees = list(open_fees_unpaid(patron_id) if fees is None else fees)
     root_of, left = _remainders(*fee_groups_and_pending(patron_id), fees)
     for fee in fees:
-        root = root_of.get(fee.pk, fee.pk)
+        root = fee.fee_group_id = root_of.get(fee.pk, fee.pk)
         fee.unpaid_cents = max(0, min(fee.owed_cents, left[root]))
         left[root] -= fee.unpaid_cents
     return fees
@@ -283,11 +284,14 @@ def accruing_fines(*, patron: Patron, on_date: datetime.date) -> list[AccruingFi
     ]
 
 
-def recent_entries(*, patron: Patron, limit: int = 10) -> QuerySet[JournalEntry]:
-    """Latest payments, credits, refunds and reversals, settled or not, newest first."""
+def recent_entries(
+    *, patron: Patron, limit: int = 10, leaving_out: Q | None = None
+) -> QuerySet[JournalEntry]:
+    """Latest payments, credits, refunds and reversals, settled or not, newest first;
+    without the entries `leaving_out` matches."""
     return (
         JournalEntry.objects.filter(patron=patron)
-        .exclude(kind="fee")
+        .exclude(Q(kind="fee") | (leaving_out or Q(pk__in=[])))
         .select_related("target")
         .order_by("-booked_at", "-id")[:limit]
     )

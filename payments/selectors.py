@@ -4,21 +4,26 @@ feed of money movements is payments.library_systems.feed.)"""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Concat
 
 from accounts.models import Patron
 from fees import selectors as fees_selectors
 from fees.models import EntryKind, JournalEntry, PaymentShare
 from fees.selectors import fees_unpaid, open_fees_unpaid, unpaid_cents
 from payments import rules
+from payments.fee_lines import FeeLine, LineState, fee_lines, largest_total_within
 from payments.models import (
+    CREDIT_NOTE_KEY_PREFIX,
     OPEN_STATUSES,
+    REFUND_RESERVING_STATUSES,
     EventKind,
     MoneyReport,
     OrderFee,
     OrderStatus,
     PaymentEvent,
     PaymentOrder,
+    Refund,
 )
 
 
@@ -77,8 +82,8 @@ def patron_orders(*, patron: Patron) -> QuerySet[PaymentOrder]:
 
 def order_page(*, order: PaymentOrder) -> dict:
     """What the patron's order page shows besides the order: its fees, the money received
-    for it (and what of it waits for staff), and after an underpayment what arrived and
-    what is still to pay."""
+    for it (and what of it waits for staff), what went back to the card, and after an
+    underpayment what arrived and what is still to pay."""
     fees = list(order.order_fees.select_related("fee"))
     money = list(order.money_reports.all())
     held = [report for report in money if report.awaits_staff]
@@ -89,6 +94,7 @@ def order_page(*, order: PaymentOrder) -> dict:
         "held_after_cancellation": any(
             report.hold == MoneyReport.Hold.AFTER_CANCELLATION for report in held
         ),
+        "refunds": refunds_to_card(order=order),
     }
     if order.status == OrderStatus.UNDERPAID:
         page["received_cents"] = sum(
@@ -100,6 +106,37 @@ def order_page(*, order: PaymentOrder) -> dict:
     elif order.status == OrderStatus.FAILED:
         page["given_up"] = PaymentOrder.objects.filter(given_up(), pk=order.pk).exists()
     return page
+
+
+def refunds_to_card(*, order: PaymentOrder) -> list[Refund]:
+    """What of the order's money went back (or is on its way back) to the card it came
+    from, oldest first."""
+    return list(
+        order.refunds.filter(status__in=REFUND_RESERVING_STATUSES)
+        .select_related("entry")
+        .order_by("created_at", "id")
+    )
+
+
+def recent_entries(*, patron: Patron) -> list[JournalEntry]:
+    """The account's latest payments and credits (`fees.selectors.recent_entries`), each
+    refund to the card once: the credit note that gives up what it pays back is part of
+    it, not a second line. A refund to the card has `to_card`: its Refund."""
+    credit_notes_of_refunds = (
+        Refund.objects.filter(order__patron=patron)
+        .annotate(key=Concat(Value(CREDIT_NOTE_KEY_PREFIX), Cast("pk", CharField())))
+        .values("key")
+    )
+    entries = list(
+        fees_selectors.recent_entries(
+            patron=patron, leaving_out=Q(booking_key__in=credit_notes_of_refunds)
+        )
+    )
+    refunds = [entry.pk for entry in entries if entry.kind == EntryKind.REFUND]
+    to_card = {refund.entry_id: refund for refund in Refund.objects.filter(entry_id__in=refunds)}
+    for entry in entries:
+        entry.to_card = to_card.get(entry.pk)
+    return entries
 
 
 def unsettled_payments_by_fee(*, fee_ids) -> dict[int, list[JournalEntry]]:
@@ -120,53 +157,95 @@ def unsettled_payments_by_fee(*, fee_ids) -> dict[int, list[JournalEntry]]:
 class AccountOverview:
     balance_cents: int
     credit_cents: int
+    # The most a patron may pay online: the balance less what open orders cover.
     payable_cents: int
-    open_fees: list[JournalEntry]
+    open_fees: list[JournalEntry]  # the open debits, each with `unpaid_cents`
+    lines: list[FeeLine]  # the same, one line per fee
     accruing_fines: list[fees_selectors.AccruingFine]
     recent_entries: list[JournalEntry]
     open_orders: list[PaymentOrder]
     minimum_cents: int = 0
+    maximum_cents: int = 0
 
     @property
-    def selectable_fees(self):
-        return [fee for fee in self.open_fees if fee.selectable]
+    def selectable_lines(self) -> list[FeeLine]:
+        return [line for line in self.lines if line.selectable]
 
     @property
     def below_minimum(self) -> bool:
         """Even all that can be selected comes to less than one online payment's minimum."""
-        return sum(fee.unpaid_cents for fee in self.selectable_fees) < self.minimum_cents
+        return sum(line.unpaid_cents for line in self.selectable_lines) < self.minimum_cents
 
     def below_minimum_text(self) -> str:
         return rules.below_minimum_text()
 
+    @property
+    def room_cents(self) -> int:
+        """What one payment may take now: the balance less open orders, within the maximum."""
+        if self.maximum_cents:
+            return min(self.payable_cents, self.maximum_cents)
+        return self.payable_cents
+
+    @property
+    def payable_now_cents(self) -> int:
+        """What the patron can select and pay online now, in one payment."""
+        largest = largest_total_within(
+            (line.unpaid_cents for line in self.selectable_lines), self.room_cents
+        )
+        return largest if largest >= max(1, self.minimum_cents) else 0
+
+    @property
+    def no_selection_fits(self) -> bool:
+        """There are fees to select, enough of them, yet no selection can be paid now."""
+        return bool(self.selectable_lines) and not self.below_minimum and not self.payable_now_cents
+
+    def _unpaid_of(self, state: LineState) -> int:
+        return sum(line.unpaid_cents for line in self.lines if line.state == state)
+
+    @property
+    def desk_cents(self) -> int:
+        return self._unpaid_of(LineState.DESK)
+
+    @property
+    def being_checked_cents(self) -> int:
+        return self._unpaid_of(LineState.BEING_CHECKED)
+
+    @property
+    def in_progress_cents(self) -> int:
+        return sum(order.amount_cents for order in self.open_orders)
+
+    @property
+    def unassigned_credit_cents(self) -> int:
+        """Credit not given to any fee yet (a credit note, a payment for no fee): the next
+        settlement sets it against the fees, and until then it lowers the balance only."""
+        return max(0, sum(line.unpaid_cents for line in self.lines) - self.balance_cents)
+
+    def selected_lines(self, fee_ids) -> list[FeeLine]:
+        """The selectable lines that these ids (of fees or their debits) name."""
+        fee_ids = set(fee_ids)
+        return [line for line in self.selectable_lines if line.ids & fee_ids]
+
     def selected_cents(self, fee_ids) -> int:
         """What paying these fees would charge: the unpaid part of each that can be paid."""
-        return sum(fee.unpaid_cents for fee in self.selectable_fees if fee.pk in fee_ids)
+        return sum(line.unpaid_cents for line in self.selected_lines(fee_ids))
 
 
 def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOverview:
     """Everything the account page shows, in a fixed number of queries.
 
-    Each open fee says what is still unpaid of it (`unpaid_cents`), which open order holds
-    it (`open_order`), and the one payment of today that covers it in full, if that is
-    why nothing is left to pay (`paid_today_by`).
+    Each open debit says what is still unpaid of it (`unpaid_cents`) and which open order
+    holds it (`holding_order_id`); each fee's line (`lines`) says what of the fee is
+    still to pay, and why it can or cannot be paid now.
     """
     open_orders = list(patron_orders(patron=patron).filter(status__in=OPEN_STATUSES))
     orders_by_id = {order.pk: order for order in open_orders}
     balance, credit = fees_selectors.balance_and_credit_cents(patron=patron)
-    fees = fees_unpaid(
+    debits = fees_unpaid(
         patron.pk,
         open_fees_unpaid(patron.pk).annotate(
             holding_order_id=fees_selectors.journal_subquery(
                 f"SELECT held.order_id FROM {OrderFee._meta.db_table} held"
                 " WHERE held.fee_id = {journal}.id AND held.reserved"
-            ),
-            # Counted inside the sum rather than in WHERE, as in `open_fees_unpaid`.
-            unsettled_payments_for=fees_selectors.journal_subquery(
-                "SELECT COALESCE(SUM(CASE WHEN payment.settled_in_id IS NULL THEN 1 ELSE 0 END), 0)"
-                f" FROM {JournalEntry.for_fees.through._meta.db_table} paid_for"
-                " JOIN {journal} payment ON payment.id = paid_for.from_journalentry_id"
-                " WHERE paid_for.to_journalentry_id = {journal}.id"
             ),
             money_awaiting=Exists(
                 OrderFee.objects.filter(
@@ -175,32 +254,35 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
             ),
         ),
     )
-    # Only a fee with nothing left to pay can be covered by today's payment: no query
-    # when there is none (one at most, whatever the number of fees).
-    covering = unsettled_payments_by_fee(fee_ids=[fee.pk for fee in fees if fee.unpaid_cents == 0])
-    kinds = rules.fee_kinds(fee.fee_type for fee in fees)
-    fees_selectors.name_fee_types(fees, kinds)
+    fees = {debit.pk: debit for debit in debits}
+    # A fee charged back after the settlement offset it is closed; its reversal is open.
+    closed = {debit.fee_group_id for debit in debits} - fees.keys()
+    if closed:
+        fees.update(JournalEntry.objects.in_bulk(closed))
+    lines = fee_lines(debits, fees)
+    # Only a fee with nothing left to pay is covered by payments: no query when there is
+    # none (one at most, whatever the number of fees).
+    paid = [debit.pk for line in lines if line.unpaid_cents == 0 for debit in line.debits]
+    covering = unsettled_payments_by_fee(fee_ids=paid)
+    kinds = rules.fee_kinds(fee.fee_type for fee in fees.values())
+    fees_selectors.name_fee_types(list(fees.values()), kinds)
     for order in open_orders:
         order.held_fees = []
-    for fee in fees:
-        fee.open_order = orders_by_id.get(fee.holding_order_id)
-        fee.reserved = fee.holding_order_id is not None
-        fee.awaiting_settlement = fee.unsettled_payments_for > 0
-        fee.partly_paid = 0 < fee.unpaid_cents < fee.open_cents
-        covered_by = covering.get(fee.pk, [])
-        fee.paid_today_by = (
-            covered_by[0]
-            if fee.unpaid_cents == 0
-            and len(covered_by) == 1
-            and covered_by[0].business_date == on_date
-            else None
+    for line in lines:
+        holding = {debit.holding_order_id for debit in line.debits} - {None}
+        line.reserved = bool(holding)
+        line.open_order = next((orders_by_id[i] for i in holding if i in orders_by_id), None)
+        line.money_awaiting = any(debit.money_awaiting for debit in line.debits)
+        line.payable_online = all(
+            rules.payable_online(entry, kinds) for entry in (line.fee, *line.debits)
         )
-        fee.payable_online = rules.payable_online(fee, kinds)
-        fee.selectable = (
-            fee.payable_online and not (fee.reserved or fee.money_awaiting) and fee.unpaid_cents > 0
+        line.paid_by = list(
+            {
+                payment.pk: payment for d in line.debits for payment in covering.get(d.pk, [])
+            }.values()
         )
-        if fee.open_order is not None:
-            fee.open_order.held_fees.append(fee)
+        if line.open_order is not None:
+            line.open_order.held_fees.append(line.fee)
     return AccountOverview(
         balance_cents=balance,
         credit_cents=credit,
@@ -209,11 +291,13 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
             balance=balance,
             reserved_cents=sum(order.amount_cents for order in open_orders),
         ),
-        open_fees=fees,
+        open_fees=debits,
+        lines=lines,
         accruing_fines=fees_selectors.accruing_fines(patron=patron, on_date=on_date),
-        recent_entries=list(fees_selectors.recent_entries(patron=patron)),
+        recent_entries=recent_entries(patron=patron),
         open_orders=open_orders,
         minimum_cents=rules.minimum_cents(),
+        maximum_cents=rules.maximum_cents(),
     )
 
 

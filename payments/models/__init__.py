@@ -21,6 +21,7 @@ from payments.models.orders import (
     PaymentOrder,
 )
 from payments.models.refunds import (
+    CREDIT_NOTE_KEY_PREFIX,
     REFUND_RESERVING_STATUSES,
     Refund,
     RefundEvent,
@@ -30,6 +31,7 @@ from payments.models.simulated import SimulatedCheckout
 
 __all__ = [
     "ATTENTION_STATES",
+    "CREDIT_NOTE_KEY_PREFIX",
     "FLAG_RESOLUTIONS",
     "FLAG_STATUSES",
     "OPEN_STATUSES",

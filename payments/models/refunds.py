@@ -21,6 +21,11 @@ class RefundStatus(models.TextChoices):
 REFUND_RESERVING_STATUSES = (RefundStatus.REQUESTED.value, RefundStatus.SUCCEEDED.value)
 
 
+# A refund of part of a payment gives that part up first, as a credit note booked with
+# this prefix and the refund's id as its key: the patron reads the two as one refund.
+CREDIT_NOTE_KEY_PREFIX = "refund-credit:"
+
+
 class Refund(models.Model):
     class Source(models.TextChoices):
         CREDIT = "credit", _("The patron's credit")
@@ -84,6 +89,10 @@ class Refund(models.Model):
 
     def __str__(self):
         return self.reference
+
+    @property
+    def credit_note_key(self) -> str:
+        return f"{CREDIT_NOTE_KEY_PREFIX}{self.pk}"
 
     @property
     def is_waiting(self):

@@ -7,11 +7,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Patron
 from fees import selectors as fees_selectors
 from fees.amounts import format_money
-from fees.selectors import unpaid_cents
+from fees.models import JournalEntry
 from payments import rules
 from payments.models import (
     EventKind,
@@ -32,6 +33,13 @@ from payments.services.transition import payment_order_transition
 logger = logging.getLogger(__name__)
 
 
+IN_AN_OPEN_PAYMENT = gettext_lazy(
+    "A selected fee is already in a payment that has not finished yet. "
+    "Finish that payment, or choose “Give up this payment” under "
+    "Payments in progress; it also ends by itself after a while."
+)
+
+
 class UnknownFee(Exception):
     """A fee id that is not one of the patron's open fees (or not a fee at all)."""
 
@@ -49,22 +57,22 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
     provider = get_provider()
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
-        fees = list(fees_selectors.open_fees(patron=patron).filter(pk__in=fee_ids))
-        if len(fees) != len(fee_ids):
+        # A fee is selected by its id or the id of any open debit of it (a reversal that
+        # re-opens it, say): all of it that is still unpaid is paid.
+        debits = [
+            debit
+            for debit in fees_selectors.fees_unpaid(patron.pk)
+            if debit.pk in fee_ids or debit.fee_group_id in fee_ids
+        ]
+        if fee_ids - {debit.pk for debit in debits} - {debit.fee_group_id for debit in debits}:
             raise UnknownFee
-        if not fees:
+        if not fee_ids:
             raise ValidationError(_("Please select the fees you want to pay."), code="empty")
-        rules.check_fees(fees)
-        if OrderFee.objects.filter(fee__in=fees, reserved=True).exists():
-            raise ValidationError(
-                _(
-                    "A selected fee is already in a payment that has not finished yet. "
-                    "Finish that payment, or choose “Give up this payment” under "
-                    "Payments in progress; it also ends by itself after a while."
-                ),
-                code="reserved",
-            )
-        if fees_with_money_awaiting(patron=patron) & fee_ids:
+        closed_fees = {debit.fee_group_id for debit in debits} - {debit.pk for debit in debits}
+        rules.check_fees([*debits, *JournalEntry.objects.filter(pk__in=closed_fees)])
+        if OrderFee.objects.filter(fee__in=debits, reserved=True).exists():
+            raise ValidationError(IN_AN_OPEN_PAYMENT, code="reserved")
+        if fees_with_money_awaiting(patron=patron) & {debit.pk for debit in debits}:
             raise ValidationError(
                 _(
                     "Money for a selected fee has reached the library and is being checked "
@@ -72,12 +80,13 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
                 ),
                 code="money_awaiting",
             )
-        unpaid = unpaid_cents(patron.pk)
-        if any(unpaid.get(fee.pk, 0) == 0 for fee in fees):
+        fees = [debit for debit in debits if debit.unpaid_cents > 0]
+        if any(not any(fee_id in (fee.pk, fee.fee_group_id) for fee in fees) for fee_id in fee_ids):
             raise ValidationError(
                 _("A selected fee has been paid already and is being processed."),
                 code="already_paid",
             )
+        unpaid = {fee.pk: fee.unpaid_cents for fee in fees}
         amount = sum(unpaid[fee.pk] for fee in fees)
         rules.check_amount(amount)
         payable = fees_selectors.payable_cents(
@@ -121,14 +130,7 @@ def _insert_order(patron, fees, unpaid, amount, provider) -> PaymentOrder:
                     OrderFee(order=order, fee=fee, amount_cents=unpaid[fee.pk]) for fee in fees
                 )
         except IntegrityError as error:
-            raise ValidationError(
-                _(
-                    "A selected fee is already in a payment that has not finished yet. "
-                    "Finish that payment, or choose “Give up this payment” under "
-                    "Payments in progress; it also ends by itself after a while."
-                ),
-                code="reserved",
-            ) from error
+            raise ValidationError(IN_AN_OPEN_PAYMENT, code="reserved") from error
         return order
     raise RuntimeError("could not draw an unused reference number")
 

@@ -277,7 +277,7 @@ def _book(refund: Refund) -> JournalEntry:
             currency=refund.currency,
             note=note,
             booked_by=refund.requested_by,
-            booking_key=f"refund-credit:{refund.pk}",
+            booking_key=refund.credit_note_key,
         )
     return ledger.refund_book(
         patron=refund.order.patron_id,

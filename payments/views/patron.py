@@ -38,11 +38,10 @@ def _own_order(request, reference) -> PaymentOrder:
 
 def _account_page(request, patron, *, selected=(), error=None, status=200):
     overview = selectors.account_overview(patron=patron, on_date=timezone.localdate())
-    selected = set(selected)
     context = {
         "patron": patron,
         "account": overview,
-        "selected": selected,
+        "selected": {line.fee.pk for line in overview.selected_lines(selected)},
         # Stated by the server too, so that the total is there without JavaScript.
         "selected_cents": overview.selected_cents(selected),
         "error": error,
@@ -130,5 +129,9 @@ def receipt(request, reference):
     order = _own_order(request, reference)
     if order.payment_entry is None or order.status not in PAID_STATUSES:
         raise Http404
-    fees = order.order_fees.select_related("fee")
-    return render(request, "payments/receipt.html", {"order": order, "fees": fees})
+    context = {
+        "order": order,
+        "fees": order.order_fees.select_related("fee"),
+        "refunds": selectors.refunds_to_card(order=order),
+    }
+    return render(request, "payments/receipt.html", context)

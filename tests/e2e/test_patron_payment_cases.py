@@ -99,7 +99,7 @@ def test_the_account_page_names_the_payment_holding_a_fee_and_gives_it_up(site, 
 
     site.open("/account/")
     expect(page.get_by_role("row", name=re.compile("Damaged cover"))).to_contain_text(
-        f"payment in progress {order.reference}"
+        f"Payment in progress: {order.reference}"
     )
     site.check_accessibility("account with a payment in progress")
     page.get_by_role("button", name=f"Give up this payment {order.reference}").click()
@@ -140,9 +140,7 @@ def test_a_fee_paid_at_the_counter_today_says_so_instead_of_offering_a_checkbox(
     log_in(site, counter_patron)
 
     covered = page.get_by_role("row", name=re.compile("Overdue fine"))
-    expect(covered).to_contain_text(
-        "Your payment of 12.00 EUR today covers this fee; it will be offset tonight."
-    )
+    expect(covered).to_contain_text("Paid; it is offset in the next daily settlement.")
     expect(covered.get_by_role("checkbox")).to_have_count(0)
     expect(page.get_by_role("row", name=re.compile("Damaged cover"))).to_contain_text(
         "5.00 EUR of 12.00 EUR still to pay"

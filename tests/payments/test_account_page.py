@@ -101,7 +101,7 @@ def test_account_page_query_count_does_not_grow_with_fees(client, patron):
         services.payment_book(patron=patron, amount_cents=100)
         with CaptureQueriesContext(connection) as captured:
             page = client.get(URL).content.decode()
-        assert "today covers this fee" in page
+        assert "Paid; it is offset in the next daily settlement." in page
         return len(captured.captured_queries)
 
     assert queries_with(2) == queries_with(30)

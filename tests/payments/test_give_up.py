@@ -120,7 +120,7 @@ def test_the_account_page_names_the_payment_holding_a_fee(patron_client, order):
     page = patron_client.get(reverse("payments:account")).content.decode()
 
     link = reverse("payments:order", args=[order.reference])
-    assert f'payment in progress <a href="{link}">{order.reference}</a>' in page
+    assert f'Payment in progress: <a href="{link}">{order.reference}</a>' in page
 
 
 def test_the_account_page_offers_to_give_up_each_payment_in_progress(patron_client, order):

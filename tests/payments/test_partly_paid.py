@@ -92,7 +92,7 @@ def test_a_fee_covered_by_todays_counter_payment_says_why(patron_client, patron,
 
     page = patron_client.get(ACCOUNT).content.decode()
 
-    assert "Your payment of 12.00 EUR today covers this fee; it will be offset tonight." in page
+    assert "Paid; it is offset in the next daily settlement." in page
 
 
 def test_a_fee_covered_by_a_counter_payment_is_refused_as_paid(patron_client, patron, fees):

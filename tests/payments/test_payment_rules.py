@@ -34,9 +34,9 @@ def pay(client, *fees):
 def test_a_fee_type_not_payable_online_is_not_selectable(patron, desk_fee):
     overview = account_overview(patron=patron, on_date=desk_fee.business_date)
 
-    (fee,) = overview.open_fees
-    assert fee.selectable is False
-    assert fee.payable_online is False
+    (line,) = overview.lines
+    assert line.selectable is False
+    assert line.payable_online is False
 
 
 def test_order_create_refuses_a_fee_type_not_payable_online(patron, desk_fee):
@@ -67,7 +67,7 @@ def test_crafted_post_cannot_pay_a_fee_type_not_payable_online(patron_client, de
 def test_a_fee_type_missing_from_the_table_stays_payable_online(patron):
     fee = FeeFactory(patron=patron, fee_type="legacy")
 
-    (shown,) = account_overview(patron=patron, on_date=fee.business_date).open_fees
+    (shown,) = account_overview(patron=patron, on_date=fee.business_date).lines
 
     assert shown.selectable is True
 

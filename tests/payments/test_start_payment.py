@@ -89,7 +89,7 @@ def test_fee_in_an_open_order_has_no_checkbox(patron_client, fees):
 
     assert f'value="{fees[0].pk}"' not in page
     assert f'value="{fees[1].pk}"' in page
-    assert "payment in progress" in page
+    assert "Payment in progress:" in page
 
 
 def test_paid_fee_waiting_for_the_settlement_cannot_be_paid_again(patron_client, fees):
