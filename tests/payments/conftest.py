@@ -3,9 +3,12 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from payments.models import PaymentOrder
+from django.urls import reverse
+
+from payments.services.refunds import refund_request
+from payments.models import PaymentOrder, Refund, SimulatedCheckout
 from tests.factories import FeeFactory, PatronFactory
-from tests.payments.helpers import start_payment
+from tests.payments.helpers import choose, start_payment
 
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
@@ -58,3 +61,21 @@ def fake_stripe(settings):
     settings.STRIPE_TIMEOUT_SECONDS = 1
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def refunded(patron_client, order, staff):
+    """The 5.00 order paid on the simulated provider's page; staff refunded 0.70 of it to
+    the card."""
+    checkout = SimulatedCheckout.objects.get(transaction_id=order.provider_transaction_id)
+    choose(
+        patron_client, reverse("payments:simulated_checkout", args=[checkout.transaction_id]), "pay"
+    )
+    order.refresh_from_db()
+    return refund_request(
+        order=order,
+        amount_cents=70,
+        source=Refund.Source.PAYMENT,
+        reason="Charged for a book returned in time",
+        staff_user=staff,
+    )

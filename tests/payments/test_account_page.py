@@ -7,13 +7,16 @@ from django.utils import timezone
 
 from fees import services
 from fees.settlement import settlement_run
+from payments.models import PaymentOrder
 from tests.factories import (
     DeskStaffFactory,
     FeeFactory,
+    FeeKindFactory,
     LoanFactory,
     PatronFactory,
     PaymentFactory,
 )
+from tests.payments.helpers import choose, start_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +235,83 @@ def test_the_fee_type_is_named_in_the_patrons_language(client, patron):
     page = client.get(URL, headers={"accept-language": "de"}).content.decode()
 
     assert "(Verlorenes oder beschädigtes Medium)" in page
+
+
+def open_fee_rows(page: str) -> str:
+    """The open fees' table of the account page."""
+    return page[page.index('id="open-fees"') : page.index("Recent payments and credits")]
+
+
+def test_payable_online_now_counts_only_what_can_be_ticked_and_names_the_rest(client, patron):
+    FeeKindFactory(code="replacement", payable_online=False)
+    FeeFactory(patron=patron, amount_cents=900, fee_type="replacement")
+    FeeFactory(patron=patron, amount_cents=450)
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert 'id="payable">4.50 EUR' in page
+    assert "9.00 EUR can only be paid at the library desk." in page
+
+
+def test_when_no_fee_fits_the_balance_the_page_says_what_to_do_and_offers_no_button(
+    client, patron
+):
+    FeeFactory(patron=patron, amount_cents=800)
+    services.credit_note_book(patron=patron, amount_cents=500, note="Goodwill")
+    client.force_login(patron.user)
+
+    page = client.get(URL).content.decode()
+
+    assert (
+        "None of these fees fits within your balance of 3.00 EUR until your credit of "
+        "5.00 EUR is set against them in the next daily settlement." in page
+    )
+    assert "Pay selected fees" not in page
+
+
+def test_a_fee_whose_payment_was_charged_back_reads_as_owed_again(patron_client, fees):
+    checkout_url = start_payment(patron_client, fees[0]).url
+    choose(patron_client, checkout_url, "pay")
+    choose(patron_client, checkout_url, "chargeback")
+    order = PaymentOrder.objects.get()
+
+    rows = open_fee_rows(patron_client.get(URL).content.decode())
+
+    assert (
+        f"Owed again: your payment {order.reference} was taken back through your bank"
+        " (chargeback)." in rows
+    )
+    assert "Returned payment" not in rows
+    assert "Paid" not in rows
+    assert f'data-cents="500" value="{fees[0].pk}"' in rows
+
+
+def test_two_fees_paid_by_one_payment_are_described_alike(patron_client, fees):
+    choose(patron_client, start_payment(patron_client, fees[0], fees[2]).url, "pay")
+    order = PaymentOrder.objects.get()
+
+    rows = open_fee_rows(patron_client.get(URL).content.decode())
+
+    said = f"Paid ({order.reference}); it is offset in the next daily settlement."
+    assert rows.count(said) == 2
+
+
+def test_the_amount_column_shows_what_is_still_to_pay_of_a_fee(client, patron):
+    FeeFactory(patron=patron, amount_cents=1200)
+    services.payment_book(patron=patron, amount_cents=700, method="cash")
+    client.force_login(patron.user)
+
+    rows = open_fee_rows(client.get(URL).content.decode())
+
+    assert re.search(r'data-label="Still to pay">5\.00 EUR</td>', rows)
+    assert not re.search(r'data-label="Still to pay">12\.00 EUR</td>', rows)
+
+
+def test_a_refund_to_the_card_is_one_line_among_recent_payments(patron_client, refunded):
+    page = patron_client.get(URL).content.decode()
+
+    recent = page[page.index("Recent payments and credits") :]
+    assert f"Refund to your card <span class=\"muted\">{refunded.order.reference}" in recent
+    assert "0.70 EUR credited" not in recent
+    assert recent.count("0.70 EUR refunded") == 1

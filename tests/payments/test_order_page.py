@@ -1,10 +1,12 @@
 """What a patron reads about one payment, and what the portal never shows them."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from payments import services
-from payments.models import EventSource, OrderStatus, SimulatedCheckout
+from payments.models import EventSource, OrderStatus, Refund, RefundStatus, SimulatedCheckout
 from tests.factories import DeskStaffFactory, PatronFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +99,29 @@ def test_an_open_order_page_looks_again_without_reloading_itself(patron_client, 
 
     assert "order_status.js" in page
     assert 'http-equiv="refresh"' not in page
+
+
+def test_the_order_page_says_what_went_back_to_the_card_and_when(patron_client, refunded):
+    page = order_page(patron_client, refunded.order)
+
+    assert re.search(
+        r'<dd id="refunds">0\.70 EUR refunded to the card or account you paid with, on '
+        r"\d\d/\d\d/\d{4} \d",
+        page,
+    )
+
+
+def test_the_receipt_lists_the_refund_below_the_amount_paid(patron_client, refunded):
+    url = reverse("payments:receipt", args=[refunded.order.reference])
+
+    page = patron_client.get(url).content.decode()
+
+    assert "0.70 EUR refunded to the card or account you paid with" in page
+
+
+def test_a_refund_still_on_its_way_says_so(patron_client, refunded, settings):
+    Refund.objects.filter(pk=refunded.pk).update(status=RefundStatus.REQUESTED, entry=None)
+
+    page = order_page(patron_client, refunded.order)
+
+    assert "0.70 EUR on its way back to the card or account you paid with" in page

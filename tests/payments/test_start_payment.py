@@ -3,10 +3,14 @@
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 from django.urls import reverse
 
 from fees import services as ledger_services
+from fees.settlement import settlement_run
+from payments import services
 from payments.models import OrderFee, OrderStatus, PaymentOrder, SimulatedCheckout
 from tests.factories import PASSWORD, FeeFactory, PatronFactory
 
@@ -238,3 +242,22 @@ def test_nul_in_an_order_reference_is_not_found(patron_client, fees, path):
 
 def test_nul_in_a_simulated_checkout_id_is_not_found(patron_client, fees):
     assert patron_client.get("/simulated-provider/sim_%00/").status_code == 404
+
+
+def test_a_fee_charged_back_after_the_settlement_is_paid_again_by_its_own_id(patron, fees):
+    payment = ledger_services.payment_book(patron=patron, amount_cents=500, for_fees=[fees[0]])
+    settlement_run(business_date=timezone.localdate())
+    (reversal,) = ledger_services.reversal_book(payment=payment)
+
+    order = services.order_create(patron=patron, fee_ids=[fees[0].pk])
+
+    assert list(order.order_fees.values_list("fee_id", "amount_cents")) == [(reversal.pk, 500)]
+
+
+def test_a_fee_with_nothing_left_to_pay_is_refused_by_its_own_id(patron, fees):
+    ledger_services.payment_book(patron=patron, amount_cents=500, for_fees=[fees[0]])
+
+    with pytest.raises(ValidationError) as refused:
+        services.order_create(patron=patron, fee_ids=[fees[0].pk])
+
+    assert refused.value.code == "already_paid"
