@@ -1,12 +1,11 @@
 import datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
-from django.urls import reverse
-
-from payments.services.refunds import refund_request
 from payments.models import PaymentOrder, Refund, SimulatedCheckout
+from payments.services.refunds import refund_request
 from tests.factories import FeeFactory, PatronFactory
 from tests.payments.helpers import choose, start_payment
 

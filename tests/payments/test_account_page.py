@@ -254,9 +254,7 @@ def test_payable_online_now_counts_only_what_can_be_ticked_and_names_the_rest(cl
     assert "9.00 EUR can only be paid at the library desk." in page
 
 
-def test_when_no_fee_fits_the_balance_the_page_says_what_to_do_and_offers_no_button(
-    client, patron
-):
+def test_when_no_fee_fits_the_balance_the_page_says_what_to_do_and_offers_no_button(client, patron):
     FeeFactory(patron=patron, amount_cents=800)
     services.credit_note_book(patron=patron, amount_cents=500, note="Goodwill")
     client.force_login(patron.user)
@@ -312,6 +310,6 @@ def test_a_refund_to_the_card_is_one_line_among_recent_payments(patron_client, r
     page = patron_client.get(URL).content.decode()
 
     recent = page[page.index("Recent payments and credits") :]
-    assert f"Refund to your card <span class=\"muted\">{refunded.order.reference}" in recent
+    assert f'Refund to your card <span class="muted">{refunded.order.reference}' in recent
     assert "0.70 EUR credited" not in recent
     assert recent.count("0.70 EUR refunded") == 1

@@ -5,8 +5,8 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 
 from fees import services as ledger_services
 from fees.settlement import settlement_run

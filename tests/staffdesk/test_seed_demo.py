@@ -86,6 +86,14 @@ def test_desk_demo_patron_has_orders_in_every_state(seeded):
     assert JournalEntry.objects.filter(patron__user_number="U-1006", kind="reversal").exists()
 
 
+def test_the_desk_demo_patron_has_a_refund_to_the_card(seeded):
+    from payments.models import Refund, RefundStatus
+
+    refund = Refund.objects.get(order__patron__user_number="U-1006")
+
+    assert (refund.status, refund.amount_cents) == (RefundStatus.SUCCEEDED, 70)
+
+
 def test_running_it_again_changes_nothing(seeded):
     before = (Patron.objects.count(), JournalEntry.objects.count())
 

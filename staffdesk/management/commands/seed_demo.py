@@ -21,9 +21,19 @@ from payments.models import (
     OrderStatus,
     PaymentEvent,
     PaymentOrder,
+    Refund,
     SimulatedCheckout,
 )
-from payments.services import order_abandon, order_create, order_start, payment_order_transition
+from payments.providers.simulated import SIGNATURE_HEADER, SimulatedProvider
+from payments.services import (
+    order_abandon,
+    order_create,
+    order_start,
+    payment_order_transition,
+    refund_record,
+    refund_send,
+    webhook_receive,
+)
 from staffdesk.actions import perform
 from staffdesk.models import StaffAction
 
@@ -146,7 +156,8 @@ class Command(BaseCommand):
         return True
 
     def _create_orders(self, patron, fees, desk):
-        """Orders in every state the desk can act on: paid, paid after a cancel, failed,
+        """Orders in every state the desk can act on: paid (0.70 of it refunded to the card),
+        paid after a cancel, failed,
         given up by the patron, underpaid, charged back and cancelled today, and one left
         open ten days ago (old enough to complete and book). Each order's dates, events and
         journal entries tell the same story: what happened today happened now, and the old
@@ -154,7 +165,13 @@ class Command(BaseCommand):
         paid, late, failed, stuck, charged_back, underpaid, cancelled, given_up = (
             self._order(patron, fee) for fee in fees
         )
-        payment_order_transition(order=paid, status="Paid", source=EventSource.PROVIDER)
+        self._pay_on_the_simulated_page(paid)  # the provider then holds the money to refund
+        refund_send(
+            refund=refund_record(
+                order=paid, amount_cents=70, source=Refund.Source.PAYMENT,
+                reason="Säumnisgebühr um einen Tag zu hoch berechnet", staff_user=desk,
+            )
+        )  # fmt: skip
         perform(
             StaffAction.Kind.CANCEL_ORDER, late, staff_user=desk,
             reason="Leser rief an: versehentlich gestartet",
@@ -182,6 +199,17 @@ class Command(BaseCommand):
         SimulatedCheckout.objects.filter(order_reference=stuck.reference).update(
             created_at=F("created_at") - shift
         )
+
+    def _pay_on_the_simulated_page(self, order):
+        order.refresh_from_db()
+        provider = SimulatedProvider.from_settings()
+        checkout = SimulatedCheckout.objects.get(transaction_id=order.provider_transaction_id)
+        for body in provider.act(checkout, "pay"):
+            webhook_receive(
+                provider_name=provider.name,
+                body=body,
+                headers={SIGNATURE_HEADER: provider.sign(body)},
+            )
 
     def _order(self, patron, fee):
         order = order_create(patron=patron, fee_ids=[fee.pk])
