@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from payments.models import PaymentOrder, Refund, SimulatedCheckout
 from payments.services.refunds import refund_request
-from tests.factories import FeeFactory, PatronFactory
-from tests.payments.helpers import choose, start_payment
+from tests.factories import FeeFactory, FeeKindFactory, PatronFactory
+from tests.payments.helpers import WEBHOOK_SECRET, choose, start_payment
 
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
@@ -33,6 +33,17 @@ def fees(patron):
 
 
 @pytest.fixture
+def desk_only():
+    """A fee type paid at the library desk only."""
+    return FeeKindFactory(code="replacement", name_en="Replacement", payable_online=False)
+
+
+@pytest.fixture
+def desk_fee(patron, desk_only):
+    return FeeFactory(patron=patron, fee_type=desk_only.code, description="New card")
+
+
+@pytest.fixture
 def patron_client(client, patron):
     client.force_login(patron.user)
     return client
@@ -43,9 +54,6 @@ def order(patron_client, fees):
     """The order the patron started for the first fee (5.00) from the account page."""
     start_payment(patron_client, fees[0])
     return PaymentOrder.objects.get()
-
-
-WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
 
 
 @pytest.fixture

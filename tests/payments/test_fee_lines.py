@@ -8,8 +8,7 @@ from fees import services as ledger_services
 from fees.settlement import settlement_run
 from payments import selectors
 from payments.fee_lines import largest_total_within
-from tests.factories import FeeFactory, FeeKindFactory
-from tests.payments.conftest import YESTERDAY
+from tests.factories import FeeFactory
 from tests.payments.helpers import choose, start_payment
 
 pytestmark = pytest.mark.django_db
@@ -25,12 +24,6 @@ def line_of(account, fee):
 
 
 @pytest.fixture
-def desk_only(patron):
-    kind = FeeKindFactory(code="replacement", payable_online=False)
-    return FeeFactory(patron=patron, amount_cents=900, fee_type=kind.code, business_date=YESTERDAY)
-
-
-@pytest.fixture
 def charged_back(patron_client, fees):
     """The 5.00 and 3.00 fees paid in one online payment today, which the bank took back."""
     checkout_url = start_payment(patron_client, fees[0], fees[2]).url
@@ -38,15 +31,15 @@ def charged_back(patron_client, fees):
     choose(patron_client, checkout_url, "chargeback")
 
 
-def test_payable_now_leaves_out_a_fee_paid_at_the_desk(patron, desk_only):
+def test_payable_now_leaves_out_a_fee_paid_at_the_desk(patron, desk_fee):
     FeeFactory(patron=patron, amount_cents=450)
 
     account = overview(patron)
 
-    assert (account.payable_now_cents, account.desk_cents) == (450, 900)
+    assert (account.payable_now_cents, account.desk_cents) == (450, 500)
 
 
-def test_nothing_is_payable_now_when_every_fee_is_paid_at_the_desk(patron, desk_only):
+def test_nothing_is_payable_now_when_every_fee_is_paid_at_the_desk(patron, desk_fee):
     assert overview(patron).payable_now_cents == 0
 
 

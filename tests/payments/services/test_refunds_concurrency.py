@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 
 from fees import services as ledger
 from fees.models import EntryKind, JournalEntry
@@ -14,7 +15,7 @@ from staffdesk.actions import perform
 from staffdesk.models import StaffAction
 from tests.factories import DeskStaffFactory
 from tests.payments.fake_stripe import dispute, event
-from tests.payments.test_concurrency import deliver, started_order
+from tests.payments.helpers import deliver, started_order
 from tests.threads import run_in_threads
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only
 def paid_through_stripe(fake_stripe, patron=None):
     order = started_order(fake_stripe, patron=patron)
     session = fake_stripe.complete(order.provider_transaction_id)
-    assert deliver(event("checkout.session.completed", session)).status_code == 200
+    assert deliver(Client(), event("checkout.session.completed", session)).status_code == 200
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     return order
@@ -76,7 +77,7 @@ def test_the_same_refund_webhook_delivered_at_once_books_once(fake_stripe):
         "refund.updated", fake_stripe.set_refund_status(refund.provider_refund_id, "succeeded")
     )
 
-    statuses = run_in_threads(4, lambda i: deliver(payload).status_code)
+    statuses = run_in_threads(4, lambda i: deliver(Client(), payload).status_code)
 
     assert statuses == [200] * 4
     refund.refresh_from_db()
@@ -114,7 +115,7 @@ def test_a_refund_racing_a_chargeback_never_pays_out_more_than_the_payment(fake_
         lambda i: (
             attempt(order, 500, Refund.Source.PAYMENT, staff)
             if i == 0
-            else deliver(chargeback).status_code
+            else deliver(Client(), chargeback).status_code
         ),
     )
 

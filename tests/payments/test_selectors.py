@@ -1,4 +1,5 @@
-"""The settlement leaves fees that an open online order is paying to that order."""
+"""The fees open orders reserve (payments.selectors.reserved_fee_ids): the settlement
+leaves them to those orders."""
 
 import datetime
 

@@ -11,7 +11,6 @@ from payments.models import PaymentOrder
 from tests.factories import (
     DeskStaffFactory,
     FeeFactory,
-    FeeKindFactory,
     LoanFactory,
     PatronFactory,
     PaymentFactory,
@@ -22,11 +21,6 @@ pytestmark = pytest.mark.django_db
 
 URL = reverse("payments:account")
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
-
-
-@pytest.fixture
-def patron():
-    return PatronFactory()
 
 
 def test_account_shows_balance_open_fees_and_unsettled_payments(client, patron):
@@ -242,9 +236,10 @@ def open_fee_rows(page: str) -> str:
     return page[page.index('id="open-fees"') : page.index("Recent payments and credits")]
 
 
-def test_payable_online_now_counts_only_what_can_be_ticked_and_names_the_rest(client, patron):
-    FeeKindFactory(code="replacement", payable_online=False)
-    FeeFactory(patron=patron, amount_cents=900, fee_type="replacement")
+def test_payable_online_now_counts_only_what_can_be_ticked_and_names_the_rest(
+    client, patron, desk_only
+):
+    FeeFactory(patron=patron, amount_cents=900, fee_type=desk_only.code)
     FeeFactory(patron=patron, amount_cents=450)
     client.force_login(patron.user)
 

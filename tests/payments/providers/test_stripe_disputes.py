@@ -12,7 +12,7 @@ from payments import services
 from payments.models import OrderStatus, PaymentOrder, UnmatchedProviderReport
 from tests.factories import DeskStaffFactory
 from tests.payments.fake_stripe import dispute, event
-from tests.payments.test_webhooks_stripe import deliver
+from tests.payments.helpers import deliver
 
 pytestmark = pytest.mark.django_db
 

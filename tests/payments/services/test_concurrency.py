@@ -5,11 +5,10 @@ from django.test import Client
 from django.urls import reverse
 
 from fees.models import EntryKind, JournalEntry
-from payments import services
 from payments.models import OrderStatus, PaymentOrder
 from tests.factories import FeeFactory, PatronFactory
-from tests.payments.conftest import WEBHOOK_SECRET
-from tests.payments.fake_stripe import event, signed
+from tests.payments.fake_stripe import event
+from tests.payments.helpers import deliver, started_order
 from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,27 +16,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WEBHOOK = reverse("payments:webhook", args=["stripe"])
 
 
-def started_order(fake_stripe, patron=None):
-    fee = FeeFactory(amount_cents=500, **({"patron": patron} if patron else {}))
-    order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
-    services.order_start(order=order, return_url="https://p/r", cancel_url="https://p/c")
-    order.refresh_from_db()
-    return order
-
-
-def deliver(payload):
-    body, header = signed(payload, WEBHOOK_SECRET)
-    return Client().post(
-        WEBHOOK, body, content_type="application/json", headers={"Stripe-Signature": header}
-    )
-
-
 def test_same_event_eight_times_at_once_books_one_payment(fake_stripe):
     order = started_order(fake_stripe)
     session = fake_stripe.complete(order.provider_transaction_id)
     payload = event("checkout.session.completed", session)
 
-    statuses = run_in_threads(8, lambda i: deliver(payload).status_code)
+    statuses = run_in_threads(8, lambda i: deliver(Client(), payload).status_code)
 
     assert statuses == [200] * 8
     order.refresh_from_db()
@@ -58,7 +42,7 @@ def test_return_page_racing_the_webhook_never_books_twice(fake_stripe):
 
         codes = run_in_threads(
             2,
-            lambda i: (deliver(payload) if i else patron_client.get(page)).status_code,  # noqa: B023
+            lambda i: (deliver(Client(), payload) if i else patron_client.get(page)).status_code,  # noqa: B023
         )
 
         booked = JournalEntry.objects.filter(reference=order.reference).count()

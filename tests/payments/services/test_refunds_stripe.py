@@ -11,7 +11,7 @@ from fees.selectors import balance_cents
 from payments.models import OrderStatus, PaymentOrder, Refund, RefundStatus, UnmatchedProviderReport
 from payments.services import refunds
 from tests.payments.fake_stripe import dispute, event
-from tests.payments.test_webhooks_stripe import deliver
+from tests.payments.helpers import deliver
 
 pytestmark = pytest.mark.django_db
 

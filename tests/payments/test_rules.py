@@ -9,22 +9,12 @@ from fees import services as ledger_services
 from payments import services
 from payments.models import PaymentOrder
 from payments.selectors import account_overview
-from tests.factories import FeeFactory, FeeKindFactory
+from tests.factories import FeeFactory
 
 pytestmark = pytest.mark.django_db
 
 ACCOUNT = reverse("payments:account")
 PAY = reverse("payments:pay")
-
-
-@pytest.fixture
-def desk_only():
-    return FeeKindFactory(code="replacement", name_en="Replacement", payable_online=False)
-
-
-@pytest.fixture
-def desk_fee(patron, desk_only):
-    return FeeFactory(patron=patron, fee_type=desk_only.code, description="New card")
 
 
 def pay(client, *fees):

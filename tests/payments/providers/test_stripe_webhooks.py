@@ -15,8 +15,8 @@ from payments import services
 from payments.labels import event_text
 from payments.models import OrderStatus, PaymentEvent, PaymentOrder
 from tests.factories import FeeFactory
-from tests.payments.conftest import WEBHOOK_SECRET
-from tests.payments.fake_stripe import dispute, event, signed
+from tests.payments.fake_stripe import dispute, event
+from tests.payments.helpers import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -32,14 +32,6 @@ def order(fake_stripe, order):
 @pytest.fixture
 def session(order, fake_stripe):
     return fake_stripe.session_for(order.reference)
-
-
-def deliver(client, payload, *, secret=WEBHOOK_SECRET, timestamp=None, tamper=False, header=True):
-    body, signature = signed(payload, secret, timestamp=timestamp)
-    if tamper:
-        body = body.replace(b'"amount_total": 500', b'"amount_total": 5')
-    headers = {"Stripe-Signature": signature} if header else {}
-    return client.post(URL, body, content_type="application/json", headers=headers)
 
 
 def payments():
