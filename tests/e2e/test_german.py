@@ -21,7 +21,7 @@ ENGLISH = re.compile(
 
 
 @pytest.fixture
-def patron():
+def patron_with_orders():
     patron = PatronFactory(card_number="1000000006", user_number="U-1006", email="")
     paid, underpaid, late, failed = (make_order(patron=patron) for _ in range(4))
     provider = {"source": EventSource.PROVIDER, "payment_method": "card"}
@@ -44,24 +44,24 @@ def english_left(page) -> list[str]:
     return ENGLISH.findall(page.locator("main").inner_text())
 
 
-def test_the_patrons_orders_and_order_pages_speak_german(site, patron):
-    site.log_in(patron.card_number, PASSWORD)
+def test_the_patrons_orders_and_order_pages_speak_german(site, patron_with_orders):
+    site.log_in(patron_with_orders.card_number, PASSWORD)
     in_german(site)
 
     site.open("/orders/")
     assert english_left(site.page) == []
     site.check_accessibility("orders list in German")
-    for order in PaymentOrder.objects.filter(patron=patron):
+    for order in PaymentOrder.objects.filter(patron=patron_with_orders):
         site.open(f"/orders/{order.reference}/")
         assert english_left(site.page) == [], order.status
 
 
-def test_the_desk_order_page_and_its_history_speak_german(site, patron):
+def test_the_desk_order_page_and_its_history_speak_german(site, patron_with_orders):
     DeskStaffFactory(username="desk1")
     site.log_in("desk1", PASSWORD)
     in_german(site)
 
-    for order in PaymentOrder.objects.filter(patron=patron):
+    for order in PaymentOrder.objects.filter(patron=patron_with_orders):
         site.open(f"/desk/orders/{order.reference}/")
         expect(site.page.locator("#events")).to_be_visible()
         assert english_left(site.page) == [], order.status

@@ -22,7 +22,7 @@ YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
 
 @pytest.fixture
-def patron():
+def patron_with_a_fee():
     """One fee of 12.00, nothing paid yet."""
     patron = PatronFactory(card_number="1000000007", first_name="Mia", last_name="Keller")
     FeeFactory(
@@ -73,9 +73,11 @@ def pay_at_the_provider(site):
     site.check_accessibility("return page, paid")
 
 
-def test_a_patron_who_left_the_provider_gives_up_the_payment_and_pays_again(site, patron):
+def test_a_patron_who_left_the_provider_gives_up_the_payment_and_pays_again(
+    site, patron_with_a_fee
+):
     page = site.page
-    log_in(site, patron)
+    log_in(site, patron_with_a_fee)
     start_paying(site, "Damaged cover", amount="12.00 EUR")
 
     page.get_by_role("button", name="Abandon").click()
@@ -91,9 +93,9 @@ def test_a_patron_who_left_the_provider_gives_up_the_payment_and_pays_again(site
     assert statuses == [OrderStatus.FAILED, OrderStatus.PAID]
 
 
-def test_the_account_page_names_the_payment_holding_a_fee_and_gives_it_up(site, patron):
+def test_the_account_page_names_the_payment_holding_a_fee_and_gives_it_up(site, patron_with_a_fee):
     page = site.page
-    log_in(site, patron)
+    log_in(site, patron_with_a_fee)
     start_paying(site, "Damaged cover", amount="12.00 EUR")
     order = PaymentOrder.objects.get()
 
@@ -110,9 +112,9 @@ def test_the_account_page_names_the_payment_holding_a_fee_and_gives_it_up(site, 
     assert order.status == OrderStatus.FAILED
 
 
-def test_a_patron_who_paid_too_little_sees_how_much_and_pays_the_rest(site, patron):
+def test_a_patron_who_paid_too_little_sees_how_much_and_pays_the_rest(site, patron_with_a_fee):
     page = site.page
-    log_in(site, patron)
+    log_in(site, patron_with_a_fee)
     start_paying(site, "Damaged cover", amount="12.00 EUR")
 
     page.get_by_role("button", name="Pay less").click()
@@ -147,8 +149,12 @@ def test_a_fee_paid_at_the_counter_today_says_so_instead_of_offering_a_checkbox(
     )
 
 
-def test_money_that_came_after_the_library_cancelled_is_explained(site, patron, live_server):
-    order = services.order_create(patron=patron, fee_ids=[patron.journal_entries.get().pk])
+def test_money_that_came_after_the_library_cancelled_is_explained(
+    site, patron_with_a_fee, live_server
+):
+    order = services.order_create(
+        patron=patron_with_a_fee, fee_ids=[patron_with_a_fee.journal_entries.get().pk]
+    )
     order_url = live_server.url + reverse("payments:order", args=[order.reference])
     services.order_start(order=order, return_url=order_url, cancel_url=order_url)
     services.order_cancel(order=order, staff_user=DeskStaffFactory(), reason="started twice")
@@ -156,7 +162,7 @@ def test_money_that_came_after_the_library_cancelled_is_explained(site, patron, 
         order=order, status=OrderStatus.PAID, source=EventSource.PROVIDER
     )
     page = site.page
-    log_in(site, patron)
+    log_in(site, patron_with_a_fee)
 
     site.open(reverse("payments:order", args=[order.reference]))
 
@@ -184,9 +190,9 @@ def test_the_total_of_the_ticked_fees_follows_each_tick(site, counter_patron):
     site.check_accessibility("account with fees ticked")
 
 
-def test_the_total_of_the_ticked_fees_is_written_as_in_german(site, patron):
+def test_the_total_of_the_ticked_fees_is_written_as_in_german(site, patron_with_a_fee):
     page = site.page
-    log_in(site, patron)
+    log_in(site, patron_with_a_fee)
     page.get_by_role("button", name="Deutsch").click()
 
     fee_box(page, "Damaged cover").check()
@@ -195,9 +201,9 @@ def test_the_total_of_the_ticked_fees_is_written_as_in_german(site, patron):
     site.check_accessibility("account in German with a fee ticked")
 
 
-def test_a_missing_page_looks_like_the_portal(site, patron, settings):
+def test_a_missing_page_looks_like_the_portal(site, patron_with_a_fee, settings):
     settings.LIBRARY_NAME = "Stadtbibliothek Beispielstadt"
-    log_in(site, patron)
+    log_in(site, patron_with_a_fee)
 
     response = site.page.goto(site.url + "/orders/EP-2222-2222/")
 
@@ -207,8 +213,8 @@ def test_a_missing_page_looks_like_the_portal(site, patron, settings):
     site.check_accessibility("404 page")
 
 
-def test_a_desk_page_refused_to_a_patron_looks_like_the_portal(site, patron):
-    log_in(site, patron)
+def test_a_desk_page_refused_to_a_patron_looks_like_the_portal(site, patron_with_a_fee):
+    log_in(site, patron_with_a_fee)
 
     response = site.page.goto(site.url + "/desk/orders/")
 
@@ -217,9 +223,9 @@ def test_a_desk_page_refused_to_a_patron_looks_like_the_portal(site, patron):
     site.check_accessibility("403 page")
 
 
-def test_a_server_error_looks_like_the_portal(site, patron, settings):
+def test_a_server_error_looks_like_the_portal(site, patron_with_a_fee, settings):
     settings.LIBRARY_NAME = "Stadtbibliothek Beispielstadt"
-    log_in(site, patron)
+    log_in(site, patron_with_a_fee)
 
     with mock.patch(
         "payments.views.patron.selectors.account_overview",

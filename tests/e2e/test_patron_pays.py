@@ -34,7 +34,7 @@ def _patron_with_fees():
 
 
 @pytest.fixture
-def patron():
+def patron_paid_at_the_desk():
     """12.00 of the fees paid at the desk this morning: the oldest fee, 5.00, and 7.00 of the
     next, as the settlement will offset them tonight."""
     patron = _patron_with_fees()
@@ -156,7 +156,7 @@ def test_the_patron_can_use_the_portal_in_german(site, credited_patron):
     expect(page.locator("html")).to_have_attribute("lang", "de")
 
 
-def test_a_form_error_is_announced_next_to_the_field(site, patron):
+def test_a_form_error_is_announced_next_to_the_field(site, patron_paid_at_the_desk):
     page = site.page
     site.open("/login/")
     page.get_by_role("button", name="Log in").click()
@@ -169,8 +169,8 @@ def test_a_form_error_is_announced_next_to_the_field(site, patron):
     site.check_accessibility("login with errors")
 
 
-def test_a_patron_who_opens_a_desk_url_is_refused(site, patron):
-    site.log_in(patron.card_number, PASSWORD)
+def test_a_patron_who_opens_a_desk_url_is_refused(site, patron_paid_at_the_desk):
+    site.log_in(patron_paid_at_the_desk.card_number, PASSWORD)
 
     response = site.page.goto(site.url + "/desk/orders/")
 
