@@ -144,8 +144,8 @@ def fees_sync(*, patron: Patron, system: str, fees: list[dict], note: str = "") 
     Fees new to the portal are booked, changed amounts corrected, and fees of this system
     that are open here but missing from the set written off (as far as they are unpaid).
     Each item: fee_id, amount_cents (its charged amount), currency, description and
-    optionally fee_type, external_type, item. A fee id this portal holds for another
-    patron is refused (`FeeOfAnotherPatron`) and nothing is written.
+    optionally fee_type, external_type, item, owner (its code). A fee id this portal holds
+    for another patron is refused (`FeeOfAnotherPatron`) and nothing is written.
     """
     patron = patron_lock(patron)
     ids = [item["fee_id"] for item in fees]
@@ -185,6 +185,7 @@ def fees_sync(*, patron: Patron, system: str, fees: list[dict], note: str = "") 
                     source_system=system,
                     external_id=item["fee_id"],
                     external_type=item.get("external_type", ""),
+                    owner=item.get("owner", ""),
                 )
             )
         elif groups[fee.pk].charged_cents == item["amount_cents"]:

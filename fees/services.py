@@ -23,6 +23,7 @@ from fees.models import (
     FeeKind,
     FeeType,
     JournalEntry,
+    Owner,
 )
 from fees.outbox import movement_record, reversal_parts
 from fees.selectors import balance_cents, unpaid_cents
@@ -110,14 +111,17 @@ def fee_book(
     source_system: str = "",
     external_id: str = "",
     external_type: str = "",
+    owner: str = "",
 ) -> JournalEntry:
-    """A fee; one from the library system carries its id and fee type code there."""
+    """A fee; one from the library system carries its id and fee type code there, and
+    the code of its owner (none: the default owner's)."""
     amount_check(amount_cents)
     currency = currency_check(currency)
     if not fee_type or not FeeKind.objects.filter(code=fee_type).exists():
         raise ValidationError(_("Unknown fee type."), code="invalid_fee_type")
     if not description.strip():
         raise ValidationError(_("A fee needs a description."), code="required")
+    fee_owner = Owner.objects.for_code(owner)
     patron = patron_lock(patron)
     return entry_book(
         patron=patron,
@@ -125,6 +129,7 @@ def fee_book(
         amount_cents=amount_cents,
         currency=currency,
         fee_type=fee_type,
+        owner=fee_owner,
         description=description.strip(),
         item=item,
         booked_by=booked_by,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from fees.models import EntryKind, JournalEntry
+from payments import rules
 
 
 class LineState(StrEnum):
@@ -84,6 +85,68 @@ class FeeLine:
         if self.unpaid_cents < self.open_cents:
             return LineState.PARTLY_PAID
         return LineState.OPEN
+
+
+@dataclass
+class OwnerLines:
+    """One owner's lines on the account: what one payment (to that owner's merchant) can
+    pay. `balance_room_cents` is the patron's: the balance less open orders."""
+
+    owner: object  # fees.models.Owner
+    lines: list[FeeLine]
+    balance_room_cents: int
+    selected_cents: int = 0  # what the ticked lines charge (AccountOverview.select)
+
+    @property
+    def selectable_lines(self) -> list[FeeLine]:
+        return [line for line in self.lines if line.selectable]
+
+    @property
+    def unpaid_cents(self) -> int:
+        return sum(line.unpaid_cents for line in self.lines)
+
+    def unpaid_of(self, state: LineState) -> int:
+        return sum(line.unpaid_cents for line in self.lines if line.state == state)
+
+    @property
+    def minimum_cents(self) -> int:
+        return self.owner.minimum_cents
+
+    @property
+    def maximum_cents(self) -> int:
+        return self.owner.maximum_cents
+
+    @property
+    def below_minimum(self) -> bool:
+        """Even all that can be selected comes to less than one online payment's minimum."""
+        return sum(line.unpaid_cents for line in self.selectable_lines) < self.minimum_cents
+
+    def below_minimum_text(self) -> str:
+        return rules.below_minimum_text(self.owner)
+
+    @property
+    def room_cents(self) -> int:
+        """What one payment may take now: the balance room, within the owner's maximum."""
+        if self.maximum_cents:
+            return min(self.balance_room_cents, self.maximum_cents)
+        return self.balance_room_cents
+
+    @property
+    def payable_now_cents(self) -> int:
+        """What the patron can select and pay online now, in one payment."""
+        largest = largest_total_within(
+            (line.unpaid_cents for line in self.selectable_lines), self.room_cents
+        )
+        return largest if largest >= max(1, self.minimum_cents) else 0
+
+    @property
+    def no_selection_fits(self) -> bool:
+        """There are fees to select, enough of them, yet no selection can be paid now."""
+        return bool(self.selectable_lines) and not self.below_minimum and not self.payable_now_cents
+
+    def selected_lines(self, fee_ids) -> list[FeeLine]:
+        fee_ids = set(fee_ids)
+        return [line for line in self.selectable_lines if line.ids & fee_ids]
 
 
 def fee_lines(debits: Iterable[JournalEntry], fees: dict[int, JournalEntry]) -> list[FeeLine]:

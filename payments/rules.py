@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fees.amounts import format_money
-from fees.models import EntryKind, FeeKind, JournalEntry
+from fees.models import EntryKind, FeeKind, JournalEntry, Owner
 
 NOT_PAYABLE_ONLINE = gettext_lazy("Pay this fee at the library desk.")
 
@@ -27,19 +27,11 @@ def payable_online(fee: JournalEntry, kinds: dict[str, FeeKind]) -> bool:
     return kind is None or kind.payable_online
 
 
-def minimum_cents() -> int:
-    return max(0, settings.ONLINE_MINIMUM_CENTS)
-
-
-def maximum_cents() -> int:
-    return max(0, settings.ONLINE_MAXIMUM_CENTS)
-
-
-def below_minimum_text() -> str:
+def below_minimum_text(owner: Owner) -> str:
     return _(
         "Online payments start at %(minimum)s. Your open fees come to less: please pay "
         "them at the library desk."
-    ) % {"minimum": format_money(minimum_cents(), settings.LIBRARY_CURRENCY)}
+    ) % {"minimum": format_money(owner.minimum_cents, settings.LIBRARY_CURRENCY)}
 
 
 def check_fees(fees: Iterable[JournalEntry]) -> None:
@@ -52,26 +44,27 @@ def check_fees(fees: Iterable[JournalEntry]) -> None:
         )
 
 
-def check_amount(amount_cents: int) -> None:
-    """One online payment stays within the library's minimum and maximum."""
+def check_amount(amount_cents: int, owner: Owner) -> None:
+    """One online payment stays within its owner's minimum and maximum."""
     currency = settings.LIBRARY_CURRENCY
-    if minimum_cents() and amount_cents < minimum_cents():
+    minimum, maximum = owner.minimum_cents, owner.maximum_cents
+    if minimum and amount_cents < minimum:
         raise ValidationError(
             _(
                 "Online payments start at %(minimum)s. Please select more fees or pay at the "
                 "library desk."
             )
-            % {"minimum": format_money(minimum_cents(), currency)},
+            % {"minimum": format_money(minimum, currency)},
             code="below_minimum",
-            params={"minimum_cents": minimum_cents()},
+            params={"minimum_cents": minimum},
         )
-    if maximum_cents() and amount_cents > maximum_cents():
+    if maximum and amount_cents > maximum:
         raise ValidationError(
             _(
                 "One online payment can be at most %(maximum)s. Please deselect some fees "
                 "and pay the rest in a second payment or at the library desk."
             )
-            % {"maximum": format_money(maximum_cents(), currency)},
+            % {"maximum": format_money(maximum, currency)},
             code="above_maximum",
-            params={"maximum_cents": maximum_cents()},
+            params={"maximum_cents": maximum},
         )

@@ -9,10 +9,10 @@ from django.db.models.functions import Cast, Concat
 
 from accounts.models import Patron
 from fees import selectors as fees_selectors
-from fees.models import EntryKind, JournalEntry, PaymentShare
+from fees.models import EntryKind, JournalEntry, Owner, PaymentShare
 from fees.selectors import fees_unpaid, open_fees_unpaid, unpaid_cents
 from payments import rules
-from payments.fee_lines import FeeLine, LineState, fee_lines, largest_total_within
+from payments.fee_lines import FeeLine, LineState, OwnerLines, fee_lines
 from payments.models import (
     CREDIT_NOTE_KEY_PREFIX,
     OPEN_STATUSES,
@@ -160,55 +160,32 @@ class AccountOverview:
     # The most a patron may pay online: the balance less what open orders cover.
     payable_cents: int
     open_fees: list[JournalEntry]  # the open debits, each with `unpaid_cents`
-    lines: list[FeeLine]  # the same, one line per fee
+    groups: list[OwnerLines]  # the same, one line per fee, by owner
     accruing_fines: list[fees_selectors.AccruingFine]
     recent_entries: list[JournalEntry]
     open_orders: list[PaymentOrder]
-    minimum_cents: int = 0
-    maximum_cents: int = 0
 
     @property
-    def selectable_lines(self) -> list[FeeLine]:
-        return [line for line in self.lines if line.selectable]
-
-    @property
-    def below_minimum(self) -> bool:
-        """Even all that can be selected comes to less than one online payment's minimum."""
-        return sum(line.unpaid_cents for line in self.selectable_lines) < self.minimum_cents
-
-    def below_minimum_text(self) -> str:
-        return rules.below_minimum_text()
-
-    @property
-    def room_cents(self) -> int:
-        """What one payment may take now: the balance less open orders, within the maximum."""
-        if self.maximum_cents:
-            return min(self.payable_cents, self.maximum_cents)
-        return self.payable_cents
+    def lines(self) -> list[FeeLine]:
+        return [line for group in self.groups for line in group.lines]
 
     @property
     def payable_now_cents(self) -> int:
-        """What the patron can select and pay online now, in one payment."""
-        largest = largest_total_within(
-            (line.unpaid_cents for line in self.selectable_lines), self.room_cents
-        )
-        return largest if largest >= max(1, self.minimum_cents) else 0
+        """What the patron can select and pay online now: one payment per owner, together
+        no more than the balance allows."""
+        return min(self.payable_cents, sum(group.payable_now_cents for group in self.groups))
 
     @property
     def no_selection_fits(self) -> bool:
-        """There are fees to select, enough of them, yet no selection can be paid now."""
-        return bool(self.selectable_lines) and not self.below_minimum and not self.payable_now_cents
-
-    def _unpaid_of(self, state: LineState) -> int:
-        return sum(line.unpaid_cents for line in self.lines if line.state == state)
+        return any(group.no_selection_fits for group in self.groups)
 
     @property
     def desk_cents(self) -> int:
-        return self._unpaid_of(LineState.DESK)
+        return sum(group.unpaid_of(LineState.DESK) for group in self.groups)
 
     @property
     def being_checked_cents(self) -> int:
-        return self._unpaid_of(LineState.BEING_CHECKED)
+        return sum(group.unpaid_of(LineState.BEING_CHECKED) for group in self.groups)
 
     @property
     def in_progress_cents(self) -> int:
@@ -222,12 +199,21 @@ class AccountOverview:
 
     def selected_lines(self, fee_ids) -> list[FeeLine]:
         """The selectable lines that these ids (of fees or their debits) name."""
-        fee_ids = set(fee_ids)
-        return [line for line in self.selectable_lines if line.ids & fee_ids]
+        return [line for group in self.groups for line in group.selected_lines(fee_ids)]
 
     def selected_cents(self, fee_ids) -> int:
         """What paying these fees would charge: the unpaid part of each that can be paid."""
         return sum(line.unpaid_cents for line in self.selected_lines(fee_ids))
+
+    def select(self, fee_ids) -> set[int]:
+        """Tick the selectable lines these ids name, each owner's total in its group's
+        `selected_cents`; the ids of the fees ticked."""
+        ticked = set()
+        for group in self.groups:
+            lines = group.selected_lines(fee_ids)
+            group.selected_cents = sum(line.unpaid_cents for line in lines)
+            ticked |= {line.fee.pk for line in lines}
+        return ticked
 
 
 def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOverview:
@@ -260,6 +246,8 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
     if closed:
         fees.update(JournalEntry.objects.in_bulk(closed))
     lines = fee_lines(debits, fees)
+    default_owner = Owner.objects.default()
+    owners = {owner.pk: owner for owner in Owner.objects.all()}
     # Only a fee with nothing left to pay is covered by payments: no query when there is
     # none (one at most, whatever the number of fees).
     paid = [debit.pk for line in lines if line.unpaid_cents == 0 for debit in line.debits]
@@ -283,21 +271,26 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
         )
         if line.open_order is not None:
             line.open_order.held_fees.append(line.fee)
+    payable = fees_selectors.payable_cents(
+        patron=patron, balance=balance, reserved_cents=sum(o.amount_cents for o in open_orders)
+    )
+    by_owner: dict[int, list[FeeLine]] = {}
+    for line in lines:
+        by_owner.setdefault(line.fee.owner_id or default_owner.pk, []).append(line)
     return AccountOverview(
         balance_cents=balance,
         credit_cents=credit,
-        payable_cents=fees_selectors.payable_cents(
-            patron=patron,
-            balance=balance,
-            reserved_cents=sum(order.amount_cents for order in open_orders),
-        ),
+        payable_cents=payable,
         open_fees=debits,
-        lines=lines,
+        groups=[
+            OwnerLines(owner=owners[owner_id], lines=owner_lines, balance_room_cents=payable)
+            for owner_id, owner_lines in sorted(
+                by_owner.items(), key=lambda item: (not owners[item[0]].is_default, item[0])
+            )
+        ],
         accruing_fines=fees_selectors.accruing_fines(patron=patron, on_date=on_date),
         recent_entries=recent_entries(patron=patron),
         open_orders=open_orders,
-        minimum_cents=rules.minimum_cents(),
-        maximum_cents=rules.maximum_cents(),
     )
 
 

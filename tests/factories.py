@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from accounts.models import Patron
-from fees.models import EntryKind, FeeKind, FeeType, JournalEntry, Loan
+from fees.models import EntryKind, FeeKind, FeeType, JournalEntry, Loan, Owner
 from payments.models import Refund
 
 PASSWORD = "correct horse battery"
@@ -64,6 +64,18 @@ class FeeKindFactory(factory.django.DjangoModelFactory):
     name_en = factory.LazyAttribute(lambda kind: f"Fee type {kind.code}")
     name_de = factory.LazyAttribute(lambda kind: f"Gebührenart {kind.code}")
     payable_online = True
+
+
+class OwnerFactory(factory.django.DjangoModelFactory):
+    """A second library or branch, beside the default owner the migration made."""
+
+    class Meta:
+        model = Owner
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"BRANCH-{n}")
+    name_en = factory.LazyAttribute(lambda owner: f"Branch {owner.code}")
+    name_de = factory.LazyAttribute(lambda owner: f"Zweigstelle {owner.code}")
 
 
 class JournalEntryFactory(factory.django.DjangoModelFactory):

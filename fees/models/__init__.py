@@ -1,6 +1,6 @@
 """The fees app's models, by topic: the journal with its fee types, settlements and
 allocations (`journal`), the outbox to the library system (`outbox`), overdue loans
-(`loans`). Importing them here registers them with the app."""
+(`loans`), the fees' owners (`owners`). Importing them here registers them with the app."""
 
 from fees.models.journal import (
     CREDIT_KINDS,
@@ -18,6 +18,7 @@ from fees.models.journal import (
 )
 from fees.models.loans import Loan
 from fees.models.outbox import Delivery, PaymentShare
+from fees.models.owners import Owner
 
 __all__ = [
     "CREDIT_KINDS",
@@ -32,6 +33,7 @@ __all__ = [
     "FeeType",
     "JournalEntry",
     "Loan",
+    "Owner",
     "PaymentShare",
     "Settlement",
     "fee_type_name",

@@ -165,6 +165,17 @@ class JournalEntry(models.Model):
     booking_key = models.CharField(
         _("booking key"), max_length=80, blank=True, default="", db_default=""
     )
+    # Whose fee it is (a library, a branch: fees.models.owners). None: the default owner's,
+    # as every entry booked before owners existed.
+    owner = models.ForeignKey(
+        "fees.Owner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+        db_index=False,  # fees are read per patron; no query looks for an owner's fees yet
+    )
     # A waiver names the fee it waives; a reversal the payment it reverses.
     target = models.ForeignKey(
         "self",

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, StrictInt
 
 from accounts.models import USER_NUMBER_MAX_LENGTH, USER_NUMBER_PATTERN, Patron
 from fees import services as ledger
-from fees.models import FeeKind
+from fees.models import FeeKind, Owner
 from payments.api import errors
 from payments.api_keys import api_client_for_key
 from payments.library_systems.feed import BadCursor
@@ -209,6 +209,28 @@ FeeTypeCode = Annotated[
         description="A fee type code set up in the portal (its admin: fee types).",
     ),
     AfterValidator(_known_fee_type),
+]
+
+
+def _known_owner(code: str) -> str:
+    # Checked here, not only when booking, so that the answer names the field.
+    if code and not Owner.objects.filter(code=code).exists():
+        raise ValueError("unknown owner; the portal's fee owners are set up by its staff")
+    return code
+
+
+# A fee owner's code as set up in the portal's admin (Owner); empty: the default owner.
+OwnerCode = Annotated[
+    str,
+    Field(
+        default="",
+        max_length=64,
+        pattern=r"^[\x21-\x7e]*$",
+        description="Whose fee it is, as the library system names the owner (Koha's "
+        "library_id, FOLIO's owner id, Alma's owner), set up in the portal (its admin: fee "
+        "owners). Empty: the default owner.",
+    ),
+    AfterValidator(_known_owner),
 ]
 
 

@@ -24,6 +24,7 @@ from payments.api.core import (
     FeeTypeCode,
     MoneyInt,
     NotFound,
+    OwnerCode,
     SafeText,
     UserNumber,
     answer_status,
@@ -55,6 +56,7 @@ class FeeIn(Schema):
     external_type: SafeText = Field(
         "", max_length=64, description="The fee type code in the library system, kept as sent."
     )
+    owner: OwnerCode = ""
     payment: PaymentWithFee | None = Field(
         None, description="The fee was paid already: its payment, booked in the same call."
     )
@@ -119,6 +121,7 @@ class SyncFeeIn(Schema):
     fee_type: FeeTypeCode = FeeType.OTHER.value
     external_type: SafeText = Field("", max_length=64)
     item: SafeText = Field("", max_length=255)
+    owner: OwnerCode = ""
 
 
 class SyncIn(Schema):
@@ -155,6 +158,7 @@ def fee_post(*, client: ApiClient, data: dict) -> Answer:
                     source_system=client.library_system,
                     external_id=data["fee_id"],
                     external_type=data.get("external_type", ""),
+                    owner=data.get("owner", ""),
                 )
         except IntegrityError:
             raise Conflict(_("Fee %(id)s is known already.") % {"id": data["fee_id"]}) from None

@@ -103,6 +103,16 @@ class PaymentOrder(models.Model):
     fees = models.ManyToManyField(
         "fees.JournalEntry", through="OrderFee", related_name="payment_orders"
     )
+    # The owner of its fees, whose merchant account the money goes to (one order pays one
+    # owner's fees). None: the default owner's, as every order made before owners existed.
+    owner = models.ForeignKey(
+        "fees.Owner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
     amount_cents = models.BigIntegerField(_("amount (cents)"))
     currency = models.CharField(_("currency"), max_length=3)
     provider = models.CharField(_("provider"), max_length=32)

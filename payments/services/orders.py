@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Patron
 from fees import selectors as fees_selectors
 from fees.amounts import format_money
-from fees.models import JournalEntry
+from fees.models import JournalEntry, Owner
 from payments import rules
 from payments.models import (
     EventKind,
@@ -38,6 +38,24 @@ IN_AN_OPEN_PAYMENT = gettext_lazy(
     "Finish that payment, or choose “Give up this payment” under "
     "Payments in progress; it also ends by itself after a while."
 )
+
+
+def order_owner(fees: Iterable[JournalEntry]) -> Owner:
+    """The one owner of these fees (a fee that names none is the default owner's): one
+    payment goes to one owner's merchant account."""
+    owner_ids = {fee.owner_id for fee in fees}
+    default = Owner.objects.default()
+    owner_ids = {default.pk if owner_id is None else owner_id for owner_id in owner_ids}
+    if len(owner_ids) > 1:
+        raise ValidationError(
+            _(
+                "The selected fees belong to different libraries, which are paid separately. "
+                "Please pay each library's fees on their own."
+            ),
+            code="several_owners",
+        )
+    (owner_id,) = owner_ids or {default.pk}
+    return default if owner_id == default.pk else Owner.objects.get(pk=owner_id)
 
 
 class UnknownFee(Exception):
@@ -69,7 +87,10 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
         if not fee_ids:
             raise ValidationError(_("Please select the fees you want to pay."), code="empty")
         closed_fees = {debit.fee_group_id for debit in debits} - {debit.pk for debit in debits}
-        rules.check_fees([*debits, *JournalEntry.objects.filter(pk__in=closed_fees)])
+        fees_named = {debit.pk: debit for debit in debits}
+        fees_named.update(JournalEntry.objects.in_bulk(closed_fees))
+        rules.check_fees(fees_named.values())
+        owner = order_owner(fees_named[debit.fee_group_id] for debit in debits)
         if OrderFee.objects.filter(fee__in=debits, reserved=True).exists():
             raise ValidationError(IN_AN_OPEN_PAYMENT, code="reserved")
         if fees_with_money_awaiting(patron=patron) & {debit.pk for debit in debits}:
@@ -88,7 +109,7 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
             )
         unpaid = {fee.pk: fee.unpaid_cents for fee in fees}
         amount = sum(unpaid[fee.pk] for fee in fees)
-        rules.check_amount(amount)
+        rules.check_amount(amount, owner)
         payable = fees_selectors.payable_cents(
             patron=patron, reserved_cents=reserved_cents(patron=patron)
         )
@@ -103,20 +124,21 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
                 code="exceeds_payable",
                 params={"payable_cents": payable},
             )
-        order = _insert_order(patron, fees, unpaid, amount, provider)
+        order = _insert_order(patron, owner, fees, unpaid, amount, provider)
         PaymentEvent.objects.create(
             order=order, status=OrderStatus.CREATED, source=EventSource.PORTAL
         )
     return order
 
 
-def _insert_order(patron, fees, unpaid, amount, provider) -> PaymentOrder:
+def _insert_order(patron, owner, fees, unpaid, amount, provider) -> PaymentOrder:
     for _attempt in range(5):
         try:
             with transaction.atomic():
                 order = PaymentOrder.objects.create(
                     reference=new_reference(),
                     patron=patron,
+                    owner=owner,
                     amount_cents=amount,
                     currency=settings.LIBRARY_CURRENCY,
                     provider=provider.name,

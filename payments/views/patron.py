@@ -41,9 +41,8 @@ def _account_page(request, patron, *, selected=(), error=None, status=200):
     context = {
         "patron": patron,
         "account": overview,
-        "selected": {line.fee.pk for line in overview.selected_lines(selected)},
-        # Stated by the server too, so that the total is there without JavaScript.
-        "selected_cents": overview.selected_cents(selected),
+        # Each owner's total is stated by the server too: there without JavaScript.
+        "selected": overview.select(selected),
         "error": error,
     }
     return render(request, "payments/account.html", context, status=status)

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from fees import services as ledger
-from fees.models import EntryKind, JournalEntry, Loan
+from fees.models import EntryKind, JournalEntry, Loan, Owner
 from tests.api.helpers import fee_body, journal, posted_fee, sync_item
-from tests.factories import FeeKindFactory, PatronFactory
+from tests.factories import FeeKindFactory, OwnerFactory, PatronFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -288,3 +288,39 @@ def test_invalid_loans_name_the_field_and_keep_the_old_set(call, key, patron, lo
     assert response.status_code == 422
     assert field in [f["field"] for f in response.json()["error"]["fields"]]
     assert list(Loan.objects.values_list("item", flat=True)) == ["Old"]
+
+
+# --- Owners ---------------------------------------------------------------------------
+
+
+def test_a_fee_names_its_owner_by_the_library_systems_code(call, key, patron):
+    branch = OwnerFactory(code="BRANCH-N")
+
+    response = call("post", "/fees", fee_body(owner="BRANCH-N"), key)
+
+    assert JournalEntry.objects.get(pk=response.json()["entry_id"]).owner == branch
+
+
+def test_a_fee_that_names_no_owner_is_the_default_owners(call, key, patron):
+    response = call("post", "/fees", fee_body(), key)
+
+    entry = JournalEntry.objects.get(pk=response.json()["entry_id"])
+    assert entry.owner == Owner.objects.default()
+
+
+def test_a_fee_of_an_unknown_owner_is_422_naming_the_field_and_books_nothing(call, key, patron):
+    response = call("post", "/fees", fee_body(owner="NOWHERE"), key)
+
+    assert response.status_code == 422
+    assert fields(response) == ["owner"]
+    assert not JournalEntry.objects.exists()
+
+
+def test_the_whole_set_books_each_new_fee_with_its_owner(call, key, patron):
+    branch = OwnerFactory(code="BRANCH-N")
+
+    call(
+        "put", "/patrons/U-77/fees", {"fees": [sync_item("K-1", 100) | {"owner": "BRANCH-N"}]}, key
+    )
+
+    assert JournalEntry.objects.get(external_id="K-1").owner == branch

@@ -1,0 +1,155 @@
+"""Fee owners: the libraries and branches whose fees the portal takes payments for, each
+with its own merchant account, rules and books.
+
+An owner's secrets are never stored here: the owner names the environment variables
+that hold them (`secret`). A field left empty means the portal's setting, so a library
+with one owner keeps configuring everything through its settings.
+"""
+
+import os
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
+
+
+class OwnerQuerySet(models.QuerySet):
+    def default(self) -> "Owner":
+        """The owner of fees that name none: made from the settings when there is none yet
+        (migration 0007 makes it; a database emptied since gets it back here)."""
+        owner, _created = self.get_or_create(
+            is_default=True, defaults={"code": "default", "name_en": settings.LIBRARY_NAME}
+        )
+        return owner
+
+    def for_code(self, code: str) -> "Owner":
+        """The owner a library system names by `code`; the default owner for none."""
+        if not code:
+            return self.default()
+        owner = self.filter(code=code).first()
+        if owner is None:
+            raise ValidationError(
+                _("Unknown owner %(code)s: add it in the admin first.") % {"code": code},
+                code="unknown_owner",
+            )
+        return owner
+
+
+class Owner(models.Model):
+    code = models.CharField(
+        _("code"),
+        max_length=64,
+        unique=True,
+        help_text=_(
+            "As the library system names the owner of a fee: Koha's library_id, FOLIO's "
+            "owner id, Alma's owner."
+        ),
+    )
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    name_de = models.CharField(_("name (German)"), max_length=100, blank=True)
+    is_default = models.BooleanField(
+        _("default owner"),
+        default=False,
+        help_text=_("Fees that name no owner are this owner's. Exactly one owner is."),
+    )
+    provider = models.CharField(
+        _("payment provider"),
+        max_length=16,
+        blank=True,
+        help_text=_("Empty: the portal's PAYMENT_PROVIDER setting."),
+    )
+    stripe_secret_key_env = models.CharField(
+        _("environment variable with the Stripe secret key"),
+        max_length=64,
+        blank=True,
+        validators=[RegexValidator(ENV_NAME)],
+        help_text=_("Its name, not the key. Empty: the portal's STRIPE_SECRET_KEY."),
+    )
+    stripe_webhook_secret_env = models.CharField(
+        _("environment variable with the Stripe webhook secret"),
+        max_length=64,
+        blank=True,
+        validators=[RegexValidator(ENV_NAME)],
+        help_text=_("Its name, not the secret. Empty: the portal's STRIPE_WEBHOOK_SECRET."),
+    )
+    online_minimum_cents = models.PositiveIntegerField(
+        _("online minimum (cents)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the portal's ONLINE_MINIMUM_CENTS."),
+    )
+    online_maximum_cents = models.PositiveIntegerField(
+        _("online maximum (cents)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the portal's ONLINE_MAXIMUM_CENTS. 0: no maximum."),
+    )
+    cost_centre = models.CharField(
+        _("cost centre"),
+        max_length=64,
+        blank=True,
+        help_text=_("For the accounting export, where the fee type names none."),
+    )
+    email_sender = models.EmailField(
+        _("e-mail sender"), blank=True, help_text=_("Empty: the portal's DEFAULT_FROM_EMAIL.")
+    )
+    receipt_footer = models.TextField(_("receipt footer"), blank=True)
+
+    objects = OwnerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("fee owner")
+        verbose_name_plural = _("fee owners")
+        ordering = ["-is_default", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_owner"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.name})"
+
+    @property
+    def name(self) -> str:
+        """The name in the interface language."""
+        if (get_language() or "").startswith("de") and self.name_de:
+            return self.name_de
+        return self.name_en or self.code
+
+    @property
+    def payment_provider(self) -> str:
+        return self.provider or settings.PAYMENT_PROVIDER
+
+    @property
+    def minimum_cents(self) -> int:
+        own = self.online_minimum_cents
+        return max(0, settings.ONLINE_MINIMUM_CENTS if own is None else own)
+
+    @property
+    def maximum_cents(self) -> int:
+        own = self.online_maximum_cents
+        return max(0, settings.ONLINE_MAXIMUM_CENTS if own is None else own)
+
+    @property
+    def sender(self) -> str:
+        return self.email_sender or settings.DEFAULT_FROM_EMAIL
+
+    def secret(self, env_field: str, setting: str) -> str:
+        """The secret an environment variable named in `env_field` holds; the portal's
+        `setting` when the owner names none."""
+        name = getattr(self, env_field)
+        if not name:
+            return getattr(settings, setting)
+        try:
+            return os.environ[name]
+        except KeyError as error:
+            raise ImproperlyConfigured(
+                f"Owner {self.code}: the environment variable {name} is not set."
+            ) from error
