@@ -9,6 +9,7 @@ from fees.models import (
     FeeKind,
     JournalEntry,
     Loan,
+    Owner,
     PaymentShare,
     Settlement,
 )
@@ -160,3 +161,25 @@ class LoanAdmin(admin.ModelAdmin):
     search_fields = ["=patron__user_number", "=patron__card_number", "item", "=barcode"]
     list_select_related = ["patron"]
     raw_id_fields = ["patron"]
+
+
+@admin.register(Owner)
+class OwnerAdmin(admin.ModelAdmin):
+    """The libraries and branches whose fees the portal takes payments for. Their secrets
+    are never here: each names the environment variables that hold them."""
+
+    list_display = ["code", "name_en", "name_de", "is_default", "provider", "online_minimum_cents"]
+    search_fields = ["code", "name_en", "name_de"]
+    fieldsets = [
+        (None, {"fields": ["code", "name_en", "name_de", "is_default"]}),
+        (
+            _("Payment provider"),
+            {"fields": ["provider", "stripe_secret_key_env", "stripe_webhook_secret_env"]},
+        ),
+        (_("Payment rules"), {"fields": ["online_minimum_cents", "online_maximum_cents"]}),
+        (_("Books and receipts"), {"fields": ["cost_centre", "email_sender", "receipt_footer"]}),
+    ]
+
+    def has_delete_permission(self, request, obj=None):
+        # Fees and orders keep their owner for good.
+        return False

@@ -1,11 +1,10 @@
-"""Fee owners. The one owner there is until staff add more is made from today's settings
-(LIBRARY_NAME), and its empty fields keep reading the settings, so a single-owner library
+"""Fee owners. The one owner there is until staff add more is the default owner; its empty
+fields (its name too: LIBRARY_NAME) keep reading the settings, so a single-owner library
 sees no change; every entry booked so far names no owner and so is that owner's. Adding
 the journal's column drops and remakes the append-only trigger with the longer list."""
 
 import django.core.validators
 import django.db.models.deletion
-from django.conf import settings
 from django.db import migrations, models
 
 from fees import journal_trigger as sql
@@ -23,7 +22,7 @@ CREATE_NEW = {"postgresql": sql.postgres_up(NEW), "sqlite": sql.sqlite_up(NEW)}
 
 def create_default_owner(apps, schema_editor):
     apps.get_model("fees", "Owner").objects.get_or_create(
-        is_default=True, defaults={"code": "default", "name_en": settings.LIBRARY_NAME}
+        is_default=True, defaults={"code": "default"}
     )
 
 
@@ -40,7 +39,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('code', models.CharField(help_text="As the library system names the owner of a fee: Koha's library_id, FOLIO's owner id, Alma's owner.", max_length=64, unique=True, verbose_name='code')),
-                ('name_en', models.CharField(max_length=100, verbose_name='name (English)')),
+                ('name_en', models.CharField(blank=True, help_text="Empty for the default owner: the portal's LIBRARY_NAME.", max_length=100, verbose_name='name (English)')),
                 ('name_de', models.CharField(blank=True, max_length=100, verbose_name='name (German)')),
                 ('is_default', models.BooleanField(default=False, help_text="Fees that name no owner are this owner's. Exactly one owner is.", verbose_name='default owner')),
                 ('provider', models.CharField(blank=True, help_text="Empty: the portal's PAYMENT_PROVIDER setting.", max_length=16, verbose_name='payment provider')),

@@ -24,7 +24,7 @@ class OwnerQuerySet(models.QuerySet):
         """The owner of fees that name none: made from the settings when there is none yet
         (migration 0007 makes it; a database emptied since gets it back here)."""
         owner, _created = self.get_or_create(
-            is_default=True, defaults={"code": "default", "name_en": settings.LIBRARY_NAME}
+            is_default=True, defaults={"code": "default"}
         )
         return owner
 
@@ -51,7 +51,12 @@ class Owner(models.Model):
             "owner id, Alma's owner."
         ),
     )
-    name_en = models.CharField(_("name (English)"), max_length=100)
+    name_en = models.CharField(
+        _("name (English)"),
+        max_length=100,
+        blank=True,
+        help_text=_("Empty for the default owner: the portal's LIBRARY_NAME."),
+    )
     name_de = models.CharField(_("name (German)"), max_length=100, blank=True)
     is_default = models.BooleanField(
         _("default owner"),
@@ -121,7 +126,9 @@ class Owner(models.Model):
         """The name in the interface language."""
         if (get_language() or "").startswith("de") and self.name_de:
             return self.name_de
-        return self.name_en or self.code
+        if self.name_en:
+            return self.name_en
+        return settings.LIBRARY_NAME if self.is_default else self.code
 
     @property
     def payment_provider(self) -> str:

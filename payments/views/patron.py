@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Patron
+from fees.models import Owner
 from payments import selectors, services
 from payments.forms import FeeSelectionForm
 from payments.models import PAID_STATUSES, PaymentOrder
@@ -30,7 +31,7 @@ def _patron(request) -> Patron:
 
 def _own_order(request, reference) -> PaymentOrder:
     return get_object_or_404(
-        PaymentOrder.objects.select_related("payment_entry"),
+        PaymentOrder.objects.select_related("payment_entry", "owner"),
         reference=reference,
         patron=_patron(request),
     )
@@ -131,6 +132,7 @@ def receipt(request, reference):
     context = {
         "order": order,
         "fees": order.order_fees.select_related("fee"),
+        "owner": order.owner or Owner.objects.default(),
         "refunds": selectors.refunds_to_card(order=order),
     }
     return render(request, "payments/receipt.html", context)

@@ -5,10 +5,11 @@ import pytest
 from django.utils import timezone
 
 from fees import services as ledger_services
+from fees.models import Owner
 from fees.settlement import settlement_run
 from payments import selectors
 from payments.fee_lines import largest_total_within
-from tests.factories import FeeFactory
+from tests.factories import FeeFactory, OwnerFactory
 from tests.payments.helpers import choose, start_payment
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +138,25 @@ def test_a_partly_paid_fee_shows_what_is_still_to_pay(patron, fees):
     line = line_of(overview(patron), fees[1])
 
     assert (line.unpaid_cents, line.open_cents, line.state) == (500, 1200, "partly_paid")
+
+
+def test_fees_are_grouped_by_owner_the_default_owner_first(patron, fees):
+    branch = OwnerFactory()
+    FeeFactory(patron=patron, amount_cents=700, owner=branch)
+
+    account = overview(patron)
+
+    assert [(group.owner, group.unpaid_cents) for group in account.groups] == [
+        (Owner.objects.default(), 2000),
+        (branch, 700),
+    ]
+
+
+def test_each_owners_minimum_applies_to_its_own_fees(patron, fees):
+    branch = OwnerFactory(online_minimum_cents=1000)
+    FeeFactory(patron=patron, amount_cents=700, owner=branch)
+
+    default_group, branch_group = overview(patron).groups
+
+    assert (default_group.payable_now_cents, branch_group.payable_now_cents) == (2000, 0)
+    assert branch_group.below_minimum

@@ -12,6 +12,7 @@ from tests.factories import (
     DeskStaffFactory,
     FeeFactory,
     LoanFactory,
+    OwnerFactory,
     PatronFactory,
     PaymentFactory,
 )
@@ -308,3 +309,22 @@ def test_a_refund_to_the_card_is_one_line_among_recent_payments(patron_client, r
     assert f'Refund to your card <span class="muted">{refunded.order.reference}' in recent
     assert "0.70 EUR credited" not in recent
     assert recent.count("0.70 EUR refunded") == 1
+
+
+def test_each_owners_fees_are_a_group_with_its_own_total_and_pay_button(patron_client, fees):
+    FeeFactory(patron=fees[0].patron, amount_cents=700, owner=OwnerFactory(name_en="North Branch"))
+
+    page = patron_client.get(URL).content.decode()
+
+    assert re.search(
+        r'<h3 id="owner-\d+">North Branch <span class="muted">· 7\.00 EUR still to pay', page
+    )
+    assert "Pay selected fees of North Branch" in page
+    assert page.count('action="/pay/"') == 2
+
+
+def test_one_owner_shows_no_groups(patron_client, fees):
+    page = patron_client.get(URL).content.decode()
+
+    assert "<h3" not in page
+    assert "Pay selected fees</button>" in page

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from fees.models import Owner
 from payments import services
 from payments.models import EventSource, OrderStatus, Refund, RefundStatus, SimulatedCheckout
 from tests.factories import DeskStaffFactory, PatronFactory
@@ -127,3 +128,14 @@ def test_a_refund_still_on_its_way_says_so(patron_client, refunded, settings):
     page = order_page(patron_client, refunded.order)
 
     assert "0.70 EUR on its way back to the card or account you paid with" in page
+
+
+def test_the_receipt_names_the_owner_and_its_footer(patron_client, paid):
+    Owner.objects.filter(is_default=True).update(
+        name_en="City Library, Main Branch", receipt_footer="VAT-free under §4 UStG"
+    )
+
+    page = patron_client.get(reverse("payments:receipt", args=[paid.reference])).content.decode()
+
+    assert "<p>City Library, Main Branch</p>" in page
+    assert "VAT-free under §4 UStG" in page

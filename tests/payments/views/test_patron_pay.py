@@ -12,7 +12,7 @@ from fees import services as ledger_services
 from fees.settlement import settlement_run
 from payments import services
 from payments.models import OrderFee, OrderStatus, PaymentOrder, SimulatedCheckout
-from tests.factories import PASSWORD, FeeFactory, PatronFactory
+from tests.factories import PASSWORD, FeeFactory, OwnerFactory, PatronFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -261,3 +261,21 @@ def test_a_fee_with_nothing_left_to_pay_is_refused_by_its_own_id(patron, fees):
         services.order_create(patron=patron, fee_ids=[fees[0].pk])
 
     assert refused.value.code == "already_paid"
+
+
+def test_one_payment_pays_the_fees_of_one_owner(patron, fees):
+    branch = OwnerFactory()
+    branch_fee = FeeFactory(patron=patron, amount_cents=700, owner=branch)
+
+    order = services.order_create(patron=patron, fee_ids=[branch_fee.pk])
+
+    assert (order.owner, order.amount_cents) == (branch, 700)
+
+
+def test_fees_of_two_owners_in_one_payment_are_refused_and_start_nothing(patron_client, fees):
+    branch_fee = FeeFactory(patron=fees[0].patron, amount_cents=700, owner=OwnerFactory())
+
+    response = pay(patron_client, fees[0].pk, branch_fee.pk)
+
+    assert "belong to different libraries, which are paid separately" in response.content.decode()
+    assert not PaymentOrder.objects.exists()
