@@ -23,9 +23,7 @@ class OwnerQuerySet(models.QuerySet):
     def default(self) -> "Owner":
         """The owner of fees that name none: made from the settings when there is none yet
         (migration 0007 makes it; a database emptied since gets it back here)."""
-        owner, _created = self.get_or_create(
-            is_default=True, defaults={"code": "default"}
-        )
+        owner, _created = self.get_or_create(is_default=True, defaults={"code": "default"})
         return owner
 
     def for_code(self, code: str) -> "Owner":

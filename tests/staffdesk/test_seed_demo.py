@@ -26,8 +26,16 @@ def seeded():
 def test_open_fees_only_patron(seeded):
     anna = seeded_patron("U-1001")
 
-    assert selectors.balance_cents(patron=anna) == 2900
-    assert len(selectors.open_fees(patron=anna)) == 3
+    assert selectors.balance_cents(patron=anna) == 3300
+    assert len(selectors.open_fees(patron=anna)) == 4
+
+
+def test_the_open_fees_patron_owes_two_owners(seeded):
+    anna = seeded_patron("U-1001")
+
+    owners = {fee.owner.code for fee in selectors.open_fees(patron=anna)}
+
+    assert owners == {"default", "BR-NORD"}
 
 
 def test_counter_payment_today_makes_the_full_selection_overbook(seeded):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Patron
 from accounts.services import patron_create
 from fees import services
-from fees.models import EntryKind, FeeType, JournalEntry, Loan
+from fees.models import EntryKind, FeeType, JournalEntry, Loan, Owner
 from fees.settlement import SettlementError, settlement_run
 from payments.models import (
     EventSource,
@@ -106,6 +106,14 @@ class Command(BaseCommand):
             "Atlas Europa",
         )
         self._past_fee(anna, last_month, 150, FeeType.REMINDER, "Zweite Mahnung")
+        # A second owner, a branch with its own rules: Anna owes it too, and pays it apart.
+        north = Owner.objects.create(
+            code="BR-NORD", name_en="North Branch", name_de="Zweigstelle Nord",
+            online_minimum_cents=200, receipt_footer="Zweigstelle Nord · Nordstraße 1",
+        )  # fmt: skip
+        self._past_fee(
+            anna, last_month, 400, FeeType.OVERDUE, "Säumnisgebühr", "Die Welle", owner=north
+        )
         self._past_fee(jonas, last_month, 500, FeeType.OVERDUE, "Säumnisgebühr", "Dune")
         self._past_fee(jonas, last_month, 1200, FeeType.LOST_ITEM, "Beschädigter Einband", "Momo")
         self._past_fee(jonas, last_month, 300, FeeType.RESERVATION, "Vormerkgebühr")
@@ -229,7 +237,7 @@ class Command(BaseCommand):
             **fields,
         )
 
-    def _past_fee(self, patron, date, amount_cents, fee_type, description, item=""):
+    def _past_fee(self, patron, date, amount_cents, fee_type, description, item="", owner=None):
         return self._past_entry(
             patron,
             date,
@@ -238,6 +246,7 @@ class Command(BaseCommand):
             fee_type=fee_type,
             description=description,
             item=item,
+            owner=owner or Owner.objects.default(),
         )
 
     def _create_staff(self):
