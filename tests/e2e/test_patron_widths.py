@@ -6,14 +6,14 @@ import pytest
 from payments import services
 from payments.models import EventSource, OrderStatus
 from tests.e2e.conftest import DESKTOP, OVERFLOWING, PHONE, signed_in_site
-from tests.factories import FeeFactory, LoanFactory, PatronFactory
+from tests.factories import FeeFactory, LoanFactory, OwnerFactory, PatronFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def patron_pages():
-    """A patron with open fees, accruing fines, a paid, an underpaid and a given-up order."""
+    """A patron with open fees of two owners, accruing fines, a paid, an underpaid and a given-up order."""
     patron = PatronFactory(first_name="Maximiliane", last_name="Schwarzenberger-Hohenlohe")
     fees = [
         FeeFactory(patron=patron, amount_cents=cents, description=text, item=item)
@@ -24,6 +24,9 @@ def patron_pages():
             (900, "Vormerkgebühr", "Krabat"),
         )
     ]
+    # A fee of a second owner: the account shows each owner's fees as a group.
+    branch = OwnerFactory(name_en="North Branch", name_de="Zweigstelle Nord-Ost (Campus)")
+    FeeFactory(patron=patron, amount_cents=400, description="Säumnisgebühr", owner=branch)
     LoanFactory(patron=patron)
     paid = services.order_create(patron=patron, fee_ids=[fees[0].pk])
     services.payment_order_transition(order=paid, status=OrderStatus.PAID, source="provider")
