@@ -1,21 +1,36 @@
-"""The configured payment providers. One module per provider; see base.Provider."""
+"""The configured payment providers. One module per provider; see base.Provider.
+
+Each fee owner may have its own merchant account at a provider (fees.models.Owner names
+the environment variables with its keys); an owner that names none uses the portal's.
+"""
+
+import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.models import Mode
+from fees.models import Owner
+from payments.models import Mode, PaymentOrder
 from payments.providers.base import Provider
 
+logger = logging.getLogger(__name__)
 
-def _stripe() -> Provider:
+
+def _stripe(owner: Owner | None) -> Provider:
     from payments.providers.stripe import StripeProvider
 
-    if not (settings.STRIPE_SECRET_KEY and settings.STRIPE_WEBHOOK_SECRET):
+    if owner is None:
+        secret_key, webhook_secret = settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET
+    else:
+        secret_key = owner.secret("stripe_secret_key_env", "STRIPE_SECRET_KEY")
+        webhook_secret = owner.secret("stripe_webhook_secret_env", "STRIPE_WEBHOOK_SECRET")
+    if not (secret_key and webhook_secret):
         raise ImproperlyConfigured("Stripe keys are not configured.")
-    return StripeProvider.from_settings()
+    return StripeProvider.from_settings(secret_key=secret_key, webhook_secret=webhook_secret)
 
 
-def _simulated() -> Provider:
+def _simulated(owner: Owner | None) -> Provider:
     from payments.providers.simulated import SimulatedProvider
 
     return SimulatedProvider.from_settings()
@@ -25,12 +40,51 @@ def _simulated() -> Provider:
 PROVIDERS = {"stripe": _stripe, "simulated": _simulated}
 
 
-def get_provider(name: str | None = None) -> Provider:
-    """The provider called `name`, or the one new orders use."""
-    name = name or settings.PAYMENT_PROVIDER
+def get_provider(name: str | None = None, owner: Owner | None = None) -> Provider:
+    """The provider called `name` (or the one the owner's new orders use), with the owner's
+    merchant account; the portal's account without an owner."""
+    name = name or (owner.payment_provider if owner else settings.PAYMENT_PROVIDER)
     if name not in PROVIDERS:
         raise ImproperlyConfigured(f"Unknown payment provider {name!r}.")
-    return PROVIDERS[name]()
+    return PROVIDERS[name](owner)
+
+
+def order_provider(order: PaymentOrder) -> Provider:
+    """The provider of the order, with its owner's merchant account."""
+    return get_provider(order.provider, owner=order.owner or Owner.objects.default())
+
+
+@dataclass(frozen=True)
+class ProviderAccount:
+    """One merchant account at a provider, and the owners whose money goes to it."""
+
+    provider: Provider
+    owner_ids: frozenset[int]
+
+    def holds(self, order: PaymentOrder) -> bool:
+        owner_id = order.owner_id or Owner.objects.default().pk
+        return owner_id in self.owner_ids
+
+
+def provider_accounts(name: str) -> list[ProviderAccount]:
+    """The merchant accounts the owners have at provider `name`: owners whose webhooks are
+    signed with the same secret share one. An owner whose keys are missing is left out
+    (and logged), so that it cannot stop the others' webhooks."""
+    if name not in PROVIDERS:
+        raise ImproperlyConfigured(f"Unknown payment provider {name!r}.")
+    Owner.objects.default()  # there is always one
+    accounts: dict[str, tuple[Provider, set[int]]] = {}
+    for owner in Owner.objects.all():
+        try:
+            provider = get_provider(name, owner=owner)
+        except ImproperlyConfigured as error:
+            logger.warning("Owner %s has no %s account: %s", owner.code, name, error)
+            continue
+        key = getattr(provider, "webhook_secret", name)
+        accounts.setdefault(key, (provider, set()))[1].add(owner.pk)
+    if not accounts:
+        raise ImproperlyConfigured(f"No owner has a {name} account.")
+    return [ProviderAccount(provider, frozenset(ids)) for provider, ids in accounts.values()]
 
 
 def check_provider_settings() -> list[str]:

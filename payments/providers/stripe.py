@@ -51,10 +51,10 @@ class StripeProvider:
         )
 
     @classmethod
-    def from_settings(cls):
+    def from_settings(cls, *, secret_key: str = "", webhook_secret: str = ""):
         return cls(
-            secret_key=settings.STRIPE_SECRET_KEY,
-            webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+            secret_key=secret_key or settings.STRIPE_SECRET_KEY,
+            webhook_secret=webhook_secret or settings.STRIPE_WEBHOOK_SECRET,
             mode=Mode.LIVE if settings.PAYMENT_MODE == Mode.LIVE else Mode.TEST,
             api_base=settings.STRIPE_API_BASE,
             timeout_seconds=settings.STRIPE_TIMEOUT_SECONDS,

@@ -22,7 +22,7 @@ from payments.models import (
     PaymentEvent,
     PaymentOrder,
 )
-from payments.providers import get_provider
+from payments.providers import get_provider, order_provider
 from payments.providers.base import ProviderError
 from payments.reference import new_reference
 from payments.selectors import fees_with_money_awaiting, reserved_cents
@@ -72,7 +72,6 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
     waits for the settlement and cannot be selected again.
     """
     fee_ids = set(fee_ids)
-    provider = get_provider()
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
         # A fee is selected by its id or the id of any open debit of it (a reversal that
@@ -91,6 +90,7 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
         fees_named.update(JournalEntry.objects.in_bulk(closed_fees))
         rules.check_fees(fees_named.values())
         owner = order_owner(fees_named[debit.fee_group_id] for debit in debits)
+        provider = get_provider(owner=owner)
         if OrderFee.objects.filter(fee__in=debits, reserved=True).exists():
             raise ValidationError(IN_AN_OPEN_PAYMENT, code="reserved")
         if fees_with_money_awaiting(patron=patron) & {debit.pk for debit in debits}:
@@ -163,7 +163,7 @@ def order_start(*, order: PaymentOrder, return_url: str, cancel_url: str) -> str
     When the provider cannot be reached the order ends Failed (its fees are
     free again) and ProviderError is raised for the caller to explain.
     """
-    provider = get_provider(order.provider)
+    provider = order_provider(order)
     try:
         checkout = provider.start_checkout(order, return_url=return_url, cancel_url=cancel_url)
     except ProviderError as error:

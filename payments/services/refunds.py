@@ -34,7 +34,7 @@ from payments.models import (
     RefundStatus,
     UnmatchedProviderReport,
 )
-from payments.providers import get_provider
+from payments.providers import ProviderAccount, order_provider
 from payments.providers.base import ProviderError, RefundUpdate
 from payments.reference import new_reference
 from payments.services.outcomes import Availability, Outcome
@@ -92,7 +92,7 @@ def refundable_credit_cents(patron: Patron) -> int:
 def refund_availability(order: PaymentOrder) -> Availability:
     """Can money go back to this order's card through its provider?"""
     try:
-        provider = get_provider(order.provider)
+        provider = order_provider(order)
     except ImproperlyConfigured:
         return Availability(False, _("Its provider is no longer set up."))
     if not getattr(provider, "supports_refunds", False):
@@ -178,7 +178,7 @@ def refund_send(*, refund: Refund) -> Refund:
     """Ask the provider to pay the refund back (again: it knows the refund by our
     reference, so a repeat never refunds twice) and apply its answer."""
     try:
-        update = get_provider(refund.order.provider).refund(refund)
+        update = order_provider(refund.order).refund(refund)
     except ProviderError as error:
         logger.warning("Refund %s waits for %s: %s", refund.reference, refund.order.provider, error)
         return refund
@@ -194,7 +194,7 @@ def refund_ask_again(*, refund: Refund) -> Refund:
     If it never reached the provider, it is sent now (ProviderError: still unreachable)."""
     if not refund.is_waiting:
         return refund
-    provider = get_provider(refund.order.provider)
+    provider = order_provider(refund.order)
     held = provider.refunds_of_payment(provider.refund_payment_id(refund.order))
     mine = [u for u in held if u.refund_reference == refund.reference]
     if not mine:
@@ -205,18 +205,29 @@ def refund_ask_again(*, refund: Refund) -> Refund:
     return refund
 
 
-def refunds_refresh(*, provider_name: str, payment_id: str) -> None:
-    """The provider says a payment's refunds changed: apply each as it holds it now."""
-    for update in get_provider(provider_name).refunds_of_payment(payment_id):
-        refund_update_apply(provider_name=provider_name, update=update)
+def refunds_refresh(*, account: ProviderAccount, provider_name: str, payment_id: str) -> None:
+    """The provider says a payment's refunds changed: apply each as the merchant account
+    that told it holds it now."""
+    for update in account.provider.refunds_of_payment(payment_id):
+        refund_update_apply(provider_name=provider_name, update=update, account=account)
 
 
 def refund_update_apply(
-    *, provider_name: str, update: RefundUpdate, source: str = EventSource.PROVIDER
+    *,
+    provider_name: str,
+    update: RefundUpdate,
+    source: str = EventSource.PROVIDER,
+    account: ProviderAccount | None = None,
 ) -> Outcome:
-    """Move a refund as the provider says: confirmed books it, failed frees its amount."""
+    """Move a refund as the provider says: confirmed books it, failed frees its amount.
+    News through one merchant `account` moves only refunds of its owners' orders."""
     with transaction.atomic():
         refund = _refund_for(provider_name, update)
+        if refund is not None and account is not None and not account.holds(refund.order):
+            logger.warning(
+                "Refused news of refund %s through another owner's account", refund.reference
+            )
+            return Outcome.REFUSED
         if refund is None:
             _record_unknown_refund(provider_name, update)
             return Outcome.REFUSED

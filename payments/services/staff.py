@@ -26,7 +26,7 @@ from payments.models import (
     PaymentOrder,
     UnmatchedProviderReport,
 )
-from payments.providers import get_provider
+from payments.providers import order_provider
 from payments.providers.base import ProviderError
 from payments.services.money import money_book, money_close
 from payments.services.outcomes import Availability, TransitionResult
@@ -166,7 +166,7 @@ def order_cancel(*, order: PaymentOrder, staff_user, reason: str = "") -> Transi
 
 def expire_at_provider(order: PaymentOrder) -> None:
     try:
-        get_provider(order.provider).expire(order)
+        order_provider(order).expire(order)
     except (ProviderError, ImproperlyConfigured) as error:
         logger.warning("Could not expire %s at %s: %s", order.reference, order.provider, error)
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
+from fees.models import Owner
 from payments.models import (
     PAID_STATUSES,
     EventKind,
@@ -20,7 +21,12 @@ from payments.models import (
     PaymentOrder,
     UnmatchedProviderReport,
 )
-from payments.providers import get_provider
+from payments.providers import (
+    ProviderAccount,
+    get_provider,
+    order_provider,
+    provider_accounts,
+)
 from payments.providers.base import (
     InvalidSignature,
     ProviderError,
@@ -28,7 +34,7 @@ from payments.providers.base import (
     RefundsChanged,
     RefundUpdate,
 )
-from payments.services.outcomes import TransitionResult
+from payments.services.outcomes import Outcome, TransitionResult
 from payments.services.refunds import refund_update_apply, refunds_refresh
 from payments.services.transition import payment_order_transition
 
@@ -38,13 +44,20 @@ logger = logging.getLogger(__name__)
 MONEY_NEWS = (*PAID_STATUSES, OrderStatus.CHARGEBACK)
 
 
-def provider_update_apply(*, provider_name: str, update: ProviderUpdate) -> TransitionResult | None:
-    """Apply news from a provider; None when it concerns no order of ours.
+def provider_update_apply(
+    *, provider_name: str, update: ProviderUpdate, account: ProviderAccount | None = None
+) -> TransitionResult | None:
+    """Apply news from a provider; None when it concerns no order of ours. News through
+    one merchant `account` (a webhook) moves only orders of its owners.
 
     Raises ProviderError when the provider must be asked which order a payment
     belongs to and cannot be reached (the webhook is then answered 503 and retried).
     """
-    order = _order_for(provider_name, update)
+    provider = account.provider if account else get_provider(provider_name)
+    order = _order_for(provider_name, provider, update)
+    if order is not None and account is not None and not account.holds(order):
+        logger.warning("Refused news of %s through another owner's account", order.reference)
+        return TransitionResult(order=order, outcome=Outcome.REFUSED)
     if order is None:
         _record_unmatched(provider_name, update)
         return None
@@ -62,7 +75,7 @@ def provider_update_apply(*, provider_name: str, update: ProviderUpdate) -> Tran
     )
 
 
-def _order_for(provider_name: str, update: ProviderUpdate) -> PaymentOrder | None:
+def _order_for(provider_name: str, provider, update: ProviderUpdate) -> PaymentOrder | None:
     orders = PaymentOrder.objects.filter(provider=provider_name)
     payment_id = update.payment_id
     order = None
@@ -75,7 +88,7 @@ def _order_for(provider_name: str, update: ProviderUpdate) -> PaymentOrder | Non
     if order is None and payment_id and update.status in MONEY_NEWS:
         # A payment whose id the portal never learnt (no Paid message came, staff
         # completed the order): the provider knows which order it was made for.
-        reference = get_provider(provider_name).order_reference_for_payment(payment_id)
+        reference = provider.order_reference_for_payment(payment_id)
         if reference:
             order = orders.filter(reference=reference).first()
     return order
@@ -132,10 +145,12 @@ def order_confirm_at_provider(*, order: PaymentOrder) -> None:
 
 
 def _ask_provider(order: PaymentOrder) -> TransitionResult | None:
-    update = get_provider(order.provider).fetch(order)
+    provider = order_provider(order)
+    update = provider.fetch(order)
     if update is None:
         return None
-    return provider_update_apply(provider_name=order.provider, update=update)
+    account = ProviderAccount(provider, frozenset({order.owner_id or Owner.objects.default().pk}))
+    return provider_update_apply(provider_name=order.provider, update=update, account=account)
 
 
 def order_expire_if_stale(*, order: PaymentOrder, now=None) -> bool:
@@ -163,22 +178,29 @@ def webhook_receive(*, provider_name: str, body: bytes, headers) -> None:
     Raises UnknownProvider, InvalidSignature (refused, nothing written) or ProviderError
     (the provider must be asked and cannot be: the delivery should come again)."""
     try:
-        provider = get_provider(provider_name)
+        accounts = provider_accounts(provider_name)
     except ImproperlyConfigured as error:
         raise UnknownProvider(provider_name) from error
-    try:
-        updates = provider.parse_webhook(body, headers)
-    except InvalidSignature as error:
-        logger.warning("Refused a %s webhook: %s", provider_name, error)
-        raise
+    # Each owner's account signs with its own secret: the one that fits says whose it is.
+    for account in accounts:
+        try:
+            updates = account.provider.parse_webhook(body, headers)
+            break
+        except InvalidSignature as error:
+            refusal = error
+    else:
+        logger.warning("Refused a %s webhook: %s", provider_name, refusal)
+        raise refusal
     try:
         for update in updates:
             if isinstance(update, RefundUpdate):
-                refund_update_apply(provider_name=provider_name, update=update)
+                refund_update_apply(provider_name=provider_name, update=update, account=account)
             elif isinstance(update, RefundsChanged):
-                refunds_refresh(provider_name=provider_name, payment_id=update.payment_id)
+                refunds_refresh(
+                    account=account, provider_name=provider_name, payment_id=update.payment_id
+                )
             else:
-                provider_update_apply(provider_name=provider_name, update=update)
+                provider_update_apply(provider_name=provider_name, update=update, account=account)
     except ProviderError as error:
         logger.warning("A %s webhook waits for the provider: %s", provider_name, error)
         raise

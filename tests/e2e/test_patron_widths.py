@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def patron_pages():
-    """A patron with open fees of two owners, accruing fines, a paid, an underpaid and a given-up order."""
+    """A patron with open fees of two owners, accruing fines, a paid, an underpaid and a
+    given-up order."""
     patron = PatronFactory(first_name="Maximiliane", last_name="Schwarzenberger-Hohenlohe")
     fees = [
         FeeFactory(patron=patron, amount_cents=cents, description=text, item=item)
