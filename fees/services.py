@@ -154,8 +154,10 @@ def payment_book(
     booking_key: str = "",
     tell_library_system: bool = True,
     patron_locked: bool = False,
+    owner: Owner | None = None,
 ) -> JournalEntry:
     """Money received from the patron. It may exceed the balance: the rest becomes credit.
+    `owner`: whose merchant account it reached (an online payment's order's owner).
 
     `booking_key` names what the payment books; the journal holds each key once. The
     library system is told of it (a Delivery), unless it is the one that reported it.
@@ -169,7 +171,7 @@ def payment_book(
     entry, fees = _credit_for_fees(
         patron=patron, kind=EntryKind.PAYMENT, for_fees=for_fees, amount_cents=amount_cents,
         currency=currency, method=method, reference=reference, booked_by=booked_by,
-        note=note, booking_key=booking_key,
+        note=note, booking_key=booking_key, owner=owner,
     )  # fmt: skip
     movement_record(entry=entry, preferred=fees, send=tell_library_system)
     return entry
@@ -185,8 +187,10 @@ def credit_note_book(
     currency: str | None = None,
     booked_by: AbstractBaseUser | None = None,
     booking_key: str = "",
+    owner: Owner | None = None,
 ) -> JournalEntry:
-    """A "Gutschrift": the library credits the patron without money changing hands."""
+    """A "Gutschrift": the library (`owner`) credits the patron without money changing
+    hands."""
     amount_check(amount_cents)
     currency = currency_check(currency)
     if not note.strip():
@@ -195,6 +199,7 @@ def credit_note_book(
     entry, _fees = _credit_for_fees(
         patron=patron, kind=EntryKind.CREDIT_NOTE, for_fees=for_fees, amount_cents=amount_cents,
         currency=currency, booked_by=booked_by, note=note, booking_key=booking_key,
+        owner=owner,
     )  # fmt: skip
     return entry
 
@@ -248,6 +253,7 @@ def refund_book(
     reference: str = "",
     booking_key: str = "",
     within_credit: bool = True,
+    owner: Owner | None = None,
 ) -> JournalEntry:
     """Money paid back to the patron; at the counter it can only come out of their credit.
 
@@ -274,6 +280,7 @@ def refund_book(
         booked_by=booked_by,
         note=note,
         booking_key=booking_key,
+        owner=owner,
     )
     movement_record(entry=entry)
     return entry
@@ -338,6 +345,7 @@ def reversal_book(
             reference=reference,
             booked_by=booked_by,
             note=note,
+            owner_id=payment.owner_id,  # the money goes back from the account it reached
         )
         movement_record(entry=entry, reopens=fee_id)
         reversals.append(entry)

@@ -127,6 +127,7 @@ def money_book(
         booking_key=f"money:{report.pk}",
         tell_library_system=tell_library_system,
         patron_locked=True,
+        owner=order.owner if order is not None else None,
     )
     report.entry = entry
     report.save(update_fields=["entry"])

@@ -289,6 +289,7 @@ def _book(refund: Refund) -> JournalEntry:
             note=note,
             booked_by=refund.requested_by,
             booking_key=refund.credit_note_key,
+            owner=refund.order.owner,
         )
     return ledger.refund_book(
         patron=refund.order.patron_id,
@@ -300,6 +301,7 @@ def _book(refund: Refund) -> JournalEntry:
         note=note,
         booking_key=f"refund:{refund.pk}",
         within_credit=False,
+        owner=refund.order.owner,
     )
 
 
@@ -312,6 +314,7 @@ def _book_money_back(refund: Refund) -> None:
         currency=refund.currency,
         note=f"{refund.reference}: the refund failed at the provider after it was confirmed.",
         booking_key=f"refund-failed:{refund.pk}",
+        owner=refund.order.owner,
     )
 
 

@@ -53,9 +53,7 @@ def test_an_owners_checkout_is_opened_with_its_own_key(fake_stripe, north_order)
     assert opened["headers"]["Authorization"] == "Bearer sk_test_51North"
 
 
-def test_a_webhook_signed_by_another_owners_account_books_nothing(
-    client, fake_stripe, north_order
-):
+def test_a_webhook_signed_by_another_owners_account_books_nothing(client, fake_stripe, north_order):
     # Signed with the portal's (the default owner's) webhook secret.
     response = deliver(client, paid_event(fake_stripe, north_order))
 
@@ -107,3 +105,43 @@ def test_an_owner_whose_key_is_missing_leaves_the_other_accounts_working(
     order.refresh_from_db()
     assert response.status_code == 200
     assert order.status == OrderStatus.PAID
+
+
+# The journal keeps whose account the money reached, went back from, or was refunded from.
+
+
+def test_an_owners_online_payment_is_booked_as_that_owners(client, fake_stripe, north_order, north):
+    deliver(client, paid_event(fake_stripe, north_order), secret=NORTH_WEBHOOK_SECRET)
+
+    assert payments().get().owner == north
+
+
+def test_a_chargeback_goes_back_from_the_account_the_money_reached(
+    client, fake_stripe, north_order, north
+):
+    deliver(client, paid_event(fake_stripe, north_order), secret=NORTH_WEBHOOK_SECRET)
+    north_order.refresh_from_db()
+
+    services.payment_order_transition(
+        order=north_order, status=OrderStatus.CHARGEBACK, source="provider"
+    )
+
+    assert {e.owner for e in JournalEntry.objects.filter(kind=EntryKind.REVERSAL)} == {north}
+
+
+def test_a_refund_and_its_credit_note_are_the_orders_owners(
+    client, fake_stripe, north_order, north, staff
+):
+    deliver(client, paid_event(fake_stripe, north_order), secret=NORTH_WEBHOOK_SECRET)
+    north_order.refresh_from_db()
+
+    refund_request(
+        order=north_order, amount_cents=200, source=Refund.Source.PAYMENT,
+        reason="Charged twice", staff_user=staff,
+    )  # fmt: skip
+
+    booked = JournalEntry.objects.filter(kind__in=[EntryKind.REFUND, EntryKind.CREDIT_NOTE])
+    assert [(e.kind, e.owner) for e in booked.order_by("pk")] == [
+        (EntryKind.CREDIT_NOTE, north),
+        (EntryKind.REFUND, north),
+    ]
