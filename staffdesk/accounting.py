@@ -21,10 +21,20 @@ from typing import IO
 
 import xlsxwriter
 from django.db.models import Case, CharField, Count, F, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from fees.models import MONEY_KINDS, Allocation, EntryKind, FeeKind, JournalEntry, Settlement
+from fees.models import (
+    MONEY_KINDS,
+    Allocation,
+    EntryKind,
+    FeeKind,
+    JournalEntry,
+    Owner,
+    Settlement,
+)
 from payments.labels import ONLINE, method_label, provider_label
 from payments.models import UNKNOWN_METHOD
 from payments.selectors import paid_online
@@ -34,13 +44,14 @@ FEE_TYPE_COLUMNS = ["fee_type", "fee_type_name", "cost_centre", "budget_line", "
 AMOUNT_COLUMNS = ["count", "amount_cents", "amount"]
 # `method` says how the money moved in words (money_method); `method_code` is the method
 # as the journal stores it.
+# `owner` is the code of whose fee or money it is (an allocation: the debit's owner).
 BOOKED_COLUMNS = [
     "record", "business_date", "kind", *FEE_TYPE_COLUMNS, "provider", "method", "method_code",
-    *AMOUNT_COLUMNS,
+    *AMOUNT_COLUMNS, "owner",
 ]  # fmt: skip
 ALLOCATED_COLUMNS = [
     "record", "business_date", "debit_kind", *FEE_TYPE_COLUMNS, "credit_kind", "provider",
-    "method", "method_code", *AMOUNT_COLUMNS,
+    "method", "method_code", *AMOUNT_COLUMNS, "owner",
 ]  # fmt: skip
 TOTAL_COLUMNS = ["record", "business_date", "section", "kind", *AMOUNT_COLUMNS]
 
@@ -132,6 +143,29 @@ def entry_fee_type(path: str = "") -> Case:
     )
 
 
+def entry_owner(path: str = "") -> Coalesce:
+    """Whose an entry at `path` is, as the owner's code: a waiver's, reduction's or
+    increase's the owner of the fee it names; an entry that names none (booked before
+    owners existed, or at the counter) the default owner's."""
+    return Coalesce(
+        Case(
+            When(
+                **{f"{path}kind__in": CORRECTION_KINDS, f"{path}target__isnull": False},
+                then=F(f"{path}target__owner__code"),
+            ),
+            default=F(f"{path}owner__code"),
+            output_field=CharField(),
+        ),
+        Value(Owner.objects.default().code),
+    )
+
+
+def _of_owner(queryset, owner: Owner | None, path: str = ""):
+    if owner is None:
+        return queryset
+    return queryset.alias(owner_code=entry_owner(path)).filter(owner_code=owner.code)
+
+
 def finished_settlement(business_date: datetime.date) -> Settlement | None:
     return Settlement.objects.filter(business_date=business_date, finished_at__isnull=False).first()
 
@@ -143,10 +177,14 @@ def last_settled_date() -> datetime.date | None:
     return latest.business_date if latest else None
 
 
-def export_filename(business_date: datetime.date, file_format: str) -> str:
-    """The file's name; a day not settled yet says so in it."""
+def export_filename(
+    business_date: datetime.date, file_format: str, owner: Owner | None = None
+) -> str:
+    """The file's name, with the owner's code when it is one owner's; a day not settled
+    yet says so in it."""
     unsettled = "" if finished_settlement(business_date) else "-not-settled"
-    return f"accounting-{business_date.isoformat()}{unsettled}.{file_format}"
+    of_owner = f"-{slugify(owner.code)}" if owner else ""
+    return f"accounting-{business_date.isoformat()}{of_owner}{unsettled}.{file_format}"
 
 
 def _amount(cents: int) -> Decimal:
@@ -165,32 +203,39 @@ def _fee_type_cells(code: str, fee_kinds: dict[str, FeeKind]) -> list[str]:
     return [code, fee_kind.name, fee_kind.cost_centre, fee_kind.budget_line, fee_kind.object_number]
 
 
-def booked_rows(business_date: datetime.date) -> Iterator[list]:
+def booked_rows(business_date: datetime.date, owner: Owner | None = None) -> Iterator[list]:
     yield BOOKED_COLUMNS
     fee_kinds = {fee_kind.code: fee_kind for fee_kind in FeeKind.objects.all()}
     groups = (
-        JournalEntry.objects.filter(business_date=business_date)
-        .values("kind", "method", fee_type_code=entry_fee_type(), provider=entry_provider())
+        _of_owner(JournalEntry.objects.filter(business_date=business_date), owner)
+        .values(
+            "kind",
+            "method",
+            fee_type_code=entry_fee_type(),
+            provider=entry_provider(),
+            owner_of=entry_owner(),
+        )
         .annotate(entries=Count("pk"), cents=Sum("amount_cents"))
-        .order_by("kind", "fee_type_code", "provider", "method")
+        .order_by("owner_of", "kind", "fee_type_code", "provider", "method")
     )
     for group in groups:
         yield [
             "booked", business_date.isoformat(), group["kind"],
             *_fee_type_cells(group["fee_type_code"], fee_kinds), group["provider"],
             money_method(group["kind"], group["provider"], group["method"]), group["method"],
-            *_amount_cells(group["entries"], group["cents"]),
+            *_amount_cells(group["entries"], group["cents"]), group["owner_of"],
         ]  # fmt: skip
 
 
-def allocated_rows(settlement: Settlement | None) -> Iterator[list]:
+def allocated_rows(settlement: Settlement | None, owner: Owner | None = None) -> Iterator[list]:
     yield ALLOCATED_COLUMNS
     if settlement is None:
         return
     fee_kinds = {fee_kind.code: fee_kind for fee_kind in FeeKind.objects.all()}
     groups = (
-        Allocation.objects.filter(settlement=settlement)
+        _of_owner(Allocation.objects.filter(settlement=settlement), owner, "debit__")
         .values(
+            owner_of=entry_owner("debit__"),
             debit_kind=F("debit__kind"),
             fee_type_code=entry_fee_type("debit__"),
             credit_kind=F("credit__kind"),
@@ -198,7 +243,7 @@ def allocated_rows(settlement: Settlement | None) -> Iterator[list]:
             method=F("credit__method"),
         )
         .annotate(allocations=Count("pk"), cents=Sum("amount_cents"))
-        .order_by("debit_kind", "fee_type_code", "credit_kind", "provider", "method")
+        .order_by("owner_of", "debit_kind", "fee_type_code", "credit_kind", "provider", "method")
     )
     day = settlement.business_date.isoformat()
     for group in groups:
@@ -208,15 +253,17 @@ def allocated_rows(settlement: Settlement | None) -> Iterator[list]:
             group["provider"],
             money_method(group["credit_kind"], group["provider"], group["method"]),
             group["method"],
-            *_amount_cells(group["allocations"], group["cents"]),
+            *_amount_cells(group["allocations"], group["cents"]), group["owner_of"],
         ]  # fmt: skip
 
 
-def total_rows(business_date: datetime.date, settlement: Settlement | None) -> Iterator[list]:
+def total_rows(
+    business_date: datetime.date, settlement: Settlement | None, owner: Owner | None = None
+) -> Iterator[list]:
     yield TOTAL_COLUMNS
     day = business_date.isoformat()
     by_kind = (
-        JournalEntry.objects.filter(business_date=business_date)
+        _of_owner(JournalEntry.objects.filter(business_date=business_date), owner)
         .values("kind")
         .annotate(entries=Count("pk"), cents=Sum("amount_cents"))
         .order_by("kind")
@@ -228,29 +275,33 @@ def total_rows(business_date: datetime.date, settlement: Settlement | None) -> I
         yield ["total", day, "booked", row["kind"], *_amount_cells(row["entries"], row["cents"])]
     yield ["total", day, "booked", ALL, *_amount_cells(entries, cents)]
     if settlement is not None:
-        allocated = Allocation.objects.filter(settlement=settlement).aggregate(
-            allocations=Count("pk"), cents=Sum("amount_cents")
-        )
+        allocated = _of_owner(
+            Allocation.objects.filter(settlement=settlement), owner, "debit__"
+        ).aggregate(allocations=Count("pk"), cents=Sum("amount_cents"))
         yield [
             "total", day, "allocated", ALL,
             *_amount_cells(allocated["allocations"], allocated["cents"]),
         ]  # fmt: skip
 
 
-def accounting_sections(business_date: datetime.date) -> list[tuple[str, Iterator[list]]]:
-    """The sections by name, each a header row and its rows. No offsets before the day's
-    settlement has finished: until then they are still changing."""
+def accounting_sections(
+    business_date: datetime.date, owner: Owner | None = None
+) -> list[tuple[str, Iterator[list]]]:
+    """The sections by name, each a header row and its rows; only `owner`'s when given.
+    No offsets before the day's settlement has finished: until then they are still
+    changing."""
     settlement = finished_settlement(business_date)
     return [
-        ("booked", booked_rows(business_date)),
-        ("allocated", allocated_rows(settlement)),
-        ("total", total_rows(business_date, settlement)),
+        ("booked", booked_rows(business_date, owner)),
+        ("allocated", allocated_rows(settlement, owner)),
+        ("total", total_rows(business_date, settlement, owner)),
     ]
 
 
-def accounting_rows(business_date: datetime.date) -> Iterator[list]:
+def accounting_rows(business_date: datetime.date, owner: Owner | None = None) -> Iterator[list]:
     """All sections one after the other: the CSV file."""
-    return itertools.chain.from_iterable(rows for _name, rows in accounting_sections(business_date))
+    sections = accounting_sections(business_date, owner)
+    return itertools.chain.from_iterable(rows for _name, rows in sections)
 
 
 def write_csv(rows: Iterable[list], file: IO[str]) -> None:

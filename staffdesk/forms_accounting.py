@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fees.models import Owner
 from staffdesk.accounting import yesterday
 
 
@@ -11,6 +12,13 @@ class AccountingExportForm(forms.Form):
         initial=yesterday,
         # A date input only shows an ISO date, whatever the interface language.
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner"),
+        queryset=Owner.objects.all(),
+        required=False,
+        empty_label=_("All owners"),
+        to_field_name="code",
     )
     format = forms.ChoiceField(
         label=_("File"),

@@ -30,17 +30,17 @@ def accounting(request):
         context = {"form": form, "last_settled": last_settled_date()}
         status = 400 if form.is_bound else 200
         return render(request, "staffdesk/accounting.html", context, status=status)
-    business_date = form.cleaned_data["date"]
-    filename = export_filename(business_date, form.cleaned_data["format"])
+    business_date, owner = form.cleaned_data["date"], form.cleaned_data["owner"]
+    filename = export_filename(business_date, form.cleaned_data["format"], owner)
     if form.cleaned_data["format"] == "xlsx":
-        return _xlsx_response(business_date, filename)
-    return exports.csv_response(accounting_rows(business_date), filename)
+        return _xlsx_response(business_date, owner, filename)
+    return exports.csv_response(accounting_rows(business_date, owner), filename)
 
 
-def _xlsx_response(business_date, filename):
+def _xlsx_response(business_date, owner, filename):
     # A zip file is written whole before it can be sent; a day's groups are small.
     buffer = io.BytesIO()
-    write_xlsx(accounting_sections(business_date), buffer)
+    write_xlsx(accounting_sections(business_date, owner), buffer)
     response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -28,7 +28,13 @@ from staffdesk.accounting import (
     accounting_rows,
 )
 from staffdesk.exports import spreadsheet_safe
-from tests.factories import FeeFactory, FeeKindFactory, PatronFactory, PaymentFactory
+from tests.factories import (
+    FeeFactory,
+    FeeKindFactory,
+    OwnerFactory,
+    PatronFactory,
+    PaymentFactory,
+)
 from tests.staffdesk.conftest import make_order, pay_simulated
 
 pytestmark = pytest.mark.django_db
@@ -355,7 +361,7 @@ def test_csv_download_has_the_days_rows(desk_client, business_day):
     assert table == as_csv(accounting_rows(TODAY))
     assert table[0] == BOOKED_COLUMNS
     assert ["booked", TODAY.isoformat(), "payment", "", "", "", "", "", "simulated",
-            "Online (Card)", "online: card", "1", "-700", "-7.00"] in table  # fmt: skip
+            "Online (Card)", "online: card", "1", "-700", "-7.00", "default"] in table  # fmt: skip
 
 
 def test_csv_download_quotes_text_a_spreadsheet_would_run(desk_client):
@@ -590,3 +596,61 @@ def test_a_download_of_a_day_not_settled_says_so_in_its_name(desk_client):
     assert response["Content-Disposition"] == (
         f'attachment; filename="accounting-{TODAY.isoformat()}-not-settled.csv"'
     )
+
+
+# --- Owners ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_owners_day():
+    """Today: a 5.00 fee of the default owner paid online, a 7.00 fee of a branch open."""
+    north = OwnerFactory(code="NORTH")
+    patron = PatronFactory()
+    paid_online(patron, FeeFactory(patron=patron, amount_cents=500))
+    FeeFactory(patron=patron, amount_cents=700, owner=north)
+    return north
+
+
+def test_each_booked_row_names_the_owner_of_its_fee_or_money(two_owners_day):
+    booked = section(list(accounting_rows(TODAY)), "booked")
+
+    assert cents_by(booked, "owner", "kind") == {
+        ("default", "fee"): (1, 500),
+        ("default", "payment"): (1, -500),
+        ("NORTH", "fee"): (1, 700),
+    }
+
+
+def test_one_owners_export_has_only_its_rows_and_its_totals(two_owners_day):
+    rows = list(accounting_rows(TODAY, two_owners_day))
+
+    assert {row["owner"] for row in section(rows, "booked")} == {"NORTH"}
+    (total,) = [row for row in section(rows, "total") if row["kind"] == "all"]
+    assert (total["count"], total["amount_cents"]) == (1, 700)
+
+
+def test_the_command_writes_one_file_per_owner(two_owners_day, tmp_path):
+    run_command("--date", TODAY.isoformat(), "--each-owner", str(tmp_path))
+
+    names = sorted(path.name for path in tmp_path.iterdir())
+    assert names == [
+        f"accounting-{TODAY.isoformat()}-default-not-settled.csv",
+        f"accounting-{TODAY.isoformat()}-north-not-settled.csv",
+    ]
+
+
+def test_the_command_refuses_an_unknown_owner():
+    with pytest.raises(CommandError, match="names no owner"):
+        run_command("--owner", "NOWHERE")
+
+
+def test_the_desk_downloads_one_owners_export(desk_client, two_owners_day):
+    response = desk_client.get(
+        reverse("staffdesk:accounting"),
+        {"date": TODAY.isoformat(), "format": "csv", "owner": "NORTH"},
+    )
+
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="accounting-{TODAY.isoformat()}-north-not-settled.csv"'
+    )
+    assert as_csv(accounting_rows(TODAY, two_owners_day)) == csv_table(response)
