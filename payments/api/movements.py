@@ -32,6 +32,9 @@ class MovementOut(Schema):
     shares: list[ShareOut]
     unassigned_cents: int
     reverses_entry_id: int | None
+    owner_code: str = Field(
+        "", description="Whose money it is: its owner's code; empty for the default owner's."
+    )
 
 
 class MovementsOut(Schema):

@@ -52,6 +52,9 @@ class Movement:
     shares: tuple[FeeShare, ...]  # what it pays (or, for a reversal, re-opens) per fee
     unassigned_cents: int  # the part for no known fee: the patron's credit
     reverses_entry_id: int | None = None  # a reversal: the payment it takes back
+    # Whose money it is, by the owner's code (Koha's library_id, FOLIO's owner, Alma's
+    # owner); "" for the default owner's, which targets name by their own setting.
+    owner_code: str = ""
 
 
 # How a library system's notes name each kind of movement.

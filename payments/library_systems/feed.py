@@ -19,7 +19,7 @@ def movements_for(deliveries: list[Delivery]) -> list[Movement]:
     shares = PaymentShare.objects.select_related("fee__target").order_by("pk")
     by_id = {
         entry.pk: entry
-        for entry in entries.select_related("patron").prefetch_related(
+        for entry in entries.select_related("patron", "owner").prefetch_related(
             Prefetch("shares", queryset=shares)
         )
     }
@@ -59,6 +59,7 @@ def movement(delivery: Delivery, entry: JournalEntry) -> Movement:
         ),
         unassigned_cents=sum(share.amount_cents for share in shares if share.fee is None),
         reverses_entry_id=entry.target_id if entry.kind == EntryKind.REVERSAL else None,
+        owner_code=entry.owner.code if entry.owner and not entry.owner.is_default else "",
     )
 
 

@@ -26,7 +26,9 @@ books a part twice.
 Authentication: HTTP Basic with LIBRARY_SYSTEM_USER / LIBRARY_SYSTEM_PASSWORD (Koha's
 RESTBasicAuth preference), or OAuth2 client credentials when LIBRARY_SYSTEM_API_KEY is set
 (LIBRARY_SYSTEM_USER is then the client id, the API key the client secret).
-LIBRARY_SYSTEM_LIBRARY, when set, is sent as the library_id (branch code) of every line.
+Each line carries the library_id (branch code) of the money's owner (fees.models.Owner,
+whose code is the Koha branch); the default owner's lines carry LIBRARY_SYSTEM_LIBRARY,
+when set.
 
 Amounts go out as JSON numbers built from the exact decimal of the cents (see
 ``base.amount_number``: below 10**13 cents the text Koha reads is exactly the decimal).
@@ -155,8 +157,8 @@ class KohaTarget:
         }
         if line is not None:
             body["account_lines_ids"] = [line]
-        if self.library_id:
-            body["library_id"] = self.library_id
+        if library_id := movement.owner_code or self.library_id:
+            body["library_id"] = library_id
         return body
 
     def _debit(self, movement: Movement, note: str, cents: int, debit_type: str) -> dict:
@@ -166,8 +168,8 @@ class KohaTarget:
             "date": movement.booked_at.isoformat(),
             "internal_note": note,
         }
-        if self.library_id:
-            body["library_id"] = self.library_id
+        if library_id := movement.owner_code or self.library_id:
+            body["library_id"] = library_id
         return body
 
     def _reversal_debit(self, movement: Movement, note: str, line: int | None, cents: int):

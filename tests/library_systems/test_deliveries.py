@@ -15,8 +15,9 @@ from payments.library_systems.deliveries import (
     delivery_retry_now,
     delivery_send_next,
 )
+from payments.library_systems.feed import movements_for
 from payments.library_systems.webhook import WebhookTarget
-from tests.factories import PatronFactory
+from tests.factories import OwnerFactory, PatronFactory
 from tests.library_systems.delivery_helpers import (
     book_payment_and_its_chargeback,
     book_payments,
@@ -199,3 +200,14 @@ def test_a_worker_that_dies_while_sending_loses_nothing(receiver, target):
 
     deliveries_send_due(target=target)
     assert statuses() == [Status.DELIVERED, Status.DELIVERED]
+
+
+def test_a_movement_names_its_owner_and_the_default_owners_none():
+    north = OwnerFactory(code="FPL")
+    patron = PatronFactory(external_id="42")
+    ledger.payment_book(patron=patron, amount_cents=300, method="cash", owner=north)
+    ledger.payment_book(patron=patron, amount_cents=200, method="cash")
+
+    movements = movements_for(list(Delivery.objects.order_by("pk")))
+
+    assert [(m.amount_cents, m.owner_code) for m in movements] == [(300, "FPL"), (200, "")]

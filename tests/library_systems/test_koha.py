@@ -258,6 +258,12 @@ def test_library_is_sent_as_the_lines_library_id(server):
     assert {r.json()["library_id"] for r in server.sent("POST", CREDITS)} == {"CPL"}
 
 
+def test_a_branchs_money_is_sent_with_the_branchs_library_id(server):
+    _target(server, library_id="CPL").deliver(dataclasses.replace(PAYMENT, owner_code="FPL"))
+
+    assert {r.json()["library_id"] for r in server.sent("POST", CREDITS)} == {"FPL"}
+
+
 def test_from_settings_needs_credentials(settings):
     settings.LIBRARY_SYSTEM_URL = "https://koha.example.org"
     settings.LIBRARY_SYSTEM_USER = ""
