@@ -27,7 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from fees import selectors as fees_selectors
 from fees import services as ledger
 from fees.corrections import fee_cancel, fee_correct, fees_sync
-from fees.models import Allocation, EntryKind, JournalEntry, PaymentShare
+from fees.models import Allocation, EntryKind, JournalEntry, Owner, PaymentShare
 from fees.settlement import SettlementError, settlement_run
 from payments import services
 from payments.api_keys import api_client_create
@@ -43,7 +43,7 @@ from payments.models import (
 from payments.providers.base import RefundUpdate
 from payments.selectors import account_overview
 from payments.services import refunds
-from tests.factories import DeskStaffFactory, PatronFactory
+from tests.factories import DeskStaffFactory, OwnerFactory, PatronFactory
 
 pytestmark = pytest.mark.postgres_only
 
@@ -58,7 +58,7 @@ picks = st.integers(min_value=0, max_value=10_000)  # an index into whatever lis
 # The fields of a journal row that are never written again once it is booked.
 IMMUTABLE = ("patron_id", "kind", "amount_cents", "currency", "booked_at", "business_date",
              "booked_by_id", "fee_type", "description", "item", "method", "reference", "note",
-             "target_id", "booking_key")  # fmt: skip
+             "target_id", "booking_key", "owner_id")  # fmt: skip
 
 
 class MoneyMachine(RuleBasedStateMachine):
@@ -69,9 +69,11 @@ class MoneyMachine(RuleBasedStateMachine):
         self.clock = time_machine.travel(START, tick=True)
         self.traveller = self.clock.start()
         self.patrons = [PatronFactory(), PatronFactory()]
+        # Two owners, each with its own merchant account: a branch beside the default.
+        self.branch = OwnerFactory(code="NORTH")
         for patron in self.patrons:  # something to pay from the first step on
-            for amount in (500, 1200, 300):
-                ledger.fee_book(patron=patron, amount_cents=amount, description="Fine")
+            for amount, owner in ((500, ""), (1200, "NORTH"), (300, "")):
+                ledger.fee_book(patron=patron, amount_cents=amount, description="Fine", owner=owner)
         self.staff = DeskStaffFactory()
         self.api_client, _key = api_client_create(name=f"kiosk {id(self)}", scopes=[])
         # What the library system last said each of its fees charges, by fee entry id.
@@ -209,15 +211,19 @@ class MoneyMachine(RuleBasedStateMachine):
         amount=amounts,
         fee=picks,
         whole=st.booleans(),
+        branch=st.booleans(),
     )
-    def booking(self, kind, patron, amount, fee, whole):
+    def booking(self, kind, patron, amount, fee, whole, branch):
         """What the library system and the counter book: fees, payments, credit notes,
         waivers (all or part of an open fee) and refunds of credit."""
         patron = self._patron(patron)
         fees = [f for f in self._open_fees(patron) if f.kind == "fee"]
         try:
             if kind == "fee":
-                ledger.fee_book(patron=patron, amount_cents=amount, description="Fine")
+                ledger.fee_book(
+                    patron=patron, amount_cents=amount, description="Fine",
+                    owner="NORTH" if branch else "",
+                )  # fmt: skip
             elif kind == "payment":
                 ledger.payment_book(patron=patron, amount_cents=amount, method="cash")
             elif kind == "credit_note":
@@ -350,6 +356,43 @@ class MoneyMachine(RuleBasedStateMachine):
             JournalEntry.objects.exclude(booking_key="").values_list("booking_key", flat=True)
         )
         assert all(count == 1 for count in keys.values())
+
+    # --- money never crosses owners ---------------------------------------------------
+
+    def _owner_of(self, owner_id):
+        return owner_id or self.default_owner_id
+
+    @property
+    def default_owner_id(self):
+        return Owner.objects.default().pk
+
+    @invariant()
+    def an_order_holds_the_fees_of_one_owner_its_own(self):
+        for line in OrderFee.objects.filter(fee__kind=EntryKind.FEE).select_related(
+            "order", "fee__target"
+        ):
+            fee = line.fee.target if line.fee.target_id else line.fee  # an increase: its fee
+            assert self._owner_of(fee.owner_id) == self._owner_of(line.order.owner_id)
+
+    @invariant()
+    def money_reported_for_an_order_reaches_its_owners_account(self):
+        """Each owner's money received is what was reported for its orders."""
+        received, reported = Counter(), Counter()
+        for report in MoneyReport.objects.filter(
+            order__isnull=False, entry__isnull=False
+        ).select_related("order", "entry"):
+            received[self._owner_of(report.entry.owner_id)] += -report.entry.amount_cents
+            reported[self._owner_of(report.order.owner_id)] += report.amount_cents
+        assert received == reported
+
+    @invariant()
+    def chargebacks_and_refunds_stay_with_the_orders_owner(self):
+        for reversal in JournalEntry.objects.filter(kind=EntryKind.REVERSAL).select_related(
+            "target"
+        ):
+            assert reversal.owner_id == reversal.target.owner_id
+        for refund in Refund.objects.filter(entry__isnull=False).select_related("order", "entry"):
+            assert self._owner_of(refund.entry.owner_id) == self._owner_of(refund.order.owner_id)
 
     @invariant()
     def an_orders_status_is_its_latest_event(self):
