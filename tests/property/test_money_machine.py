@@ -257,7 +257,11 @@ class MoneyMachine(RuleBasedStateMachine):
     def order(self, patron, subset, start, any_fee):
         """An order for some open fees: mostly ones the page offers, at times any (refused)."""
         overview = account_overview(patron=self._patron(patron), on_date=timezone.localdate())
-        fees = overview.open_fees if any_fee else overview.selectable_fees
+        fees = (
+            overview.open_fees
+            if any_fee
+            else [line.fee for line in overview.lines if line.selectable]
+        )
         if not fees:
             return
         chosen = {fees[i % len(fees)].pk for i in subset}
