@@ -196,16 +196,26 @@ def _amount_cells(count: int, cents: int | None) -> list:
     return [count, cents, _amount(cents)]
 
 
-def _fee_type_cells(code: str, fee_kinds: dict[str, FeeKind]) -> list[str]:
+def _fee_type_cells(code: str, fee_kinds: dict[str, FeeKind], owner: Owner | None) -> list[str]:
+    """The fee type's codes; an owner with a cost centre of its own books to that one."""
     fee_kind = fee_kinds.get(code)
+    own_centre = owner.cost_centre if owner else ""
     if fee_kind is None:  # no fee type, or a code no longer known: the code names itself
-        return [code, code, "", "", ""]
-    return [code, fee_kind.name, fee_kind.cost_centre, fee_kind.budget_line, fee_kind.object_number]
+        return [code, code, own_centre if code else "", "", ""]
+    return [
+        code, fee_kind.name, own_centre or fee_kind.cost_centre, fee_kind.budget_line,
+        fee_kind.object_number,
+    ]  # fmt: skip
+
+
+def _owners_by_code() -> dict[str, Owner]:
+    return {owner.code: owner for owner in Owner.objects.all()}
 
 
 def booked_rows(business_date: datetime.date, owner: Owner | None = None) -> Iterator[list]:
     yield BOOKED_COLUMNS
     fee_kinds = {fee_kind.code: fee_kind for fee_kind in FeeKind.objects.all()}
+    owners = _owners_by_code()
     groups = (
         _of_owner(JournalEntry.objects.filter(business_date=business_date), owner)
         .values(
@@ -221,7 +231,8 @@ def booked_rows(business_date: datetime.date, owner: Owner | None = None) -> Ite
     for group in groups:
         yield [
             "booked", business_date.isoformat(), group["kind"],
-            *_fee_type_cells(group["fee_type_code"], fee_kinds), group["provider"],
+            *_fee_type_cells(group["fee_type_code"], fee_kinds, owners.get(group["owner_of"])),
+            group["provider"],
             money_method(group["kind"], group["provider"], group["method"]), group["method"],
             *_amount_cells(group["entries"], group["cents"]), group["owner_of"],
         ]  # fmt: skip
@@ -232,6 +243,7 @@ def allocated_rows(settlement: Settlement | None, owner: Owner | None = None) ->
     if settlement is None:
         return
     fee_kinds = {fee_kind.code: fee_kind for fee_kind in FeeKind.objects.all()}
+    owners = _owners_by_code()
     groups = (
         _of_owner(Allocation.objects.filter(settlement=settlement), owner, "debit__")
         .values(
@@ -249,7 +261,8 @@ def allocated_rows(settlement: Settlement | None, owner: Owner | None = None) ->
     for group in groups:
         yield [
             "allocated", day, group["debit_kind"],
-            *_fee_type_cells(group["fee_type_code"], fee_kinds), group["credit_kind"],
+            *_fee_type_cells(group["fee_type_code"], fee_kinds, owners.get(group["owner_of"])),
+            group["credit_kind"],
             group["provider"],
             money_method(group["credit_kind"], group["provider"], group["method"]),
             group["method"],

@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
                 ('stripe_webhook_secret_env', models.CharField(blank=True, help_text="Its name, not the secret. Empty: the portal's STRIPE_WEBHOOK_SECRET.", max_length=64, validators=[django.core.validators.RegexValidator('^[A-Z][A-Z0-9_]*$')], verbose_name='environment variable with the Stripe webhook secret')),
                 ('online_minimum_cents', models.PositiveIntegerField(blank=True, help_text="Empty: the portal's ONLINE_MINIMUM_CENTS.", null=True, verbose_name='online minimum (cents)')),
                 ('online_maximum_cents', models.PositiveIntegerField(blank=True, help_text="Empty: the portal's ONLINE_MAXIMUM_CENTS. 0: no maximum.", null=True, verbose_name='online maximum (cents)')),
-                ('cost_centre', models.CharField(blank=True, help_text='For the accounting export, where the fee type names none.', max_length=64, verbose_name='cost centre')),
+                ('cost_centre', models.CharField(blank=True, help_text="The owner's fees are booked to it in the accounting export, whatever their fee type names.", max_length=64, verbose_name='cost centre')),
                 ('email_sender', models.EmailField(blank=True, help_text="Empty: the portal's DEFAULT_FROM_EMAIL.", max_length=254, verbose_name='e-mail sender')),
                 ('receipt_footer', models.TextField(blank=True, verbose_name='receipt footer')),
             ],

@@ -97,7 +97,10 @@ class Owner(models.Model):
         _("cost centre"),
         max_length=64,
         blank=True,
-        help_text=_("For the accounting export, where the fee type names none."),
+        help_text=_(
+            "The owner's fees are booked to it in the accounting export, whatever their fee "
+            "type names."
+        ),
     )
     email_sender = models.EmailField(
         _("e-mail sender"), blank=True, help_text=_("Empty: the portal's DEFAULT_FROM_EMAIL.")

@@ -654,3 +654,16 @@ def test_the_desk_downloads_one_owners_export(desk_client, two_owners_day):
         f'attachment; filename="accounting-{TODAY.isoformat()}-north-not-settled.csv"'
     )
     assert as_csv(accounting_rows(TODAY, two_owners_day)) == csv_table(response)
+
+
+def test_an_owners_own_cost_centre_is_booked_over_the_fee_types(fee_types):
+    north = OwnerFactory(code="NORTH", cost_centre="CC-NORD")
+    FeeFactory(amount_cents=700, fee_type="damage", owner=north)
+    FeeFactory(amount_cents=300, fee_type="damage")
+
+    booked = section(list(accounting_rows(TODAY)), "booked")
+
+    assert {(row["owner"], row["cost_centre"]) for row in booked} == {
+        ("NORTH", "CC-NORD"),
+        ("default", "CC-4100"),
+    }

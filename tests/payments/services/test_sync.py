@@ -13,7 +13,7 @@ from django.utils import timezone
 from fees.models import EntryKind, JournalEntry
 from payments import services
 from payments.models import EventSource, MoneyReport, OrderStatus, PaymentOrder
-from tests.factories import DeskStaffFactory
+from tests.factories import DeskStaffFactory, FeeFactory, OwnerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +257,23 @@ def test_provider_paid_after_staff_completion_books_and_flags_nothing(patron, fe
 
     assert not MoneyReport.objects.awaiting_staff().exists()
     assert payments().count() == 1
+
+
+def test_the_receipt_mail_comes_from_the_orders_owner_with_its_footer(
+    patron, django_capture_on_commit_callbacks
+):
+    north = OwnerFactory(
+        name_en="North Branch", email_sender="north@library.example", receipt_footer="Nordstr. 1"
+    )
+    fee = FeeFactory(patron=patron, amount_cents=400, owner=north)
+    order = services.order_create(patron=patron, fee_ids=[fee.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.payment_order_transition(
+            order=order, status=OrderStatus.PAID, source=EventSource.PROVIDER
+        )
+
+    (sent,) = mail.outbox
+    assert sent.from_email == "north@library.example"
+    assert sent.subject.startswith("North Branch:")
+    assert sent.body.rstrip().endswith("North Branch\nNordstr. 1")
