@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from fees.admin import ReadOnlyAdmin
-from staffdesk.models import StaffAction
+from staffdesk.models import DeskScope, StaffAction
 
 
 @admin.register(StaffAction)
@@ -19,3 +19,13 @@ class StaffActionAdmin(ReadOnlyAdmin):
     list_select_related = ["staff_user", "patron", "order"]
     date_hierarchy = "at"
     show_full_result_count = False
+
+
+@admin.register(DeskScope)
+class DeskScopeAdmin(admin.ModelAdmin):
+    """Which owners a desk user works for; a user not listed here works for all."""
+
+    list_display = ["user"]
+    filter_horizontal = ["owners"]
+    autocomplete_fields = ["user"]
+    search_fields = ["user__username"]

@@ -27,6 +27,15 @@ class AccountingExportForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
+    def __init__(self, *args, owners=None, **kwargs):
+        """`owners`: the ids of the owners the user works for (None: all); a user of some
+        exports one of them at a time."""
+        super().__init__(*args, **kwargs)
+        if owners is not None:
+            self.fields["owner"].queryset = Owner.objects.filter(pk__in=owners)
+            self.fields["owner"].required = True
+            self.fields["owner"].empty_label = None
+
     def clean_date(self):
         date = self.cleaned_data["date"]
         if date > timezone.localdate():

@@ -111,3 +111,24 @@ class StaffAction(models.Model):
             return str(choices(status).label)
         except ValueError:
             return status
+
+
+class DeskScope(models.Model):
+    """The owners a desk user works for. A user without one works for all of them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="desk_scope",
+        verbose_name=_("desk user"),
+    )
+    owners = models.ManyToManyField(
+        "fees.Owner", related_name="+", verbose_name=_("owners"), blank=True
+    )
+
+    class Meta:
+        verbose_name = _("desk user's owners")
+        verbose_name_plural = _("desk users' owners")
+
+    def __str__(self):
+        return str(self.user)

@@ -92,24 +92,38 @@ class DeskFigures:
     deliveries: dict[str, int]
 
 
-def desk_figures(*, now: datetime.datetime | None = None) -> DeskFigures:
+def desk_figures(
+    *,
+    now: datetime.datetime | None = None,
+    orders_shown: Q | None = None,
+    entries_shown: Q | None = None,
+    everything: bool = True,
+) -> DeskFigures:
+    """The start page's figures, of the orders and entries shown (a desk user's owners');
+    reports that match no order (of no owner) only for a user of all owners."""
     now = now or timezone.now()
-    counts = PaymentOrder.objects.aggregate(
+    entries_shown = entries_shown or Q()
+    counts = PaymentOrder.objects.filter(orders_shown or Q()).aggregate(
         **{name: Count("pk", filter=q) for name, q in needs_attention(now=now).items()}
     )
     today = JournalEntry.objects.filter(
-        paid_online(), kind=EntryKind.PAYMENT, business_date=timezone.localdate(now)
+        entries_shown, paid_online(), kind=EntryKind.PAYMENT, business_date=timezone.localdate(now)
     ).aggregate(count=Count("pk"), total=Sum("amount_cents"))
     return DeskFigures(
         attention=counts,
         online_today_count=today["count"],
         online_today_cents=-(today["total"] or 0),
-        unmatched_reports=unmatched_provider_reports().count(),
-        deliveries=Delivery.objects.aggregate(
+        unmatched_reports=unmatched_provider_reports().count() if everything else 0,
+        deliveries=Delivery.objects.filter(shown_deliveries(entries_shown)).aggregate(
             waiting=Count("pk", filter=Q(status__in=Delivery.DUE)),
             failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
         ),
     )
+
+
+def shown_deliveries(entries_shown: Q) -> Q:
+    """`entries_shown` (a filter of journal entries) as a filter of their deliveries."""
+    return Q(entry__in=JournalEntry.objects.filter(entries_shown)) if entries_shown else Q()
 
 
 def unmatched_provider_reports() -> QuerySet[UnmatchedProviderReport]:
@@ -129,15 +143,24 @@ class PatronLedger:
     actions: list[StaffAction]
 
 
-def patron_ledger(*, patron: Patron, on_date: datetime.date, limit: int = 200) -> PatronLedger:
-    """The patron's journal (newest first, with what offset what), for the desk.
+def patron_ledger(
+    *,
+    patron: Patron,
+    on_date: datetime.date,
+    limit: int = 200,
+    entries_shown: Q | None = None,
+    orders_shown: Q | None = None,
+) -> PatronLedger:
+    """The patron's journal (newest first, with what offset what), for the desk; only the
+    entries and orders `entries_shown` and `orders_shown` let through (a desk user's
+    owners').
 
     Each entry says how far it is offset (`offset_state`) and what is left of it
     (`left_cents`): of a debit what is still owed, of a credit what is not used yet.
     """
     allocations = Allocation.objects.select_related("settlement")
     entries = list(
-        JournalEntry.objects.filter(patron=patron)
+        JournalEntry.objects.filter(entries_shown or Q(), patron=patron)
         .select_related("booked_by", "settled_in", "cleared_in", "target", "delivery")
         .prefetch_related(
             Prefetch("allocations_received", queryset=allocations),
@@ -151,10 +174,16 @@ def patron_ledger(*, patron: Patron, on_date: datetime.date, limit: int = 200) -
         patron=patron,
         balance_cents=fees_selectors.balance_cents(patron=patron),
         credit_cents=fees_selectors.patron_credit_cents(patron=patron),
-        open_fees=fees_selectors.name_fee_types(list(fees_selectors.open_fees(patron=patron))),
+        open_fees=fees_selectors.name_fee_types(
+            list(fees_selectors.open_fees(patron=patron).filter(entries_shown or Q()))
+        ),
         accruing_fines=fees_selectors.accruing_fines(patron=patron, on_date=on_date),
         entries=entries,
-        orders=list(PaymentOrder.objects.filter(patron=patron).order_by("-created_at")[:50]),
+        orders=list(
+            PaymentOrder.objects.filter(orders_shown or Q(), patron=patron).order_by("-created_at")[
+                :50
+            ]
+        ),
         actions=list(
             StaffAction.objects.filter(patron=patron).select_related("staff_user", "order")[:50]
         ),

@@ -15,6 +15,7 @@ from fees.models import PAYABLE_KINDS, Delivery, JournalEntry
 from payments import services as payment_services
 from payments.library_systems import deliveries
 from payments.models import MoneyReport, PaymentOrder, Refund
+from staffdesk import scope
 
 
 def _order_fields(order: PaymentOrder, before: str, **fields) -> dict:
@@ -118,6 +119,7 @@ def book_counter_payment(
     entry = ledger.payment_book(
         patron=patron, amount_cents=amount_cents, method=method, booked_by=staff_user,
         note=note, for_fees=_named_fees(patron, for_fees, may_name=True),
+        owner=scope.counter_owner(staff_user),
     )  # fmt: skip
     return _counter_fields(patron, entry, note)
 
@@ -128,6 +130,7 @@ def book_credit_note(
     entry = ledger.credit_note_book(
         patron=patron, amount_cents=amount_cents, note=note, booked_by=staff_user,
         for_fees=_named_fees(patron, for_fees, may_name=True),
+        owner=scope.counter_owner(staff_user),
     )  # fmt: skip
     return _counter_fields(patron, entry, note)
 
@@ -148,8 +151,9 @@ def book_refund_of_credit(
 ) -> dict:
     _named_fees(patron, for_fees, may_name=False)
     entry = ledger.refund_book(
-        patron=patron, amount_cents=amount_cents, method=method, booked_by=staff_user, note=note
-    )
+        patron=patron, amount_cents=amount_cents, method=method, booked_by=staff_user,
+        note=note, owner=scope.counter_owner(staff_user),
+    )  # fmt: skip
     return _counter_fields(patron, entry, note)
 
 

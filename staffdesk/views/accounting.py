@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from fees.models import Settlement
-from staffdesk import exports
+from staffdesk import exports, scope
 from staffdesk.accounting import (
     accounting_rows,
     accounting_sections,
@@ -25,7 +25,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @desk_view
 @require_GET
 def accounting(request):
-    form = AccountingExportForm(request.GET or None)
+    form = AccountingExportForm(request.GET or None, owners=scope.owner_ids(request.user))
     if not form.is_bound or not form.is_valid():
         context = {"form": form, "last_settled": last_settled_date()}
         status = 400 if form.is_bound else 200
@@ -49,6 +49,7 @@ def _xlsx_response(business_date, owner, filename):
 @desk_view
 @require_GET
 def settlement_export(request, business_date):
+    scope.everything_or_404(request.user)  # a settlement is every owner's
     settlement = get_object_or_404(
         Settlement, business_date=business_date, finished_at__isnull=False
     )

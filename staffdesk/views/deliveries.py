@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from fees.models import Delivery
 from payments import library_systems
-from staffdesk import selectors
+from staffdesk import scope, selectors
 from staffdesk.actions import DELIVERY_PAGE_ACTIONS
 from staffdesk.forms import DeliveryActionForm, DeliveryFilterForm
 from staffdesk.pagination import LookaheadPaginator
@@ -23,16 +23,18 @@ def deliveries(request):
         action = chosen_action(request.user, DELIVERY_PAGE_ACTIONS, request.POST.get("action"))
         form = DeliveryActionForm(request.POST)
         if form.is_valid():
-            delivery = get_object_or_404(Delivery, pk=form.cleaned_data["delivery"])
+            shown = Delivery.objects.filter(scope.entries_owned_by(request.user, "entry__"))
+            delivery = get_object_or_404(shown, pk=form.cleaned_data["delivery"])
             run_action(request, action, delivery, form)
         else:
             messages.error(request, _("The form was not complete; nothing was done."))
         return redirect(request.get_full_path())
     filters = DeliveryFilterForm(request.GET)
     status = filters.cleaned_data["status"] if filters.is_valid() else ""
-    page = LookaheadPaginator(selectors.deliveries(status=status), 50).get_page(
-        request.GET.get("page")
+    shown = selectors.deliveries(status=status).filter(
+        scope.entries_owned_by(request.user, "entry__")
     )
+    page = LookaheadPaginator(shown, 50).get_page(request.GET.get("page"))
     for delivery in page:  # each row's form its own one-time token
         delivery.submission = uuid.uuid4()
     return render(

@@ -3,12 +3,16 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from staffdesk import selectors
+from staffdesk import scope, selectors
 from staffdesk.views.common import desk_view
 
 
 @desk_view
 @require_GET
 def home(request):
-    figures = selectors.desk_figures()
+    figures = selectors.desk_figures(
+        orders_shown=scope.owned_by(request.user),
+        entries_shown=scope.entries_owned_by(request.user),
+        everything=scope.sees_everything(request.user),
+    )
     return render(request, "staffdesk/home.html", {"figures": figures})

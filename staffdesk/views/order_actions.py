@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from payments.models import PaymentOrder
+from staffdesk import scope
 from staffdesk.actions import ORDER_ACTIONS
 from staffdesk.views.common import desk_view, require_permission, run_action
 
@@ -17,7 +18,10 @@ def order_action(request, reference, action):
     if action is None:
         raise Http404
     require_permission(request.user, action)
-    order = get_object_or_404(PaymentOrder.objects.select_related("patron"), reference=reference)
+    order = get_object_or_404(
+        scope.in_scope(request.user, PaymentOrder.objects.select_related("patron")),
+        reference=reference,
+    )
     arguments = action.form_arguments(order) if action.form_arguments else {}
     form = action.form(request.POST or None, **arguments)
     if request.method == "POST" and form.is_valid():

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from payments import services as payment_services
 from payments.models import PaymentOrder
-from staffdesk import exports, selectors
+from staffdesk import exports, scope, selectors
 from staffdesk.actions import ORDER_ACTIONS
 from staffdesk.forms import OrderFilterForm
 from staffdesk.models import StaffAction
@@ -21,7 +21,9 @@ def orders(request):
     form = OrderFilterForm(request.GET)
     valid = form.is_valid()
     found = (
-        selectors.order_search(**form.search_arguments()) if valid else PaymentOrder.objects.none()
+        scope.in_scope(request.user, selectors.order_search(**form.search_arguments()))
+        if valid
+        else PaymentOrder.objects.none()
     )
     # Deep pages skip thousands of rows: join their patrons after the OFFSET, not before.
     found = found.select_related(None).prefetch_related("patron")
@@ -41,7 +43,8 @@ def orders_export(request):
     form = OrderFilterForm(request.GET)
     if not form.is_valid():
         raise Http404
-    rows = exports.order_rows(selectors.order_search(**form.search_arguments()))
+    found = scope.in_scope(request.user, selectors.order_search(**form.search_arguments()))
+    rows = exports.order_rows(found)
     return exports.csv_response(rows, f"orders-{timezone.localdate()}.csv")
 
 
@@ -49,7 +52,10 @@ def orders_export(request):
 @require_GET
 def order_detail(request, reference):
     order = get_object_or_404(
-        PaymentOrder.objects.select_related("patron", "payment_entry"), reference=reference
+        scope.in_scope(
+            request.user, PaymentOrder.objects.select_related("patron", "payment_entry")
+        ),
+        reference=reference,
     )
     actions = list(order.staff_actions.select_related("staff_user"))
     resolution = None

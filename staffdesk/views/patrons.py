@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Patron
-from staffdesk import selectors
+from staffdesk import scope, selectors
 from staffdesk.actions import COUNTER_ACTIONS
 from staffdesk.forms import CounterBookingForm, PatronLookupForm
 from staffdesk.views.common import chosen_action, desk_view, run_action
@@ -32,7 +32,12 @@ def patron_lookup(request):
 @require_http_methods(["GET", "POST"])
 def patron_detail(request, user_number):
     patron = get_object_or_404(Patron, user_number=user_number)
-    ledger = selectors.patron_ledger(patron=patron, on_date=timezone.localdate())
+    ledger = selectors.patron_ledger(
+        patron=patron,
+        on_date=timezone.localdate(),
+        entries_shown=scope.entries_owned_by(request.user),
+        orders_shown=scope.owned_by(request.user),
+    )
     form = CounterBookingForm(request.POST or None, open_fees=ledger.open_fees)
     if request.method == "POST":
         action = chosen_action(request.user, COUNTER_ACTIONS, request.POST.get("kind"))

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from payments import services as payment_services
-from staffdesk import selectors
+from staffdesk import scope, selectors
 from staffdesk.forms import ResolveProviderReportForm
 from staffdesk.views.common import desk_view
 
@@ -15,6 +15,8 @@ from staffdesk.views.common import desk_view
 @desk_view
 @require_http_methods(["GET", "POST"])
 def provider_reports(request):
+    # Money that matches no order is no owner's yet: for staff of all owners.
+    scope.everything_or_404(request.user)
     form = ResolveProviderReportForm(request.POST or None)
     if request.method == "POST":
         if not request.user.has_perm("accounts.book_late_payment"):

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from payments import services as payment_services
 from payments.models import PaymentOrder, Refund
-from staffdesk import selectors
+from staffdesk import scope, selectors
 from staffdesk.actions import DESK_ACTIONS
 from staffdesk.models import StaffAction
 from staffdesk.views.common import desk_view, run_action
@@ -19,7 +19,10 @@ ASK_REFUND_AGAIN = DESK_ACTIONS[StaffAction.Kind.ASK_REFUND_AGAIN]
 @permission_required(REFUND_TO_CARD.permission, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def order_refund(request, reference):
-    order = get_object_or_404(PaymentOrder.objects.select_related("patron"), reference=reference)
+    order = get_object_or_404(
+        scope.in_scope(request.user, PaymentOrder.objects.select_related("patron")),
+        reference=reference,
+    )
     form = REFUND_TO_CARD.form(
         request.POST or None,
         sources=selectors.refund_sources(order),
@@ -52,7 +55,7 @@ def order_refund(request, reference):
 @require_POST
 def refund_ask_again(request, reference, refund_reference):
     refund = get_object_or_404(
-        Refund.objects.select_related("order"),
+        scope.in_scope(request.user, Refund.objects.select_related("order"), "order__owner"),
         order__reference=reference,
         reference=refund_reference,
     )

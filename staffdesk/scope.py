@@ -1,0 +1,68 @@
+"""Which owners' orders, fees and money a desk user sees and acts on (DeskScope). A user
+given some owners finds everything else not there: a 404, as for a patron who asks for
+another patron's order."""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from fees.models import EntryKind, Owner
+from staffdesk.models import DeskScope
+
+# Entries that belong to the fee they name: an increase (a fee entry), a waiver, a reduction.
+CORRECTION_KINDS = (EntryKind.FEE, EntryKind.WAIVER, EntryKind.REDUCTION)
+
+
+def owner_ids(user) -> frozenset[int] | None:
+    """The owners the user works for; None: all of them."""
+    if not hasattr(user, "_desk_owner_ids"):
+        scope = DeskScope.objects.filter(user=user).first()
+        user._desk_owner_ids = (
+            None if scope is None else frozenset(scope.owners.values_list("pk", flat=True))
+        )
+    return user._desk_owner_ids
+
+
+def sees_everything(user) -> bool:
+    return owner_ids(user) is None
+
+
+def owned_by(user, path: str = "owner") -> Q:
+    """Rows whose owner (at `path`) is one the user works for; a row that names none is
+    the default owner's."""
+    ids = owner_ids(user)
+    if ids is None:
+        return Q()
+    condition = Q(**{f"{path}_id__in": ids})
+    if Owner.objects.default().pk in ids:
+        condition |= Q(**{f"{path}__isnull": True})
+    return condition
+
+
+def in_scope(user, queryset: QuerySet, path: str = "owner") -> QuerySet:
+    return queryset.filter(owned_by(user, path))
+
+
+def entries_owned_by(user, path: str = "") -> Q:
+    """Journal entries (at `path`, "" or "entry__") of the user's owners: a waiver's,
+    reduction's or increase's owner is that of the fee it names."""
+    if sees_everything(user):
+        return Q()
+    correction = Q(**{f"{path}kind__in": CORRECTION_KINDS, f"{path}target__isnull": False})
+    return (correction & owned_by(user, f"{path}target__owner")) | (
+        ~correction & owned_by(user, f"{path}owner")
+    )
+
+
+def counter_owner(user) -> Owner | None:
+    """Whose money a counter booking of this user is: the one owner the user works for;
+    the default owner's (None) for a user of all or of several."""
+    ids = owner_ids(user)
+    if ids is None or len(ids) != 1:
+        return None
+    return Owner.objects.get(pk=next(iter(ids)))
+
+
+def everything_or_404(user) -> None:
+    """Pages about all owners' money together (provider reports, the settlement)."""
+    if not sees_everything(user):
+        raise Http404
