@@ -129,3 +129,11 @@ def test_seeding_prints_the_logins_and_no_mail(django_capture_on_commit_callback
 
     assert mail.outbox == []  # the console backend would print it before the logins
     assert out.getvalue().lstrip().startswith("Demo logins")
+
+
+def test_a_demo_desk_user_works_for_the_branch_only(seeded):
+    from staffdesk.models import DeskScope
+
+    scope = DeskScope.objects.get(user__username="desk3")
+
+    assert [owner.code for owner in scope.owners.all()] == ["BR-NORD"]

@@ -68,7 +68,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING("Staff (user name + password)"))
         self.stdout.write(
             f"  desk1 / {STAFF_PASSWORD}  desk staff who may refund to the card; "
-            f"desk2 / {STAFF_PASSWORD}  desk staff"
+            f"desk2 / {STAFF_PASSWORD}  desk staff; "
+            f"desk3 / {STAFF_PASSWORD}  desk staff of the North Branch only"
         )
         self.stdout.write(f"  admin / {ADMIN_PASSWORD}  administrator (/admin/)")
 
