@@ -35,7 +35,7 @@ from payments.services import (
     webhook_receive,
 )
 from staffdesk.actions import perform
-from staffdesk.models import StaffAction
+from staffdesk.models import DeskScope, StaffAction
 
 PATRON_PASSWORD = "demo-patron"
 STAFF_PASSWORD = "demo-staff"
@@ -112,6 +112,11 @@ class Command(BaseCommand):
             code="BR-NORD", name_en="North Branch", name_de="Zweigstelle Nord",
             online_minimum_cents=200, receipt_footer="Zweigstelle Nord · Nordstraße 1",
         )  # fmt: skip
+        branch_desk = get_user_model().objects.create_user(
+            username="desk3", password=STAFF_PASSWORD, first_name="Ole", last_name="Nord"
+        )
+        branch_desk.groups.add(Group.objects.get(name="Desk staff"))
+        DeskScope.objects.create(user=branch_desk).owners.add(north)
         self._past_fee(
             anna, last_month, 400, FeeType.OVERDUE, "Säumnisgebühr", "Die Welle", owner=north
         )
