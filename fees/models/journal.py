@@ -80,10 +80,15 @@ class FeeKind(models.Model):
 
     @property
     def name(self) -> str:
-        """The name in the interface language."""
-        if (get_language() or "").startswith("de") and self.name_de:
-            return self.name_de
-        return self.name_en or self.code
+        return name_in_language(self.name_en, self.name_de) or self.code
+
+
+def name_in_language(name_en: str, name_de: str) -> str:
+    """A name staff gave in English and German, in the interface language (English when
+    there is no German one)."""
+    if (get_language() or "").startswith("de") and name_de:
+        return name_de
+    return name_en
 
 
 def fee_type_name(code: str) -> str:

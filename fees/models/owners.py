@@ -13,8 +13,9 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from fees.models.journal import name_in_language
 
 ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
 
@@ -124,12 +125,10 @@ class Owner(models.Model):
 
     @property
     def name(self) -> str:
-        """The name in the interface language."""
-        if (get_language() or "").startswith("de") and self.name_de:
-            return self.name_de
-        if self.name_en:
-            return self.name_en
-        return settings.LIBRARY_NAME if self.is_default else self.code
+        """The name in the interface language; the default owner without one of its own
+        is the portal's LIBRARY_NAME."""
+        own = name_in_language(self.name_en, self.name_de)
+        return own or (settings.LIBRARY_NAME if self.is_default else self.code)
 
     @property
     def payment_provider(self) -> str:
