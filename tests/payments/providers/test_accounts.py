@@ -38,6 +38,14 @@ def north_order(fake_stripe, north, patron):
     return order
 
 
+@pytest.fixture
+def north_paid(client, fake_stripe, north_order):
+    """The branch's order, paid: Stripe's webhook signed by the branch's account."""
+    deliver(client, paid_event(fake_stripe, north_order), secret=NORTH_WEBHOOK_SECRET)
+    north_order.refresh_from_db()
+    return north_order
+
+
 def paid_event(fake_stripe, order):
     session = fake_stripe.complete(order.provider_transaction_id, payment_intent="pi_north")
     return event("checkout.session.completed", session)
@@ -81,12 +89,9 @@ def test_a_signature_that_fits_no_owners_account_is_refused(client, fake_stripe,
     assert not payments().exists()
 
 
-def test_an_owners_refund_goes_through_its_own_account(client, fake_stripe, north_order, staff):
-    deliver(client, paid_event(fake_stripe, north_order), secret=NORTH_WEBHOOK_SECRET)
-    north_order.refresh_from_db()
-
+def test_an_owners_refund_goes_through_its_own_account(fake_stripe, north_paid, staff):
     refund_request(
-        order=north_order, amount_cents=200, source=Refund.Source.PAYMENT,
+        order=north_paid, amount_cents=200, source=Refund.Source.PAYMENT,
         reason="Charged twice", staff_user=staff,
     )  # fmt: skip
 
@@ -110,33 +115,21 @@ def test_an_owner_whose_key_is_missing_leaves_the_other_accounts_working(
 # The journal keeps whose account the money reached, went back from, or was refunded from.
 
 
-def test_an_owners_online_payment_is_booked_as_that_owners(client, fake_stripe, north_order, north):
-    deliver(client, paid_event(fake_stripe, north_order), secret=NORTH_WEBHOOK_SECRET)
-
+def test_an_owners_online_payment_is_booked_as_that_owners(north_paid, north):
     assert payments().get().owner == north
 
 
-def test_a_chargeback_goes_back_from_the_account_the_money_reached(
-    client, fake_stripe, north_order, north
-):
-    deliver(client, paid_event(fake_stripe, north_order), secret=NORTH_WEBHOOK_SECRET)
-    north_order.refresh_from_db()
-
+def test_a_chargeback_goes_back_from_the_account_the_money_reached(north_paid, north):
     services.payment_order_transition(
-        order=north_order, status=OrderStatus.CHARGEBACK, source="provider"
+        order=north_paid, status=OrderStatus.CHARGEBACK, source="provider"
     )
 
     assert {e.owner for e in JournalEntry.objects.filter(kind=EntryKind.REVERSAL)} == {north}
 
 
-def test_a_refund_and_its_credit_note_are_the_orders_owners(
-    client, fake_stripe, north_order, north, staff
-):
-    deliver(client, paid_event(fake_stripe, north_order), secret=NORTH_WEBHOOK_SECRET)
-    north_order.refresh_from_db()
-
+def test_a_refund_and_its_credit_note_are_the_orders_owners(north_paid, north, staff):
     refund_request(
-        order=north_order, amount_cents=200, source=Refund.Source.PAYMENT,
+        order=north_paid, amount_cents=200, source=Refund.Source.PAYMENT,
         reason="Charged twice", staff_user=staff,
     )  # fmt: skip
 
