@@ -87,7 +87,7 @@ def _correct(patron, fee, group: FeeGroup, amount_cents, note, unpaid) -> Correc
         amount_check(amount_cents - before)
         increase = entry_book(
             patron=patron, kind=EntryKind.FEE, amount_cents=amount_cents - before,
-            currency=fee.currency, target=fee, fee_type=fee.fee_type,
+            currency=fee.currency, target=fee, owner_id=fee.owner_id, fee_type=fee.fee_type,
             description=_("Increase: %(fee)s") % {"fee": fee.description},
             item=fee.item, note=note,
         )  # fmt: skip
@@ -108,7 +108,7 @@ def _correct(patron, fee, group: FeeGroup, amount_cents, note, unpaid) -> Correc
 def _reduction(patron, fee, debit_id, cents, note) -> JournalEntry:
     return entry_book(
         patron=patron, kind=EntryKind.REDUCTION, amount_cents=cents,
-        currency=fee.currency, target_id=debit_id, note=note,
+        currency=fee.currency, target_id=debit_id, owner_id=fee.owner_id, note=note,
     )  # fmt: skip
 
 

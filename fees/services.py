@@ -236,6 +236,7 @@ def waiver_book(
         amount_cents=amount_cents,
         currency=fee.currency,
         target=fee,
+        owner_id=fee.owner_id,  # what is waived is the fee's owner's
         booked_by=booked_by,
         note=note,
     )

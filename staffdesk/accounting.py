@@ -34,6 +34,7 @@ from fees.models import (
     JournalEntry,
     Owner,
     Settlement,
+    owned_by,
 )
 from payments.labels import ONLINE, method_label, provider_label
 from payments.models import UNKNOWN_METHOD
@@ -144,26 +145,13 @@ def entry_fee_type(path: str = "") -> Case:
 
 
 def entry_owner(path: str = "") -> Coalesce:
-    """Whose an entry at `path` is, as the owner's code: a waiver's, reduction's or
-    increase's the owner of the fee it names; an entry that names none (booked before
-    owners existed, or at the counter) the default owner's."""
-    return Coalesce(
-        Case(
-            When(
-                **{f"{path}kind__in": CORRECTION_KINDS, f"{path}target__isnull": False},
-                then=F(f"{path}target__owner__code"),
-            ),
-            default=F(f"{path}owner__code"),
-            output_field=CharField(),
-        ),
-        Value(Owner.objects.default().code),
-    )
+    """Whose an entry at `path` is, as the owner's code; an entry that names none the
+    default owner's."""
+    return Coalesce(F(f"{path}owner__code"), Value(Owner.objects.default().code))
 
 
 def _of_owner(queryset, owner: Owner | None, path: str = ""):
-    if owner is None:
-        return queryset
-    return queryset.alias(owner_code=entry_owner(path)).filter(owner_code=owner.code)
+    return queryset if owner is None else queryset.filter(owned_by([owner.pk], f"{path}owner"))
 
 
 def finished_settlement(business_date: datetime.date) -> Settlement | None:

@@ -5,11 +5,9 @@ another patron's order."""
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from fees.models import EntryKind, Owner
+from fees.models import Owner
+from fees.models import owned_by as owners_rows
 from staffdesk.models import DeskScope
-
-# Entries that belong to the fee they name: an increase (a fee entry), a waiver, a reduction.
-CORRECTION_KINDS = (EntryKind.FEE, EntryKind.WAIVER, EntryKind.REDUCTION)
 
 
 def owner_ids(user) -> frozenset[int] | None:
@@ -27,30 +25,13 @@ def sees_everything(user) -> bool:
 
 
 def owned_by(user, path: str = "owner") -> Q:
-    """Rows whose owner (at `path`) is one the user works for; a row that names none is
-    the default owner's."""
+    """Rows (orders, journal entries) whose owner at `path` is one the user works for."""
     ids = owner_ids(user)
-    if ids is None:
-        return Q()
-    condition = Q(**{f"{path}_id__in": ids})
-    if Owner.objects.default().pk in ids:
-        condition |= Q(**{f"{path}__isnull": True})
-    return condition
+    return Q() if ids is None else owners_rows(ids, path)
 
 
 def in_scope(user, queryset: QuerySet, path: str = "owner") -> QuerySet:
     return queryset.filter(owned_by(user, path))
-
-
-def entries_owned_by(user, path: str = "") -> Q:
-    """Journal entries (at `path`, "" or "entry__") of the user's owners: a waiver's,
-    reduction's or increase's owner is that of the fee it names."""
-    if sees_everything(user):
-        return Q()
-    correction = Q(**{f"{path}kind__in": CORRECTION_KINDS, f"{path}target__isnull": False})
-    return (correction & owned_by(user, f"{path}target__owner")) | (
-        ~correction & owned_by(user, f"{path}owner")
-    )
 
 
 def counter_owner(user) -> Owner | None:

@@ -2,6 +2,7 @@
 refund can be paid from."""
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
@@ -95,35 +96,29 @@ class DeskFigures:
 def desk_figures(
     *,
     now: datetime.datetime | None = None,
-    orders_shown: Q | None = None,
-    entries_shown: Q | None = None,
+    shown: Callable[[str], Q] = lambda path: Q(),
     everything: bool = True,
 ) -> DeskFigures:
-    """The start page's figures, of the orders and entries shown (a desk user's owners');
-    reports that match no order (of no owner) only for a user of all owners."""
+    """The start page's figures, of the rows `shown` lets through (given the path to a
+    row's owner: a desk user's owners'); reports that match no order (of no owner) only
+    for a user of all owners."""
     now = now or timezone.now()
-    entries_shown = entries_shown or Q()
-    counts = PaymentOrder.objects.filter(orders_shown or Q()).aggregate(
+    counts = PaymentOrder.objects.filter(shown("owner")).aggregate(
         **{name: Count("pk", filter=q) for name, q in needs_attention(now=now).items()}
     )
     today = JournalEntry.objects.filter(
-        entries_shown, paid_online(), kind=EntryKind.PAYMENT, business_date=timezone.localdate(now)
+        shown("owner"), paid_online(), kind=EntryKind.PAYMENT, business_date=timezone.localdate(now)
     ).aggregate(count=Count("pk"), total=Sum("amount_cents"))
     return DeskFigures(
         attention=counts,
         online_today_count=today["count"],
         online_today_cents=-(today["total"] or 0),
         unmatched_reports=unmatched_provider_reports().count() if everything else 0,
-        deliveries=Delivery.objects.filter(shown_deliveries(entries_shown)).aggregate(
+        deliveries=Delivery.objects.filter(shown("entry__owner")).aggregate(
             waiting=Count("pk", filter=Q(status__in=Delivery.DUE)),
             failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
         ),
     )
-
-
-def shown_deliveries(entries_shown: Q) -> Q:
-    """`entries_shown` (a filter of journal entries) as a filter of their deliveries."""
-    return Q(entry__in=JournalEntry.objects.filter(entries_shown)) if entries_shown else Q()
 
 
 def unmatched_provider_reports() -> QuerySet[UnmatchedProviderReport]:

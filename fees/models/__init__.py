@@ -18,7 +18,7 @@ from fees.models.journal import (
 )
 from fees.models.loans import Loan
 from fees.models.outbox import Delivery, PaymentShare
-from fees.models.owners import Owner
+from fees.models.owners import Owner, owned_by
 
 __all__ = [
     "CREDIT_KINDS",
@@ -37,4 +37,5 @@ __all__ = [
     "PaymentShare",
     "Settlement",
     "fee_type_name",
+    "owned_by",
 ]

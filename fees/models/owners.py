@@ -160,3 +160,12 @@ class Owner(models.Model):
             raise ImproperlyConfigured(
                 f"Owner {self.code}: the environment variable {name} is not set."
             ) from error
+
+
+def owned_by(owner_ids, path: str = "owner") -> Q:
+    """Rows whose owner (at `path`) is one of `owner_ids`; a row that names none (booked
+    before owners existed, or at a desk of all owners) is the default owner's."""
+    condition = Q(**{f"{path}_id__in": owner_ids})
+    if Owner.objects.default().pk in owner_ids:
+        condition |= Q(**{f"{path}__isnull": True})
+    return condition

@@ -23,7 +23,7 @@ def deliveries(request):
         action = chosen_action(request.user, DELIVERY_PAGE_ACTIONS, request.POST.get("action"))
         form = DeliveryActionForm(request.POST)
         if form.is_valid():
-            shown = Delivery.objects.filter(scope.entries_owned_by(request.user, "entry__"))
+            shown = Delivery.objects.filter(scope.owned_by(request.user, "entry__owner"))
             delivery = get_object_or_404(shown, pk=form.cleaned_data["delivery"])
             run_action(request, action, delivery, form)
         else:
@@ -31,9 +31,7 @@ def deliveries(request):
         return redirect(request.get_full_path())
     filters = DeliveryFilterForm(request.GET)
     status = filters.cleaned_data["status"] if filters.is_valid() else ""
-    shown = selectors.deliveries(status=status).filter(
-        scope.entries_owned_by(request.user, "entry__")
-    )
+    shown = selectors.deliveries(status=status).filter(scope.owned_by(request.user, "entry__owner"))
     page = LookaheadPaginator(shown, 50).get_page(request.GET.get("page"))
     for delivery in page:  # each row's form its own one-time token
         delivery.submission = uuid.uuid4()

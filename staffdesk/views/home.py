@@ -11,8 +11,7 @@ from staffdesk.views.common import desk_view
 @require_GET
 def home(request):
     figures = selectors.desk_figures(
-        orders_shown=scope.owned_by(request.user),
-        entries_shown=scope.entries_owned_by(request.user),
+        shown=lambda path: scope.owned_by(request.user, path),
         everything=scope.sees_everything(request.user),
     )
     return render(request, "staffdesk/home.html", {"figures": figures})

@@ -35,7 +35,7 @@ def patron_detail(request, user_number):
     ledger = selectors.patron_ledger(
         patron=patron,
         on_date=timezone.localdate(),
-        entries_shown=scope.entries_owned_by(request.user),
+        entries_shown=scope.owned_by(request.user),
         orders_shown=scope.owned_by(request.user),
     )
     form = CounterBookingForm(request.POST or None, open_fees=ledger.open_fees)

@@ -667,3 +667,21 @@ def test_an_owners_own_cost_centre_is_booked_over_the_fee_types(fee_types):
         ("NORTH", "CC-NORD"),
         ("default", "CC-4100"),
     }
+
+
+def test_corrections_and_waivers_count_under_their_fees_owner():
+    north = OwnerFactory(code="NORTH")
+    fee = ledger.fee_book(
+        patron=PatronFactory(), amount_cents=500, description="Late", owner="NORTH"
+    )
+    fee_correct(fee=fee, amount_cents=800, note="raised")  # an increase of 300
+    fee_correct(fee=fee, amount_cents=700, note="lowered")  # a reduction of 100
+    ledger.waiver_book(fee=fee, amount_cents=200, note="goodwill")
+
+    booked = section(list(accounting_rows(TODAY, north)), "booked")
+
+    assert cents_by(booked, "owner", "kind") == {
+        ("NORTH", "fee"): (2, 800),
+        ("NORTH", "reduction"): (1, -100),
+        ("NORTH", "waiver"): (1, -200),
+    }
