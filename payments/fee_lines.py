@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from fees.models import EntryKind, JournalEntry
+from fees.models import EntryKind, JournalEntry, Owner
 from payments import rules
 
 
@@ -92,7 +92,7 @@ class OwnerLines:
     """One owner's lines on the account: what one payment (to that owner's merchant) can
     pay. `balance_room_cents` is the patron's: the balance less open orders."""
 
-    owner: object  # fees.models.Owner
+    owner: Owner
     lines: list[FeeLine]
     balance_room_cents: int
     selected_cents: int = 0  # what the ticked lines charge (AccountOverview.select)

@@ -5,7 +5,6 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from fees.models import Owner
 from payments.models import PaymentOrder
 
 logger = logging.getLogger(__name__)
@@ -21,7 +20,7 @@ def send_receipt(*, order_id: int) -> None:
     if not order.patron.email or order.payment_entry is None:
         return
     # Sent in the owner's name, from its sender, with its footer.
-    owner = order.owner or Owner.objects.default()
+    owner = order.payee
     with translation.override(settings.LANGUAGE_CODE):
         context = {"order": order, "owner": owner, "LIBRARY_NAME": owner.name}
         subject = render_to_string("payments/receipt_email_subject.txt", context).strip()

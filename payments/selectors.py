@@ -197,13 +197,10 @@ class AccountOverview:
         settlement sets it against the fees, and until then it lowers the balance only."""
         return max(0, sum(line.unpaid_cents for line in self.lines) - self.balance_cents)
 
-    def selected_lines(self, fee_ids) -> list[FeeLine]:
-        """The selectable lines that these ids (of fees or their debits) name."""
-        return [line for group in self.groups for line in group.selected_lines(fee_ids)]
-
-    def selected_cents(self, fee_ids) -> int:
-        """What paying these fees would charge: the unpaid part of each that can be paid."""
-        return sum(line.unpaid_cents for line in self.selected_lines(fee_ids))
+    @property
+    def grouped(self) -> bool:
+        """Fees of more than one owner: each owner's are a group, paid on their own."""
+        return len(self.groups) > 1
 
     def select(self, fee_ids) -> set[int]:
         """Tick the selectable lines these ids name, each owner's total in its group's

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fees.models import Owner
+
 
 class OrderStatus(models.TextChoices):
     CREATED = "Created", _("Created")
@@ -163,6 +165,12 @@ class PaymentOrder(models.Model):
 
     def __str__(self):
         return self.reference
+
+    @property
+    def payee(self) -> Owner:
+        """The owner whose merchant account the order's money goes to; an order made
+        before owners existed is the default owner's."""
+        return self.owner or Owner.objects.default()
 
     @property
     def is_open(self):

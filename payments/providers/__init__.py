@@ -51,7 +51,7 @@ def get_provider(name: str | None = None, owner: Owner | None = None) -> Provide
 
 def order_provider(order: PaymentOrder) -> Provider:
     """The provider of the order, with its owner's merchant account."""
-    return get_provider(order.provider, owner=order.owner or Owner.objects.default())
+    return get_provider(order.provider, owner=order.payee)
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,7 @@ class ProviderAccount:
     owner_ids: frozenset[int]
 
     def holds(self, order: PaymentOrder) -> bool:
-        owner_id = order.owner_id or Owner.objects.default().pk
-        return owner_id in self.owner_ids
+        return order.payee.pk in self.owner_ids
 
 
 def provider_accounts(name: str) -> list[ProviderAccount]:

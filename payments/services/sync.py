@@ -12,7 +12,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
-from fees.models import Owner
 from payments.models import (
     PAID_STATUSES,
     EventKind,
@@ -149,7 +148,7 @@ def _ask_provider(order: PaymentOrder) -> TransitionResult | None:
     update = provider.fetch(order)
     if update is None:
         return None
-    account = ProviderAccount(provider, frozenset({order.owner_id or Owner.objects.default().pk}))
+    account = ProviderAccount(provider, frozenset({order.payee.pk}))
     return provider_update_apply(provider_name=order.provider, update=update, account=account)
 
 

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Patron
-from fees.models import Owner
 from payments import selectors, services
 from payments.forms import FeeSelectionForm
 from payments.models import PAID_STATUSES, PaymentOrder
@@ -132,7 +131,7 @@ def receipt(request, reference):
     context = {
         "order": order,
         "fees": order.order_fees.select_related("fee"),
-        "owner": order.owner or Owner.objects.default(),
+        "owner": order.payee,
         "refunds": selectors.refunds_to_card(order=order),
     }
     return render(request, "payments/receipt.html", context)
