@@ -23,9 +23,10 @@ def choose(client, checkout_url, action, delivery="now"):
     return client.post(checkout_url, {"action": action, "delivery": delivery})
 
 
-def started_order(fake_stripe, patron=None):
-    """A 5.00 order for a new fee, started at the fake Stripe."""
-    fee = FeeFactory(amount_cents=500, **({"patron": patron} if patron else {}))
+def started_order(fake_stripe, patron=None, owner=None):
+    """A 5.00 order for a new fee (of `owner`, the default owner's without), started at the
+    fake Stripe."""
+    fee = FeeFactory(amount_cents=500, owner=owner, **({"patron": patron} if patron else {}))
     order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
     services.order_start(order=order, return_url="https://p/r", cancel_url="https://p/c")
     order.refresh_from_db()

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from fees.models import EntryKind, JournalEntry
 from payments.models import OrderStatus, PaymentOrder
-from tests.factories import FeeFactory, PatronFactory
+from tests.factories import FeeFactory, OwnerFactory, PatronFactory
 from tests.payments.fake_stripe import event
 from tests.payments.helpers import deliver, started_order
 from tests.threads import run_in_threads
@@ -28,6 +28,30 @@ def test_same_event_eight_times_at_once_books_one_payment(fake_stripe):
     assert order.status == OrderStatus.PAID
     assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == 1
     assert order.events.filter(status="Paid").count() == 1
+
+
+def test_a_branchs_event_eight_times_at_once_books_one_payment_to_the_branch(
+    fake_stripe, monkeypatch
+):
+    monkeypatch.setenv("NORTH_STRIPE_KEY", "sk_test_51North")
+    monkeypatch.setenv("NORTH_STRIPE_WEBHOOK", "whsec_north_0123456789abcdef")
+    north = OwnerFactory(
+        code="NORTH",
+        stripe_secret_key_env="NORTH_STRIPE_KEY",
+        stripe_webhook_secret_env="NORTH_STRIPE_WEBHOOK",
+    )
+    order = started_order(fake_stripe, owner=north)
+    payload = event(
+        "checkout.session.completed", fake_stripe.complete(order.provider_transaction_id)
+    )
+
+    statuses = run_in_threads(
+        8, lambda i: deliver(Client(), payload, secret="whsec_north_0123456789abcdef").status_code
+    )
+
+    assert statuses == [200] * 8
+    (payment,) = JournalEntry.objects.filter(kind=EntryKind.PAYMENT)
+    assert payment.owner == north
 
 
 def test_return_page_racing_the_webhook_never_books_twice(fake_stripe):
