@@ -176,7 +176,10 @@ class OwnerAdmin(admin.ModelAdmin):
             _("Payment provider"),
             {"fields": ["provider", "stripe_secret_key_env", "stripe_webhook_secret_env"]},
         ),
-        (_("Payment rules"), {"fields": ["online_minimum_cents", "online_maximum_cents"]}),
+        (
+            _("Payment rules"),
+            {"fields": ["online_minimum_cents", "online_maximum_cents", "service_fee_cents"]},
+        ),
         (_("Books and receipts"), {"fields": ["cost_centre", "email_sender", "receipt_footer"]}),
     ]
 

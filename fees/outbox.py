@@ -15,6 +15,7 @@ from django.db.models.expressions import RawSQL
 from fees.models import (
     Delivery,
     EntryKind,
+    FeeType,
     JournalEntry,
     PaymentShare,
 )
@@ -38,10 +39,16 @@ def movement_record(
     A reversal re-opens one fee (`reopens`, from `reversal_parts`) or, for the part of its
     payment that was credit, none."""
     PaymentShare.objects.bulk_create(_shares(entry, list(preferred), reopens))
+    status = Delivery.Status.PENDING if send else Delivery.Status.SKIPPED
+    if (
+        reopens is not None
+        and JournalEntry.objects.filter(pk=reopens, fee_type=FeeType.SERVICE_FEE).exists()
+    ):
+        status = Delivery.Status.PORTAL_ONLY
     return Delivery.objects.create(
         entry=entry,
         key=delivery_key(entry),
-        status=Delivery.Status.PENDING if send else Delivery.Status.SKIPPED,
+        status=status,
         txid=_current_transaction_id(),
     )
 

@@ -4,7 +4,7 @@ feed of money movements is payments.library_systems.feed.)"""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Concat
 
 from accounts.models import Patron
@@ -35,9 +35,9 @@ def paid_online(path: str = "") -> Q:
 
 
 def reserved_cents(*, patron: Patron) -> int:
-    """What the patron's open orders already cover."""
+    """What of the patron's fees their open orders already cover (not their service fees)."""
     total = PaymentOrder.objects.filter(patron=patron, status__in=OPEN_STATUSES).aggregate(
-        total=Sum("amount_cents")
+        total=Sum(F("amount_cents") - F("service_fee_cents"))
     )["total"]
     return total or 0
 
@@ -189,7 +189,7 @@ class AccountOverview:
 
     @property
     def in_progress_cents(self) -> int:
-        return sum(order.amount_cents for order in self.open_orders)
+        return sum(order.fees_cents for order in self.open_orders)
 
     @property
     def unassigned_credit_cents(self) -> int:
@@ -269,7 +269,7 @@ def account_overview(*, patron: Patron, on_date: datetime.date) -> AccountOvervi
         if line.open_order is not None:
             line.open_order.held_fees.append(line.fee)
     payable = fees_selectors.payable_cents(
-        patron=patron, balance=balance, reserved_cents=sum(o.amount_cents for o in open_orders)
+        patron=patron, balance=balance, reserved_cents=sum(o.fees_cents for o in open_orders)
     )
     by_owner: dict[int, list[FeeLine]] = {}
     for line in lines:

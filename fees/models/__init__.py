@@ -15,6 +15,7 @@ from fees.models.journal import (
     JournalEntry,
     Settlement,
     fee_type_name,
+    service_fee_kind,
 )
 from fees.models.loans import Loan
 from fees.models.outbox import Delivery, PaymentShare
@@ -38,4 +39,5 @@ __all__ = [
     "Settlement",
     "fee_type_name",
     "owned_by",
+    "service_fee_kind",
 ]

@@ -51,6 +51,9 @@ class FeeType(models.TextChoices):
     MEMBERSHIP = "membership", _("Membership fee")
     RESERVATION = "reservation", _("Reservation fee")
     OTHER = "other", _("Other fee")
+    # What an owner adds to each online payment (Owner.service_fee_cents); booked by the
+    # portal itself and never told to the library system, which does not know it.
+    SERVICE_FEE = "service_fee", _("Service fee for paying online")
 
 
 class FeeKind(models.Model):
@@ -89,6 +92,19 @@ def name_in_language(name_en: str, name_de: str) -> str:
     if (get_language() or "").startswith("de") and name_de:
         return name_de
     return name_en
+
+
+def service_fee_kind() -> "FeeKind":
+    """The fee type of service fees (migration 0008 makes it; a database emptied since
+    gets it back here)."""
+    kind, _created = FeeKind.objects.get_or_create(
+        code=FeeType.SERVICE_FEE,
+        defaults={
+            "name_en": "Service fee for paying online",
+            "name_de": "Servicegebühr für die Online-Zahlung",
+        },
+    )
+    return kind
 
 
 def fee_type_name(code: str) -> str:

@@ -46,12 +46,15 @@ class Delivery(models.Model):
         FAILED = "failed", _("Refused: waits for staff")
         RESOLVED = "resolved", _("Resolved by hand")
         SKIPPED = "skipped", _("Not sent: the library system reported it")
+        PORTAL_ONLY = "portal_only", _("Not sent: a service fee the library system does not know")
 
     # The library system hears of a movement by delivery or by reading the feed, one rule
     # for both: these it reported itself, so it is told of them neither way (a system
-    # reading the feed would otherwise book them twice). A delivery never enters or
+    # reading the feed would otherwise book them twice); and the taking back of a service
+    # fee, which the library system never had (feed.movement leaves service fees out of
+    # the payments it is told of). A delivery never enters or
     # leaves this set after its booking commits, which keeps the feed's cursor sound.
-    NOT_SENT = (Status.SKIPPED,)
+    NOT_SENT = (Status.SKIPPED, Status.PORTAL_ONLY)
     # What the worker sends when its time comes (the partial index `delivery_due`).
     DUE = (Status.PENDING, Status.RETRYING)
     # Not in the library system: a reversal of such a payment waits (sent first, it would

@@ -94,6 +94,15 @@ class Owner(models.Model):
         blank=True,
         help_text=_("Empty: the portal's ONLINE_MAXIMUM_CENTS. 0: no maximum."),
     )
+    service_fee_cents = models.PositiveIntegerField(
+        _("service fee (cents)"),
+        default=0,
+        help_text=_(
+            "Added to each online payment to this owner and booked as a fee of its own when "
+            "the payment arrives; patrons see it before they pay. The library system is not "
+            "told of it. 0: none."
+        ),
+    )
     cost_centre = models.CharField(
         _("cost centre"),
         max_length=64,

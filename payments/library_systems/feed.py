@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Prefetch, Q
 from django.db.models.expressions import RawSQL
 
-from fees.models import Delivery, EntryKind, JournalEntry, PaymentShare
+from fees.models import Delivery, EntryKind, FeeType, JournalEntry, PaymentShare
 from payments.library_systems.base import FeeShare, Movement
 
 
@@ -34,14 +34,22 @@ def library_fee(debit: JournalEntry) -> JournalEntry:
     return debit
 
 
+def is_service_fee(debit: JournalEntry | None) -> bool:
+    """A service fee is the portal's own: the library system never hears of it, nor of
+    the part of a payment that paid it."""
+    return debit is not None and debit.fee_type == FeeType.SERVICE_FEE
+
+
 def movement(delivery: Delivery, entry: JournalEntry) -> Movement:
-    shares = list(entry.shares.all())
+    every_share = list(entry.shares.all())
+    shares = [share for share in every_share if not is_service_fee(share.fee)]
+    service_fees = sum(share.amount_cents for share in every_share if is_service_fee(share.fee))
     return Movement(
         key=delivery.key,
         kind=entry.kind,
         entry_id=entry.pk,
         booked_at=entry.booked_at,
-        amount_cents=abs(entry.amount_cents),
+        amount_cents=abs(entry.amount_cents) - service_fees,
         currency=entry.currency,
         method=entry.method,
         reference=entry.reference,

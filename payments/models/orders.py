@@ -7,7 +7,7 @@ code that moves an order.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -116,6 +116,8 @@ class PaymentOrder(models.Model):
         verbose_name=_("owner"),
     )
     amount_cents = models.BigIntegerField(_("amount (cents)"))
+    # Part of amount_cents: the owner's service fee for paying online (the rest pays fees).
+    service_fee_cents = models.BigIntegerField(_("service fee (cents)"), default=0)
     currency = models.CharField(_("currency"), max_length=3)
     provider = models.CharField(_("provider"), max_length=32)
     mode = models.CharField(_("mode"), max_length=4, choices=Mode.choices)
@@ -152,6 +154,10 @@ class PaymentOrder(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(service_fee_cents__gte=0, service_fee_cents__lt=F("amount_cents")),
+                name="order_service_fee_within_amount",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "created_at"], name="order_status_created"),
@@ -171,6 +177,11 @@ class PaymentOrder(models.Model):
         """The owner whose merchant account the order's money goes to; an order made
         before owners existed is the default owner's."""
         return self.owner or Owner.objects.default()
+
+    @property
+    def fees_cents(self) -> int:
+        """What of the amount pays the order's fees: all of it but the service fee."""
+        return self.amount_cents - self.service_fee_cents
 
     @property
     def is_open(self):

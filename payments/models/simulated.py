@@ -21,6 +21,8 @@ class SimulatedCheckout(models.Model):
         CHARGED_BACK = "charged_back", _("Charged back")
 
     transaction_id = models.CharField(max_length=64, unique=True)
+    # The merchant account that took it: an owner's code, "" for the portal's own.
+    merchant = models.CharField(max_length=64, blank=True)
     order_reference = models.CharField(max_length=16)
     amount_cents = models.BigIntegerField()
     currency = models.CharField(max_length=3)

@@ -33,7 +33,9 @@ def _stripe(owner: Owner | None) -> Provider:
 def _simulated(owner: Owner | None) -> Provider:
     from payments.providers.simulated import SimulatedProvider
 
-    return SimulatedProvider.from_settings()
+    # Each owner but the default one is a merchant of its own, as with a real provider.
+    merchant = "" if owner is None or owner.is_default else owner.code
+    return SimulatedProvider.from_settings(merchant=merchant)
 
 
 # Every provider by its name, loaded when first asked for (Stripe's SDK only if it is used).

@@ -41,17 +41,24 @@ class SimulatedProvider:
     mode = Mode.TEST
     supports_refunds = True
 
-    def __init__(self, *, secret: str, tolerance_seconds: int, expiry_minutes: int):
-        self.secret = secret.encode()
+    def __init__(
+        self, *, secret: str, tolerance_seconds: int, expiry_minutes: int, merchant: str = ""
+    ):
+        self.merchant = merchant
+        self.webhook_secret = secret.encode()
         self.tolerance = tolerance_seconds
         self.expiry = datetime.timedelta(minutes=expiry_minutes)
 
     @classmethod
-    def from_settings(cls):
+    def from_settings(cls, merchant: str = ""):
+        """The simulated merchant account `merchant` (an owner's code; "" the portal's):
+        each has its own webhook secret and knows only its own checkouts."""
         if settings.PAYMENT_MODE == Mode.LIVE:
             raise ImproperlyConfigured("The simulated provider cannot be used in live mode.")
+        secret = f"webhook secret {merchant}" if merchant else "webhook secret"
         return cls(
-            secret=salted_hmac("payments.simulated", "webhook secret").hexdigest(),
+            merchant=merchant,
+            secret=salted_hmac("payments.simulated", secret).hexdigest(),
             tolerance_seconds=settings.WEBHOOK_TOLERANCE_SECONDS,
             expiry_minutes=settings.CHECKOUT_EXPIRY_MINUTES,
         )
@@ -61,6 +68,7 @@ class SimulatedProvider:
     def start_checkout(self, order: PaymentOrder, *, return_url: str, cancel_url: str) -> Checkout:
         checkout = SimulatedCheckout.objects.create(
             transaction_id=f"sim_{secrets.token_urlsafe(16)}",
+            merchant=self.merchant,
             order_reference=order.reference,
             amount_cents=order.amount_cents,
             currency=order.currency,
@@ -78,10 +86,14 @@ class SimulatedProvider:
         except (ValueError, TypeError) as error:
             raise InvalidSignature(f"unreadable body: {error}") from error
 
+    def checkouts(self):
+        """The checkouts this merchant account took: it knows no other's."""
+        return SimulatedCheckout.objects.filter(merchant=self.merchant)
+
     def fetch(self, order: PaymentOrder) -> ProviderUpdate | None:
-        checkout = SimulatedCheckout.objects.filter(
-            transaction_id=order.provider_transaction_id or "-"
-        ).first()
+        checkout = (
+            self.checkouts().filter(transaction_id=order.provider_transaction_id or "-").first()
+        )
         if checkout is None:
             return None
         if checkout.outcome in (Outcome.OPEN, Outcome.ABANDONED):
@@ -92,7 +104,7 @@ class SimulatedProvider:
         return self._update(checkout, _status_of(checkout), event_id="")
 
     def expire(self, order: PaymentOrder) -> None:
-        SimulatedCheckout.objects.filter(
+        self.checkouts().filter(
             transaction_id=order.provider_transaction_id or "-",
             outcome__in=[Outcome.OPEN, Outcome.ABANDONED],
         ).update(outcome=Outcome.EXPIRED)
@@ -108,7 +120,8 @@ class SimulatedProvider:
         """Pays back at once, as long as the checkout's money not refunded yet covers it."""
         with transaction.atomic():
             checkout = (
-                SimulatedCheckout.objects.select_for_update()
+                self.checkouts()
+                .select_for_update()
                 .filter(transaction_id=refund.order.provider_transaction_id or "-")
                 .first()
             )
@@ -139,14 +152,14 @@ class SimulatedProvider:
         return _refund_update(checkout, earlier)
 
     def refunds_of_payment(self, payment_id: str) -> list[RefundUpdate]:
-        checkout = SimulatedCheckout.objects.filter(transaction_id=payment_id or "-").first()
+        checkout = self.checkouts().filter(transaction_id=payment_id or "-").first()
         return [_refund_update(checkout, r) for r in checkout.refunds] if checkout else []
 
     # --- signing ----------------------------------------------------------------
 
     def sign(self, body: bytes, timestamp: int | None = None) -> str:
         timestamp = int(time.time()) if timestamp is None else timestamp
-        digest = hmac.new(self.secret, f"{timestamp}.".encode() + body, hashlib.sha256)
+        digest = hmac.new(self.webhook_secret, f"{timestamp}.".encode() + body, hashlib.sha256)
         return f"t={timestamp},v1={digest.hexdigest()}"
 
     def _verify(self, body: bytes, header: str) -> None:

@@ -11,6 +11,7 @@ import stripe
 from django.conf import settings
 
 from fees.amounts import is_whole_cents
+from fees.models import service_fee_kind
 from payments.models import UNKNOWN_METHOD, Mode, OrderStatus, PaymentOrder, Refund, RefundStatus
 from payments.providers.base import (
     Checkout,
@@ -63,24 +64,20 @@ class StripeProvider:
         )
 
     def start_checkout(self, order: PaymentOrder, *, return_url: str, cancel_url: str) -> Checkout:
+        payee = order.payee.name
+        line_items = [_line_item(order, order.fees_cents, f"{payee}: {order.reference}")]
+        if order.service_fee_cents:
+            service_fee = f"{payee}: {service_fee_kind().name}"
+            line_items.append(_line_item(order, order.service_fee_cents, service_fee))
         params = {
             "mode": "payment",
             "client_reference_id": order.reference,
             "metadata": {"order_reference": order.reference},
             "payment_intent_data": {
-                "description": f"{settings.LIBRARY_NAME} {order.reference}",
+                "description": f"{payee} {order.reference}",
                 "metadata": {"order_reference": order.reference},
             },
-            "line_items": [
-                {
-                    "quantity": 1,
-                    "price_data": {
-                        "currency": order.currency.lower(),
-                        "unit_amount": order.amount_cents,
-                        "product_data": {"name": f"{settings.LIBRARY_NAME}: {order.reference}"},
-                    },
-                }
-            ],
+            "line_items": line_items,
             "success_url": f"{return_url}?session_id={{CHECKOUT_SESSION_ID}}",
             "cancel_url": cancel_url,
             "expires_at": int(time.time()) + self.expiry_seconds,
@@ -277,3 +274,14 @@ EVENT_HANDLERS = {
     "refund.updated": _refund_update,
     "refund.failed": _refund_update,
 }
+
+
+def _line_item(order: PaymentOrder, cents: int, name: str) -> dict:
+    return {
+        "quantity": 1,
+        "price_data": {
+            "currency": order.currency.lower(),
+            "unit_amount": cents,
+            "product_data": {"name": name},
+        },
+    }

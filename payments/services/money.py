@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Patron
 from fees import services as ledger
-from fees.models import JournalEntry
+from fees.models import EntryKind, JournalEntry, service_fee_kind
 from payments.labels import online_method
 from payments.models import (
     UNKNOWN_METHOD,
@@ -112,6 +112,8 @@ def money_book(
     assigns = order is not None and order.payment_entry_id is None and not collected_elsewhere
     if for_fees is None:
         for_fees = order.fees.all() if assigns else ()
+    if assigns and order.service_fee_cents and report.amount_cents >= order.amount_cents:
+        for_fees = [*for_fees, _service_fee_book(order, patron)]
     method = report.payment_method if report.payment_method != UNKNOWN_METHOD else ""
     if order is not None:
         method = online_method(report.payment_method)
@@ -137,6 +139,21 @@ def money_book(
         if patron.email:
             transaction.on_commit(lambda: send_receipt(order_id=order.pk))
     return entry
+
+
+def _service_fee_book(order: PaymentOrder, patron: Patron) -> JournalEntry:
+    """The owner's service fee for the order, a fee of its own that its payment pays. It
+    is booked only once the order is paid in full: an underpayment pays fees alone."""
+    return ledger.entry_book(
+        patron=patron,
+        kind=EntryKind.FEE,
+        amount_cents=order.service_fee_cents,
+        currency=order.currency,
+        fee_type=service_fee_kind().code,
+        owner=order.payee,
+        description=order.reference,
+        booking_key=f"service-fee:{order.pk}",
+    )
 
 
 def money_close(*, report: MoneyReport, staff_user=None, reason: str) -> None:

@@ -66,7 +66,8 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
     """Reserve the selected fees in a new order, if the balance allows paying them.
 
     The library's rules (payments.rules) apply first: fee types payable online only,
-    and the amount within the online minimum and maximum. Each fee is charged what is
+    and the fees' amount within the owner's online minimum and maximum (its service fee,
+    if it charges one, is added to that). Each fee is charged what is
     still unpaid of it: a fee partly paid (an underpaid
     order, a payment at the counter) can have its rest paid at once; one paid in full
     waits for the settlement and cannot be selected again.
@@ -132,6 +133,8 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
 
 
 def _insert_order(patron, owner, fees, unpaid, amount, provider) -> PaymentOrder:
+    # The owner's service fee is charged on top; it is booked once the money arrives.
+    service_fee = owner.service_fee_cents
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -139,7 +142,8 @@ def _insert_order(patron, owner, fees, unpaid, amount, provider) -> PaymentOrder
                     reference=new_reference(),
                     patron=patron,
                     owner=owner,
-                    amount_cents=amount,
+                    amount_cents=amount + service_fee,
+                    service_fee_cents=service_fee,
                     currency=settings.LIBRARY_CURRENCY,
                     provider=provider.name,
                     mode=provider.mode,

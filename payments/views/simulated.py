@@ -8,22 +8,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from payments import services
 from payments.models import PaymentOrder, SimulatedCheckout
-from payments.providers import get_provider
-from payments.providers.simulated import ACTIONS, SIGNATURE_HEADER
+from payments.providers.simulated import ACTIONS, SIGNATURE_HEADER, SimulatedProvider
 
 DELIVERIES = {"now": 1, "twice": 2, "hold": 0}
 
 
-def _provider():
+def _provider(merchant: str = ""):
     try:
-        return get_provider("simulated")
+        return SimulatedProvider.from_settings(merchant=merchant)
     except ImproperlyConfigured as error:
         raise Http404 from error
 
 
 def simulated_checkout(request, transaction_id):
-    provider = _provider()
+    _provider()  # test mode only, before anything is read
     checkout = get_object_or_404(SimulatedCheckout, transaction_id=transaction_id)
+    provider = _provider(checkout.merchant)
     if request.method == "POST":
         action = request.POST.get("action", "")
         delivery = request.POST.get("delivery", "now")
@@ -53,7 +53,12 @@ def simulated_checkout(request, transaction_id):
     return render(
         request,
         "payments/simulated_checkout.html",
-        {"checkout": checkout, "order": order, "Outcome": SimulatedCheckout.Outcome},
+        {
+            "checkout": checkout,
+            "order": order,
+            "merchant": order.payee.name if order else checkout.merchant,
+            "Outcome": SimulatedCheckout.Outcome,
+        },
     )
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from fees import services as ledger
 from fees.models import Delivery
+from payments import services
 from payments.library_systems.deliveries import (
     deliveries_send_due,
     delivery_resolve_by_hand,
@@ -17,7 +18,8 @@ from payments.library_systems.deliveries import (
 )
 from payments.library_systems.feed import movements_for
 from payments.library_systems.webhook import WebhookTarget
-from tests.factories import OwnerFactory, PatronFactory
+from payments.models import EventSource, OrderStatus
+from tests.factories import FeeFactory, OwnerFactory, PatronFactory
 from tests.library_systems.delivery_helpers import (
     book_payment_and_its_chargeback,
     book_payments,
@@ -211,3 +213,39 @@ def test_a_movement_names_its_owner_and_the_default_owners_none():
     movements = movements_for(list(Delivery.objects.order_by("pk")))
 
     assert [(m.amount_cents, m.owner_code) for m in movements] == [(300, "FPL"), (200, "")]
+
+
+@pytest.fixture
+def paid_with_a_service_fee():
+    """A branch's 5.00 fee paid online with the branch's 0.50 service fee."""
+    north = OwnerFactory(code="FPL", service_fee_cents=50)
+    fee = FeeFactory(amount_cents=500, owner=north, external_id="koha-17")
+    order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
+    services.payment_order_transition(
+        order=order, status=OrderStatus.PAID, source=EventSource.PROVIDER
+    )
+    order.refresh_from_db()
+    return order
+
+
+def test_the_library_system_hears_of_the_fees_a_payment_paid_not_of_its_service_fee(
+    paid_with_a_service_fee,
+):
+    (movement,) = movements_for([paid_with_a_service_fee.payment_entry.delivery])
+
+    assert movement.amount_cents == 500
+    assert [(share.fee_id, share.amount_cents) for share in movement.shares] == [("koha-17", 500)]
+    assert movement.unassigned_cents == 0
+
+
+def test_a_chargeback_of_a_service_fee_is_not_sent_to_the_library_system(
+    paid_with_a_service_fee,
+):
+    services.payment_order_transition(
+        order=paid_with_a_service_fee, status=OrderStatus.CHARGEBACK, source=EventSource.PROVIDER
+    )
+
+    reversals = Delivery.objects.filter(entry__kind="reversal").order_by("entry__amount_cents")
+    assert [(d.entry.amount_cents, d.status) for d in reversals] == [
+        (50, Status.PORTAL_ONLY), (500, Status.PENDING),
+    ]  # fmt: skip

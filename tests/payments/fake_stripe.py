@@ -213,11 +213,14 @@ class FakeStripe:
                 if key in self.by_idempotency_key:
                     return 200, self.sessions[self.by_idempotency_key[key]]
                 params = _nested(form)
-                item = params["line_items"]["0"]
+                items = list(params["line_items"].values())
+                total = sum(
+                    int(item["price_data"]["unit_amount"]) * int(item["quantity"]) for item in items
+                )
                 session = self.add_session(
-                    amount_total=int(item["price_data"]["unit_amount"]) * int(item["quantity"]),
-                    amount_subtotal=int(item["price_data"]["unit_amount"]),
-                    currency=item["price_data"]["currency"],
+                    amount_total=total,
+                    amount_subtotal=total,
+                    currency=items[0]["price_data"]["currency"],
                     client_reference_id=params.get("client_reference_id"),
                     metadata=params.get("metadata", {}),
                     expires_at=int(params["expires_at"]),

@@ -69,8 +69,9 @@ class MoneyMachine(RuleBasedStateMachine):
         self.clock = time_machine.travel(START, tick=True)
         self.traveller = self.clock.start()
         self.patrons = [PatronFactory(), PatronFactory()]
-        # Two owners, each with its own merchant account: a branch beside the default.
-        self.branch = OwnerFactory(code="NORTH")
+        # Two owners, each with its own merchant account: a branch beside the default, which
+        # adds a service fee to each online payment.
+        self.branch = OwnerFactory(code="NORTH", service_fee_cents=50)
         for patron in self.patrons:  # something to pay from the first step on
             for amount, owner in ((500, ""), (1200, "NORTH"), (300, "")):
                 ledger.fee_book(patron=patron, amount_cents=amount, description="Fine", owner=owner)
@@ -397,6 +398,17 @@ class MoneyMachine(RuleBasedStateMachine):
             assert reversal.owner_id == reversal.target.owner_id
         for refund in Refund.objects.filter(entry__isnull=False).select_related("order", "entry"):
             assert self._owner_of(refund.entry.owner_id) == self._owner_of(refund.order.owner_id)
+
+    @invariant()
+    def a_service_fee_is_its_orders_owners_once_paid_in_full(self):
+        orders = {order.reference: order for order in PaymentOrder.objects.all()}
+        service_fees = JournalEntry.objects.filter(kind=EntryKind.FEE, fee_type="service_fee")
+        for fee in service_fees:
+            order = orders[fee.description]
+            assert self._owner_of(fee.owner_id) == self._owner_of(order.owner_id)
+            assert fee.amount_cents == order.service_fee_cents > 0
+            assert -order.payment_entry.amount_cents >= order.amount_cents
+        assert len({fee.description for fee in service_fees}) == service_fees.count()
 
     @invariant()
     def an_orders_status_is_its_latest_event(self):

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Patron
@@ -87,7 +88,7 @@ def test_desk_demo_patron_has_orders_in_every_state(seeded):
 
     assert sorted(orders.values_list("status", flat=True)) == [
         "Cancelation", "CancelledByBib", "CreatedAtProvider", "Failed", "Failed", "Paid", "Paid",
-        "Underpaid",
+        "Paid", "Underpaid",
     ]  # fmt: skip
     assert orders.filter(status="Paid", payment_entry__isnull=True).count() == 1
     assert orders.filter(events__kind="given_up").count() == 1
@@ -137,3 +138,33 @@ def test_a_demo_desk_user_works_for_the_branch_only(seeded):
     scope = DeskScope.objects.get(user__username="desk3")
 
     assert [owner.code for owner in scope.owners.all()] == ["BR-NORD"]
+
+
+def test_the_demo_branch_order_went_to_the_branch_merchant_with_its_service_fee(seeded):
+    from payments.models import PaymentOrder, SimulatedCheckout
+
+    order = PaymentOrder.objects.get(patron__user_number="U-1006", owner__code="BR-NORD")
+    checkout = SimulatedCheckout.objects.get(order_reference=order.reference)
+    service_fee = JournalEntry.objects.get(fee_type="service_fee", description=order.reference)
+
+    assert (order.status, order.amount_cents, order.service_fee_cents) == ("Paid", 350, 50)
+    assert (checkout.merchant, checkout.paid_cents) == ("BR-NORD", 350)
+    assert (service_fee.owner.code, service_fee.amount_cents) == ("BR-NORD", 50)
+
+
+def test_the_patron_owing_both_owners_pays_each_to_its_own_merchant(seeded, client):
+    from payments.models import SimulatedCheckout
+
+    anna = seeded_patron("U-1001")
+    client.force_login(anna.user)
+    groups = client.get(reverse("payments:account")).context["account"].groups
+    merchants = {}
+    for group in groups:
+        fee_ids = [line.fee.pk for line in group.selectable_lines]
+        response = client.post(reverse("payments:pay"), {"fee": fee_ids})
+        transaction_id = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+        checkout = SimulatedCheckout.objects.get(transaction_id=transaction_id)
+        merchants[group.owner.code] = (checkout.merchant, checkout.amount_cents)
+
+    assert [group.owner.code for group in groups] == ["default", "BR-NORD"]
+    assert merchants == {"default": ("", 2900), "BR-NORD": ("BR-NORD", 450)}

@@ -24,7 +24,8 @@ from payments.models import (
     Refund,
     SimulatedCheckout,
 )
-from payments.providers.simulated import SIGNATURE_HEADER, SimulatedProvider
+from payments.providers import order_provider
+from payments.providers.simulated import SIGNATURE_HEADER
 from payments.services import (
     order_abandon,
     order_create,
@@ -107,10 +108,12 @@ class Command(BaseCommand):
             "Atlas Europa",
         )
         self._past_fee(anna, last_month, 150, FeeType.REMINDER, "Zweite Mahnung")
-        # A second owner, a branch with its own rules: Anna owes it too, and pays it apart.
+        # A second owner, a branch with its own rules and its own (simulated) merchant, which
+        # adds a service fee to each online payment: Anna owes it too, and pays it apart.
         north = Owner.objects.create(
             code="BR-NORD", name_en="North Branch", name_de="Zweigstelle Nord",
-            online_minimum_cents=200, receipt_footer="Zweigstelle Nord · Nordstraße 1",
+            online_minimum_cents=200, service_fee_cents=50,
+            receipt_footer="Zweigstelle Nord · Nordstraße 1",
         )  # fmt: skip
         branch_desk = get_user_model().objects.create_user(
             username="desk3", password=STAFF_PASSWORD, first_name="Ole", last_name="Nord"
@@ -167,6 +170,12 @@ class Command(BaseCommand):
                 currency=settings.LIBRARY_CURRENCY,
             )
         self._create_orders(tom, tom_fees, desk)
+        # Tom paid the branch online today: its merchant took the fee and the service fee.
+        branch_fee = services.fee_book(
+            patron=tom, amount_cents=300, fee_type=FeeType.OVERDUE, description="Säumnisgebühr",
+            item="Krabat", owner=north.code,
+        )  # fmt: skip
+        self._pay_on_the_simulated_page(self._order(tom, branch_fee))
         return True
 
     def _create_orders(self, patron, fees, desk):
@@ -216,8 +225,8 @@ class Command(BaseCommand):
 
     def _pay_on_the_simulated_page(self, order):
         order.refresh_from_db()
-        provider = SimulatedProvider.from_settings()
-        checkout = SimulatedCheckout.objects.get(transaction_id=order.provider_transaction_id)
+        provider = order_provider(order)
+        checkout = provider.checkouts().get(transaction_id=order.provider_transaction_id)
         for body in provider.act(checkout, "pay"):
             webhook_receive(
                 provider_name=provider.name,

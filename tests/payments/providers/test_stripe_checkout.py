@@ -6,7 +6,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from fees.models import JournalEntry
+from fees.models import JournalEntry, Owner
 from payments.models import OrderStatus, PaymentOrder
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +47,24 @@ def test_session_carries_amount_reference_expiry_and_our_idempotency_key(
         f"/orders/{order.reference}/?session_id={{CHECKOUT_SESSION_ID}}"
     )
     assert form["customer_email"] == "patron@example.org"
+
+
+def test_a_service_fee_is_a_line_of_its_own_in_the_session(patron_client, fees, fake_stripe):
+    Owner.objects.filter(is_default=True).update(name_en="City Library", service_fee_cents=50)
+
+    pay(patron_client, fees[0])
+
+    order = PaymentOrder.objects.get()
+    form = fake_stripe.requests[-1]["form"]
+    assert form["line_items[0][price_data][unit_amount]"] == "500"
+    assert (
+        form["line_items[0][price_data][product_data][name]"] == f"City Library: {order.reference}"
+    )
+    assert form["line_items[1][price_data][unit_amount]"] == "50"
+    assert form["line_items[1][price_data][product_data][name]"] == (
+        "City Library: Service fee for paying online"
+    )
+    assert fake_stripe.session_for(order.reference)["amount_total"] == 550
 
 
 @pytest.mark.parametrize("failure", ["500", "hang", "refused"])

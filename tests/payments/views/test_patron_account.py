@@ -328,3 +328,15 @@ def test_one_owner_shows_no_groups(patron_client, fees):
 
     assert "<h3" not in page
     assert "Pay selected fees</button>" in page
+
+
+def test_an_owners_service_fee_is_shown_before_paying_its_group_only(patron_client, fees):
+    north = OwnerFactory(name_en="North Branch", service_fee_cents=50)
+    FeeFactory(patron=fees[0].patron, amount_cents=700, owner=north)
+
+    page = patron_client.get(URL).content.decode()
+
+    note = "North Branch adds a service fee of 0.50 EUR to each online payment"
+    assert page.count(note) == 1
+    assert page.index(note) > page.index(f'id="owner-{north.pk}"')
+    assert page.count("service fee") == 1

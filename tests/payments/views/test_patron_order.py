@@ -7,8 +7,16 @@ from django.urls import reverse
 
 from fees.models import Owner
 from payments import services
-from payments.models import EventSource, OrderStatus, Refund, RefundStatus, SimulatedCheckout
-from tests.factories import DeskStaffFactory, PatronFactory
+from payments.models import (
+    EventSource,
+    OrderStatus,
+    PaymentOrder,
+    Refund,
+    RefundStatus,
+    SimulatedCheckout,
+)
+from tests.factories import DeskStaffFactory, FeeFactory, OwnerFactory, PatronFactory
+from tests.payments.helpers import choose, start_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +147,44 @@ def test_the_receipt_names_the_owner_and_its_footer(patron_client, paid):
 
     assert "<p>City Library, Main Branch</p>" in page
     assert "VAT-free under §4 UStG" in page
+
+
+@pytest.fixture
+def paid_with_a_service_fee(patron_client, patron):
+    """A branch's 5.00 fee paid on its simulated merchant's page, with its 0.50 service fee."""
+    north = OwnerFactory(name_en="North Branch", service_fee_cents=50)
+    fee = FeeFactory(patron=patron, amount_cents=500, owner=north)
+    checkout_url = start_payment(patron_client, fee)["Location"]
+    choose(patron_client, checkout_url, "pay")
+    return PaymentOrder.objects.get(owner=north)
+
+
+def test_the_order_page_lists_the_service_fee_beside_the_fees(
+    patron_client, paid_with_a_service_fee
+):
+    page = order_page(patron_client, paid_with_a_service_fee)
+
+    assert re.search(
+        r"Service fee of North Branch for paying online</td><td class=\"num\">0\.50 EUR", page
+    )
+    assert "5.50 EUR" in page
+
+
+def test_the_receipt_lists_the_service_fee_and_the_whole_amount_paid(
+    patron_client, paid_with_a_service_fee
+):
+    url = reverse("payments:receipt", args=[paid_with_a_service_fee.reference])
+    page = patron_client.get(url).content.decode()
+
+    assert re.search(
+        r"Service fee of North Branch for paying online</td><td class=\"num\">0\.50", page
+    )
+    assert re.search(r"Amount paid</th><td class=\"num\"><strong>5\.50 EUR", page)
+
+
+def test_the_receipt_email_lists_the_service_fee(paid_with_a_service_fee, mailoutbox):
+    from payments.receipts import send_receipt
+
+    send_receipt(order_id=paid_with_a_service_fee.pk)
+
+    assert "- Service fee of North Branch for paying online: 0.50 EUR" in mailoutbox[-1].body
