@@ -180,6 +180,10 @@ class OwnerAdmin(admin.ModelAdmin):
             _("Payment rules"),
             {"fields": ["online_minimum_cents", "online_maximum_cents", "service_fee_cents"]},
         ),
+        (
+            _("Library system"),
+            {"fields": ["library_system_env", "library_service_point", "library_payment_method"]},
+        ),
         (_("Books and receipts"), {"fields": ["cost_centre", "email_sender", "receipt_footer"]}),
     ]
 

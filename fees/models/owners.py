@@ -112,6 +112,35 @@ class Owner(models.Model):
             "type names."
         ),
     )
+    library_system_env = models.CharField(
+        _("own library system (environment prefix)"),
+        max_length=32,
+        blank=True,
+        validators=[RegexValidator(ENV_NAME)],
+        help_text=_(
+            "For an owner with a library system of its own: the prefix of the environment "
+            "variables that configure it, e.g. NORTH for NORTH_LIBRARY_SYSTEM_TARGET, "
+            "NORTH_LIBRARY_SYSTEM_URL and so on. Empty: the portal's library system."
+        ),
+    )
+    library_service_point = models.CharField(
+        _("service point in the library system"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "FOLIO: the UUID of the service point this owner's payments are booked at. "
+            "Empty: LIBRARY_SYSTEM_LIBRARY."
+        ),
+    )
+    library_payment_method = models.CharField(
+        _("payment method in the library system"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "FOLIO: the name of this fee/fine owner's payment method for online payments. "
+            "Empty: ePayment."
+        ),
+    )
     email_sender = models.EmailField(
         _("e-mail sender"), blank=True, help_text=_("Empty: the portal's DEFAULT_FROM_EMAIL.")
     )

@@ -50,7 +50,6 @@ import re
 import xml.etree.ElementTree as ET
 
 import requests
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems.base import (
@@ -62,6 +61,7 @@ from payments.library_systems.base import (
     http_send,
     path_segment,
 )
+from payments.library_systems.config import SystemConfig
 
 SAFE_REFERENCE = re.compile(r"[A-Za-z0-9._:-]{1,60}")
 
@@ -171,16 +171,17 @@ class AlephTarget:
         return answer
 
 
-def from_settings() -> AlephTarget:
-    if not settings.LIBRARY_SYSTEM_URL or not settings.LIBRARY_SYSTEM_LIBRARY:
+def from_settings(config: SystemConfig | None = None) -> AlephTarget:
+    config = config or SystemConfig.portal()
+    if not config.url or not config.library:
         raise ImproperlyConfigured(
-            "The Aleph target needs LIBRARY_SYSTEM_URL (the rest-dlf base URL) and "
-            "LIBRARY_SYSTEM_LIBRARY (the ADM library, e.g. USM50)."
+            f"The Aleph target needs {config.setting('url')} (the rest-dlf base URL) and "
+            f"{config.setting('library')} (the ADM library, e.g. USM50)."
         )
     return AlephTarget(
-        url=settings.LIBRARY_SYSTEM_URL,
-        institution=settings.LIBRARY_SYSTEM_LIBRARY,
-        user=settings.LIBRARY_SYSTEM_USER,
-        password=settings.LIBRARY_SYSTEM_PASSWORD,
-        timeout=settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS,
+        url=config.url,
+        institution=config.library,
+        user=config.user,
+        password=config.password,
+        timeout=config.timeout,
     )

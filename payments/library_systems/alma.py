@@ -48,7 +48,6 @@ and LIBRARY_SYSTEM_API_KEY (an API key with read/write access to Users).
 from collections.abc import Iterator
 
 import requests
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems.base import (
@@ -62,6 +61,7 @@ from payments.library_systems.base import (
     json_answer,
     path_segment,
 )
+from payments.library_systems.config import SystemConfig
 
 
 class AlmaTarget:
@@ -226,13 +226,15 @@ def _carries(fee: dict, key: str) -> bool:
     return False
 
 
-def from_settings() -> AlmaTarget:
-    if not settings.LIBRARY_SYSTEM_URL or not settings.LIBRARY_SYSTEM_API_KEY:
+def from_settings(config: SystemConfig | None = None) -> AlmaTarget:
+    config = config or SystemConfig.portal()
+    if not config.url or not config.api_key:
         raise ImproperlyConfigured(
-            "The Alma target needs LIBRARY_SYSTEM_URL (the API gateway) and LIBRARY_SYSTEM_API_KEY."
+            f"The Alma target needs {config.setting('url')} (the API gateway) and "
+            f"{config.setting('api_key')}."
         )
     return AlmaTarget(
-        url=settings.LIBRARY_SYSTEM_URL,
-        api_key=settings.LIBRARY_SYSTEM_API_KEY,
-        timeout=settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS,
+        url=config.url,
+        api_key=config.api_key,
+        timeout=config.timeout,
     )

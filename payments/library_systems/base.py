@@ -55,6 +55,10 @@ class Movement:
     # Whose money it is, by the owner's code (Koha's library_id, FOLIO's owner, Alma's
     # owner); "" for the default owner's, which targets name by their own setting.
     owner_code: str = ""
+    # Where the owner books online payments in the library system, when it says (FOLIO:
+    # its service point and its fee/fine owner's payment method); "" for the target's own.
+    owner_service_point: str = ""
+    owner_payment_method: str = ""
 
 
 # How a library system's notes name each kind of movement.

@@ -24,8 +24,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from fees.models import Delivery
-from payments.library_systems import is_configured
+from payments.library_systems import is_configured, of_system
 from payments.library_systems.base import PermanentError, Target, TransientError
+from payments.library_systems.config import SystemConfig
 from payments.library_systems.feed import movements_for
 
 logger = logging.getLogger(__name__)
@@ -50,15 +51,19 @@ class Outcome:
     answer: str = ""
 
 
-def delivery_claim(*, target: Target, now=None) -> Delivery | None:
-    """The next due delivery that no worker holds, now leased to this one and its attempt
-    counted. A reversal is due only once its payment is in the library system (or
-    resolved); one whose payment is being sent waits too."""
+def delivery_claim(
+    *, target: Target, system: SystemConfig | None = None, now=None
+) -> Delivery | None:
+    """The next due delivery for the library system `system` (the portal's without) that
+    no worker holds, now leased to this one and its attempt counted. A reversal is due
+    only once its payment is in the library system (or resolved); one whose payment is
+    being sent waits too."""
     now = now or timezone.now()
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status__in=Delivery.DUE, next_attempt_at__lte=now)
+            .filter(of_system(system or SystemConfig.portal()))
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
             .exclude(PAYMENT_NOT_THERE)
             .order_by("next_attempt_at", "id")
@@ -134,9 +139,11 @@ def delivery_release(*, delivery: Delivery) -> None:
         logger.warning("Delivery %s stays leased until its lease ends", delivery.key)
 
 
-def delivery_send_next(*, target: Target, now=None) -> Delivery | None:
+def delivery_send_next(
+    *, target: Target, system: SystemConfig | None = None, now=None
+) -> Delivery | None:
     """Claim the next due delivery, send it, record the answer; None when none is due."""
-    delivery = delivery_claim(target=target, now=now)
+    delivery = delivery_claim(target=target, system=system, now=now)
     if delivery is None:
         return None
     try:
@@ -148,12 +155,16 @@ def delivery_send_next(*, target: Target, now=None) -> Delivery | None:
 
 
 def deliveries_send_due(
-    *, target: Target, limit: int | None = None, progress: Callable | None = None
+    *,
+    target: Target,
+    system: SystemConfig | None = None,
+    limit: int | None = None,
+    progress: Callable | None = None,
 ) -> Counter:
     """Send what is due now, one delivery after another; the count of each outcome."""
     outcomes = Counter()
     while limit is None or sum(outcomes.values()) < limit:
-        delivery = delivery_send_next(target=target)
+        delivery = delivery_send_next(target=target, system=system)
         if delivery is None:
             break
         outcomes[delivery.status] += 1

@@ -68,6 +68,8 @@ def movement(delivery: Delivery, entry: JournalEntry) -> Movement:
         unassigned_cents=sum(share.amount_cents for share in shares if share.fee is None),
         reverses_entry_id=entry.target_id if entry.kind == EntryKind.REVERSAL else None,
         owner_code=entry.owner.code if entry.owner and not entry.owner.is_default else "",
+        owner_service_point=entry.owner.library_service_point if entry.owner else "",
+        owner_payment_method=entry.owner.library_payment_method if entry.owner else "",
     )
 
 

@@ -34,15 +34,16 @@ LIBRARY_SYSTEM_PASSWORD (the adapter logs in with ``/authn/login-with-expiry`` a
 again before the access token runs out). LIBRARY_SYSTEM_LIBRARY is the UUID of the service
 point the actions are booked at (FOLIO requires one). The actions name the payment method
 "ePayment" (create it for each fee/fine owner in FOLIO's settings so it shows in the
-reports) and, as userName, LIBRARY_SYSTEM_USER or "epayment-portal". Patrons get no notice
-from FOLIO (notifyPatron false): the portal sends its own receipts.
+reports). An owner (fees.models.Owner, whose code is the FOLIO owner) may name its own
+service point and payment method instead, which its fees' movements carry. As userName
+the actions name LIBRARY_SYSTEM_USER or "epayment-portal". Patrons get no notice from
+FOLIO (notifyPatron false): the portal sends its own receipts.
 """
 
 import datetime
 import re
 
 import requests
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems.base import (
@@ -54,6 +55,7 @@ from payments.library_systems.base import (
     fee_amounts,
     http_send,
 )
+from payments.library_systems.config import SystemConfig
 
 PAYMENT_METHOD = "ePayment"
 UUID = re.compile(
@@ -136,9 +138,9 @@ class FolioTarget:
     def _action_body(self, movement: Movement, cents: int) -> dict:
         return {
             "amount": amount_text(cents),
-            "paymentMethod": PAYMENT_METHOD,
+            "paymentMethod": movement.owner_payment_method or PAYMENT_METHOD,
             "notifyPatron": False,
-            "servicePointId": self.service_point_id,
+            "servicePointId": movement.owner_service_point or self.service_point_id,
             "userName": self.user or "epayment-portal",
             "transactionInfo": movement.key,
             "comments": (
@@ -197,29 +199,28 @@ class FolioTarget:
         return token
 
 
-def from_settings() -> FolioTarget:
-    if not settings.LIBRARY_SYSTEM_URL or not settings.LIBRARY_SYSTEM_TENANT:
+def from_settings(config: SystemConfig | None = None) -> FolioTarget:
+    config = config or SystemConfig.portal()
+    if not config.url or not config.tenant:
         raise ImproperlyConfigured(
-            "The FOLIO target needs LIBRARY_SYSTEM_URL and LIBRARY_SYSTEM_TENANT."
+            f"The FOLIO target needs {config.setting('url')} and {config.setting('tenant')}."
         )
-    if not settings.LIBRARY_SYSTEM_API_KEY and not (
-        settings.LIBRARY_SYSTEM_USER and settings.LIBRARY_SYSTEM_PASSWORD
-    ):
+    if not config.api_key and not (config.user and config.password):
         raise ImproperlyConfigured(
-            "The FOLIO target needs LIBRARY_SYSTEM_API_KEY (an Okapi token) or "
-            "LIBRARY_SYSTEM_USER and LIBRARY_SYSTEM_PASSWORD."
+            f"The FOLIO target needs {config.setting('api_key')} (an Okapi token) or "
+            f"{config.setting('user')} and {config.setting('password')}."
         )
-    if not UUID.match(settings.LIBRARY_SYSTEM_LIBRARY):
+    if not UUID.match(config.library):
         raise ImproperlyConfigured(
-            "The FOLIO target needs LIBRARY_SYSTEM_LIBRARY: the UUID of the service point "
+            f"The FOLIO target needs {config.setting('library')}: the UUID of the service point "
             "FOLIO books the portal's payments at."
         )
     return FolioTarget(
-        url=settings.LIBRARY_SYSTEM_URL,
-        tenant=settings.LIBRARY_SYSTEM_TENANT,
-        service_point_id=settings.LIBRARY_SYSTEM_LIBRARY,
-        token=settings.LIBRARY_SYSTEM_API_KEY,
-        user=settings.LIBRARY_SYSTEM_USER,
-        password=settings.LIBRARY_SYSTEM_PASSWORD,
-        timeout=settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS,
+        url=config.url,
+        tenant=config.tenant,
+        service_point_id=config.library,
+        token=config.api_key,
+        user=config.user,
+        password=config.password,
+        timeout=config.timeout,
     )

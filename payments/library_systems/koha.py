@@ -38,7 +38,6 @@ import json
 import time
 
 import requests
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
@@ -52,6 +51,7 @@ from payments.library_systems.base import (
     http_send,
     json_answer,
 )
+from payments.library_systems.config import SystemConfig
 
 REVERSAL_DEBIT_TYPE = "MANUAL"
 REFUND_DEBIT_TYPE = "PAYOUT"
@@ -247,22 +247,21 @@ class KohaTarget:
         return headers
 
 
-def from_settings() -> KohaTarget:
-    if not settings.LIBRARY_SYSTEM_URL:
-        raise ImproperlyConfigured("The Koha target needs LIBRARY_SYSTEM_URL.")
-    if not settings.LIBRARY_SYSTEM_USER or not (
-        settings.LIBRARY_SYSTEM_PASSWORD or settings.LIBRARY_SYSTEM_API_KEY
-    ):
+def from_settings(config: SystemConfig | None = None) -> KohaTarget:
+    config = config or SystemConfig.portal()
+    if not config.url:
+        raise ImproperlyConfigured(f"The Koha target needs {config.setting('url')}.")
+    if not config.user or not (config.password or config.api_key):
         raise ImproperlyConfigured(
-            "The Koha target needs LIBRARY_SYSTEM_USER and LIBRARY_SYSTEM_PASSWORD (Basic "
-            "auth) or LIBRARY_SYSTEM_USER and LIBRARY_SYSTEM_API_KEY (OAuth2 client id and "
-            "secret)."
+            f"The Koha target needs {config.setting('user')} and {config.setting('password')} "
+            f"(Basic auth) or {config.setting('user')} and {config.setting('api_key')} (OAuth2 "
+            "client id and secret)."
         )
     return KohaTarget(
-        url=settings.LIBRARY_SYSTEM_URL,
-        user=settings.LIBRARY_SYSTEM_USER,
-        password=settings.LIBRARY_SYSTEM_PASSWORD,
-        client_secret=settings.LIBRARY_SYSTEM_API_KEY,
-        library_id=settings.LIBRARY_SYSTEM_LIBRARY,
-        timeout=settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS,
+        url=config.url,
+        user=config.user,
+        password=config.password,
+        client_secret=config.api_key,
+        library_id=config.library,
+        timeout=config.timeout,
     )

@@ -13,10 +13,10 @@ import json
 import time
 
 import requests
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems.base import Movement, http_send
+from payments.library_systems.config import SystemConfig
 
 SIGNATURE_HEADER = "X-Epayment-Signature"
 
@@ -54,13 +54,14 @@ class WebhookTarget:
         return f"{response.status_code} {response.text[:200]}".strip()
 
 
-def from_settings() -> WebhookTarget:
-    if not (settings.LIBRARY_SYSTEM_URL and settings.LIBRARY_SYSTEM_SECRET):
+def from_settings(config: SystemConfig | None = None) -> WebhookTarget:
+    config = config or SystemConfig.portal()
+    if not (config.url and config.secret):
         raise ImproperlyConfigured(
-            "The webhook target needs LIBRARY_SYSTEM_URL and LIBRARY_SYSTEM_SECRET."
+            f"The webhook target needs {config.setting('url')} and {config.setting('secret')}."
         )
     return WebhookTarget(
-        url=settings.LIBRARY_SYSTEM_URL,
-        secret=settings.LIBRARY_SYSTEM_SECRET,
-        timeout=settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS,
+        url=config.url,
+        secret=config.secret,
+        timeout=config.timeout,
     )

@@ -68,6 +68,18 @@ def test_payment_names_service_point_method_and_key(server):
     assert body["comments"].endswith("[mv-7f3a]")
 
 
+def test_an_owners_payment_is_booked_at_its_service_point_with_its_payment_method(server):
+    branch_point = "9d1b77e8-f02e-4b7f-b296-3f2042ddef21"
+    branch_payment = dataclasses.replace(
+        PAYMENT, owner_service_point=branch_point, owner_payment_method="Online Nord"
+    )
+
+    _target(server).deliver(branch_payment)
+
+    body = server.sent("POST")[0].json()
+    assert (body["servicePointId"], body["paymentMethod"]) == (branch_point, "Online Nord")
+
+
 def test_every_call_carries_tenant_and_token(server):
     _target(server).deliver(PAYMENT)
 

@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from fees import services as ledger
 from fees.models import Delivery
 from payments.library_systems.deliveries import delivery_retry_now
-from tests.factories import FeeFactory, PatronFactory
+from tests.factories import FeeFactory, OwnerFactory, PatronFactory
 from tests.library_systems.delivery_helpers import book_payments, statuses
 from tests.library_systems.faulty_server import REDIRECTS, FaultyReceiver
 from tests.library_systems.receiver import SECRET, Receiver
@@ -64,6 +64,34 @@ def test_the_command_sends_and_ends_with_a_summary(receiver, settings, capsys):
     call_command("deliver")
 
     assert "3 delivered, 0 to retry, 0 refused; 0 waiting" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_an_owners_money_goes_to_the_library_system_it_names(
+    receiver, settings, monkeypatch, capsys
+):
+    settings.LIBRARY_SYSTEM_TARGET = "webhook"
+    settings.LIBRARY_SYSTEM_URL = receiver.url
+    settings.LIBRARY_SYSTEM_SECRET = SECRET
+    branch_system = Receiver()
+    monkeypatch.setenv("NORTH_LIBRARY_SYSTEM_TARGET", "webhook")
+    monkeypatch.setenv("NORTH_LIBRARY_SYSTEM_URL", branch_system.url)
+    monkeypatch.setenv("NORTH_LIBRARY_SYSTEM_SECRET", SECRET)
+    north = OwnerFactory(code="NORTH", library_system_env="NORTH")
+    patron = PatronFactory()
+    ledger.payment_book(patron=patron, amount_cents=300, method="cash", owner=north)
+    ledger.payment_book(patron=patron, amount_cents=200, method="cash")
+
+    try:
+        call_command("deliver")
+    finally:
+        branch_system.stop()
+
+    assert [m["amount_cents"] for m in receiver.received] == [200]
+    assert [m["amount_cents"] for m in branch_system.received] == [300]
+    out = capsys.readouterr().out
+    assert "Deliveries to webhook: 1 delivered" in out
+    assert "Deliveries to webhook (NORTH): 1 delivered" in out
 
 
 @pytest.mark.django_db

@@ -2,14 +2,19 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payments.library_systems import get_target
-from payments.library_systems.worker import deliver_rounds, summary, waiting_count
+from payments.library_systems.worker import (
+    configured_targets,
+    deliver_rounds,
+    summary,
+    waiting_count,
+)
 
 
 class Command(BaseCommand):
     help = (
-        "Send payments, reversals and refunds to the library system (LIBRARY_SYSTEM_TARGET). "
-        "Safe to run from cron or in a loop on several machines at once."
+        "Send payments, reversals and refunds to the library system (LIBRARY_SYSTEM_TARGET), "
+        "and to each library system an owner names. Safe to run from cron or in a loop on "
+        "several machines at once."
     )
 
     def add_arguments(self, parser):
@@ -22,8 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="At most this many a round.")
 
     def handle(self, *args, loop, every, limit, **options):
-        target = get_target()
-        if target is None:
+        targets = configured_targets()
+        if not targets:
             raise CommandError(
                 f"No library system is configured (LIBRARY_SYSTEM_TARGET); {waiting_count()} "
                 "deliveries are kept until one is."
@@ -47,7 +52,7 @@ class Command(BaseCommand):
 
         try:
             deliver_rounds(
-                target=target, loop=loop, every=every, limit=limit,
+                targets=targets, loop=loop, every=every, limit=limit,
                 progress=progress, report=report,
             )  # fmt: skip
         except KeyboardInterrupt:
