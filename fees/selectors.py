@@ -27,9 +27,10 @@ def balance_cents(*, patron: Patron) -> int:
     return total["total"] or 0
 
 
-def balance_and_credit_cents(*, patron: Patron) -> tuple[int, int]:
-    """`balance_cents` and `patron_credit_cents` from one scan of the patron's entries."""
-    totals = JournalEntry.objects.filter(patron=patron).aggregate(
+def balance_and_credit_cents(*, patron: Patron, within: Q | None = None) -> tuple[int, int]:
+    """`balance_cents` and `patron_credit_cents` from one scan of the patron's entries (of
+    those `within` lets through: some owners' part of them, say)."""
+    totals = JournalEntry.objects.filter(within or Q(), patron=patron).aggregate(
         balance=Sum("amount_cents"), credit=Sum(_credit_remaining(), filter=_CREDIT_CARRIED)
     )
     return totals["balance"] or 0, totals["credit"] or 0

@@ -7,7 +7,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from fees.models import Allocation, JournalEntry, Settlement
+from fees.models import Allocation, JournalEntry, Owner, Settlement, owned_by
 from payments.models import PaymentOrder
 
 ORDER_COLUMNS = [
@@ -65,38 +65,39 @@ def order_rows(orders: QuerySet[PaymentOrder]) -> Iterator[list]:
 
 ENTRY_COLUMNS = [
     "record", "entry_id", "booked_at", "business_date", "user_number", "kind", "amount_cents",
-    "currency", "method", "reference", "booked_by", "description",
+    "currency", "method", "reference", "booked_by", "description", "owner",
 ]  # fmt: skip
 ALLOCATION_COLUMNS = ["record", "credit_entry_id", "debit_entry_id", "amount_cents"]
 
 
-def settlement_rows(settlement: Settlement) -> Iterator[list]:
-    """A business day's settlement: the entries it settled, its allocations, its totals."""
+def settlement_rows(settlement: Settlement, owner_ids=None) -> Iterator[list]:
+    """A business day's settlement: the entries it settled, its allocations, its totals;
+    of the owners `owner_ids` only (None: every owner's), an allocation being theirs when
+    its credit or its debit is."""
+    entries = JournalEntry.objects.filter(settled_in=settlement)
+    allocations = Allocation.objects.filter(settlement=settlement)
+    if owner_ids is not None:
+        entries = entries.filter(owned_by(owner_ids))
+        allocations = allocations.filter(
+            owned_by(owner_ids, "credit__owner") | owned_by(owner_ids, "debit__owner")
+        )
+    default_code = Owner.objects.default().code
     yield ENTRY_COLUMNS
-    entries = (
-        JournalEntry.objects.filter(settled_in=settlement)
-        .select_related("patron", "booked_by")
-        .order_by("booked_at", "pk")
-    )
-    for entry in entries.iterator(chunk_size=2000):
+    listed = entries.select_related("patron", "booked_by", "owner").order_by("booked_at", "pk")
+    for entry in listed.iterator(chunk_size=2000):
         yield [
             "entry", entry.pk, _time(entry.booked_at), entry.business_date.isoformat(),
             entry.patron.user_number, entry.kind, entry.amount_cents, entry.currency,
             entry.method, entry.reference,
             entry.booked_by.get_username() if entry.booked_by else "", entry.description,
+            entry.owner.code if entry.owner else default_code,
         ]  # fmt: skip
     yield ALLOCATION_COLUMNS
-    allocations = Allocation.objects.filter(settlement=settlement).order_by("pk")
-    for allocation in allocations.iterator(chunk_size=5000):
+    for allocation in allocations.order_by("pk").iterator(chunk_size=5000):
         yield ["allocation", allocation.credit_id, allocation.debit_id, allocation.amount_cents]
     yield ["record", "business_date", "kind", "count", "amount_cents"]
-    by_kind = (
-        JournalEntry.objects.filter(settled_in=settlement)
-        .values("kind")
-        .annotate(total=Sum("amount_cents"), count=Count("pk"))
-        .order_by("kind")
-    )
-    for row in by_kind:
+    by_kind = entries.values("kind").annotate(total=Sum("amount_cents"), count=Count("pk"))
+    for row in by_kind.order_by("kind"):
         yield [
             "total",
             settlement.business_date.isoformat(),
@@ -104,7 +105,9 @@ def settlement_rows(settlement: Settlement) -> Iterator[list]:
             row["count"],
             row["total"],
         ]
-    yield [
-        "total", settlement.business_date.isoformat(), "allocated",
-        settlement.allocations_made, settlement.allocated_cents,
-    ]  # fmt: skip
+    if owner_ids is None:
+        count, allocated = settlement.allocations_made, settlement.allocated_cents
+    else:
+        made = allocations.aggregate(count=Count("pk"), total=Sum("amount_cents"))
+        count, allocated = made["count"], made["total"] or 0
+    yield ["total", settlement.business_date.isoformat(), "allocated", count, allocated]

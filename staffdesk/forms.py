@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fees.amounts import format_money
-from fees.models import Delivery, EntryKind, JournalEntry
+from fees.models import Delivery, EntryKind, JournalEntry, Owner
 from payments.labels import datetime_label
 from payments.models import Mode, MoneyReport, OrderStatus, Refund
 from staffdesk.models import StaffAction
@@ -247,11 +247,23 @@ class CounterBookingForm(AmountInCents, SubmissionForm):
         ),
     )
     method = forms.ChoiceField(label=_("Paid by"), choices=METHODS, required=False)
+    owner = forms.ModelChoiceField(
+        label=_("Whose money"),
+        queryset=Owner.objects.none(),
+        help_text=_("The library or branch whose books the money goes to."),
+    )
     note = forms.CharField(label=_("Note"), max_length=500)
     choosing_fields = ("kind",)
 
-    def __init__(self, *args, open_fees=(), **kwargs):
+    def __init__(self, *args, open_fees=(), owners=None, **kwargs):
+        """`owners`: those the desk user books for; with one or none there is no choice."""
         super().__init__(*args, **kwargs)
+        owners = owners if owners is not None else Owner.objects.none()
+        if owners.count() > 1:
+            self.fields["owner"].queryset = owners
+            self.fields["owner"].initial = owners.filter(is_default=True).first()
+        else:
+            del self.fields["owner"]
         # The ledger's rows carry what is open of each fee; the choices are labelled by them.
         by_pk = {fee.pk: fee for fee in open_fees}
         for name in ("fee", "for_fees"):

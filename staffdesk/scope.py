@@ -34,6 +34,18 @@ def in_scope(user, queryset: QuerySet, path: str = "owner") -> QuerySet:
     return queryset.filter(owned_by(user, path))
 
 
+def works_for(user, owner: Owner) -> bool:
+    ids = owner_ids(user)
+    return ids is None or owner.pk in ids
+
+
+def owners_of(user):
+    """The owners the user works for, as a queryset."""
+    ids = owner_ids(user)
+    Owner.objects.default()  # there is always one
+    return Owner.objects.all() if ids is None else Owner.objects.filter(pk__in=ids)
+
+
 def counter_owner(user) -> Owner | None:
     """Whose money a counter booking of this user is: the one owner the user works for;
     the default owner's (None) for a user of all or of several."""

@@ -148,7 +148,7 @@ def patron_ledger(
 ) -> PatronLedger:
     """The patron's journal (newest first, with what offset what), for the desk; only the
     entries and orders `entries_shown` and `orders_shown` let through (a desk user's
-    owners').
+    owners'), and the balance and credit of those entries.
 
     Each entry says how far it is offset (`offset_state`) and what is left of it
     (`left_cents`): of a debit what is still owed, of a credit what is not used yet.
@@ -165,10 +165,11 @@ def patron_ledger(
     )
     for entry in entries:
         _mark_offset(entry)
+    balance, credit = fees_selectors.balance_and_credit_cents(patron=patron, within=entries_shown)
     return PatronLedger(
         patron=patron,
-        balance_cents=fees_selectors.balance_cents(patron=patron),
-        credit_cents=fees_selectors.patron_credit_cents(patron=patron),
+        balance_cents=balance,
+        credit_cents=credit,
         open_fees=fees_selectors.name_fee_types(
             list(fees_selectors.open_fees(patron=patron).filter(entries_shown or Q()))
         ),

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Patron
 from fees import services as ledger
-from fees.models import PAYABLE_KINDS, Delivery, JournalEntry
+from fees.models import PAYABLE_KINDS, Delivery, JournalEntry, Owner
 from payments import services as payment_services
 from payments.library_systems import deliveries
 from payments.models import MoneyReport, PaymentOrder, Refund
@@ -112,31 +112,54 @@ def _named_fees(patron: Patron, for_fees: Iterable[JournalEntry], *, may_name: b
 # The counter bookings take the same input (the patron page's one form) and use what fits.
 
 
+def _counter_owner(staff_user, owner: Owner | None) -> Owner | None:
+    """Whose money a counter booking is: the owner chosen (one the user books for), else the
+    user's one owner, else the default owner's."""
+    if owner is None:
+        return scope.counter_owner(staff_user)
+    if not scope.works_for(staff_user, owner):
+        raise ValidationError(_("You do not book for this library."), code="owner")
+    return owner
+
+
+def _fees_of_owner(fees, owner: Owner | None):
+    """The fees a booking names, all of its owner's: one owner's money pays no other's."""
+    payee = owner or Owner.objects.default()
+    if any((fee.owner_id or Owner.objects.default().pk) != payee.pk for fee in fees):
+        raise ValidationError(
+            _("The fees named belong to another library than the money: book them apart."),
+            code="for_fees",
+        )
+    return fees
+
+
 def book_counter_payment(
-    patron, staff_user, *, amount_cents, note, method="", fee=None, for_fees=()
+    patron, staff_user, *, amount_cents, note, method="", fee=None, for_fees=(), owner=None
 ) -> dict:
     """A payment at the counter; it offsets the fees it names first, as an online one."""
+    owner = _counter_owner(staff_user, owner)
     entry = ledger.payment_book(
         patron=patron, amount_cents=amount_cents, method=method, booked_by=staff_user,
-        note=note, for_fees=_named_fees(patron, for_fees, may_name=True),
-        owner=scope.counter_owner(staff_user),
+        note=note, owner=owner,
+        for_fees=_fees_of_owner(_named_fees(patron, for_fees, may_name=True), owner),
     )  # fmt: skip
     return _counter_fields(patron, entry, note)
 
 
 def book_credit_note(
-    patron, staff_user, *, amount_cents, note, method="", fee=None, for_fees=()
+    patron, staff_user, *, amount_cents, note, method="", fee=None, for_fees=(), owner=None
 ) -> dict:
+    owner = _counter_owner(staff_user, owner)
     entry = ledger.credit_note_book(
         patron=patron, amount_cents=amount_cents, note=note, booked_by=staff_user,
-        for_fees=_named_fees(patron, for_fees, may_name=True),
-        owner=scope.counter_owner(staff_user),
+        owner=owner,
+        for_fees=_fees_of_owner(_named_fees(patron, for_fees, may_name=True), owner),
     )  # fmt: skip
     return _counter_fields(patron, entry, note)
 
 
 def book_waiver(
-    patron, staff_user, *, amount_cents, note, method="", fee=None, for_fees=()
+    patron, staff_user, *, amount_cents, note, method="", fee=None, for_fees=(), owner=None
 ) -> dict:
     """Waive one of the patron's open fees (all that is open of it without an amount)."""
     _named_fees(patron, for_fees, may_name=False)
@@ -147,12 +170,12 @@ def book_waiver(
 
 
 def book_refund_of_credit(
-    patron, staff_user, *, amount_cents, note, method="", fee=None, for_fees=()
+    patron, staff_user, *, amount_cents, note, method="", fee=None, for_fees=(), owner=None
 ) -> dict:
     _named_fees(patron, for_fees, may_name=False)
     entry = ledger.refund_book(
         patron=patron, amount_cents=amount_cents, method=method, booked_by=staff_user,
-        note=note, owner=scope.counter_owner(staff_user),
+        note=note, owner=_counter_owner(staff_user, owner),
     )  # fmt: skip
     return _counter_fields(patron, entry, note)
 

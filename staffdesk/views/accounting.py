@@ -3,11 +3,11 @@ see staffdesk.accounting) and the settlement of a day."""
 
 import io
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from fees.models import Settlement
+from fees.models import Owner, Settlement
 from staffdesk import exports, scope
 from staffdesk.accounting import (
     accounting_rows,
@@ -49,9 +49,15 @@ def _xlsx_response(business_date, owner, filename):
 @desk_view
 @require_GET
 def settlement_export(request, business_date):
-    scope.everything_or_404(request.user)  # a settlement is every owner's
+    """The settlement's file: of the owner `?owner=` names, else of the user's owners."""
+    owner_ids, suffix = scope.owner_ids(request.user), ""
+    if code := request.GET.get("owner", ""):
+        owner = Owner.objects.filter(code=code).first()
+        if owner is None or not scope.works_for(request.user, owner):
+            raise Http404
+        owner_ids, suffix = frozenset({owner.pk}), f"-{owner.code}"
     settlement = get_object_or_404(
         Settlement, business_date=business_date, finished_at__isnull=False
     )
-    rows = exports.settlement_rows(settlement)
-    return exports.csv_response(rows, f"settlement-{business_date}.csv")
+    rows = exports.settlement_rows(settlement, owner_ids)
+    return exports.csv_response(rows, f"settlement-{business_date}{suffix}.csv")

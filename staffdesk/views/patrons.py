@@ -38,7 +38,9 @@ def patron_detail(request, user_number):
         entries_shown=scope.owned_by(request.user),
         orders_shown=scope.owned_by(request.user),
     )
-    form = CounterBookingForm(request.POST or None, open_fees=ledger.open_fees)
+    form = CounterBookingForm(
+        request.POST or None, open_fees=ledger.open_fees, owners=scope.owners_of(request.user)
+    )
     if request.method == "POST":
         action = chosen_action(request.user, COUNTER_ACTIONS, request.POST.get("kind"))
         if form.is_valid() and run_action(request, action, patron, form, refusal_on_form=True):
@@ -46,6 +48,14 @@ def patron_detail(request, user_number):
     return render(
         request,
         "staffdesk/patron.html",
-        {"ledger": ledger, "patron": patron, "form": form},
+        {
+            "ledger": ledger,
+            "patron": patron,
+            "form": form,
+            # A desk of some owners sees their part of the patron's account, so says whose.
+            "desk_owners": []
+            if scope.sees_everything(request.user)
+            else [owner.name for owner in scope.owners_of(request.user)],
+        },
         status=400 if form.errors else 200,
     )

@@ -2,6 +2,7 @@
 owner's order or refund is a 404 and changes nothing, and the lists, the patron page, the
 start page and the exports leave the other owner's orders, fees and money out."""
 
+import re
 import uuid
 
 import pytest
@@ -9,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from fees.models import Delivery
+from fees.models import Delivery, Owner
 from fees.settlement import settlement_run
 from payments import services
 from payments.models import PaymentOrder, Refund
@@ -23,11 +24,13 @@ pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
 # Every desk URL that names an object, and for the order actions each action: built from
-# the desk's own URL list, so that a new page is tried here without being added.
+# the desk's own URL list, so that a new page is tried here without being added. A patron
+# and a business day are every owner's: their pages show each desk its owners' part.
+SHARED = {"user_number", "business_date"}
 OBJECT_ROUTES = [
     (pattern.name, action)
     for pattern in urls.urlpatterns
-    if pattern.pattern.converters and "user_number" not in pattern.pattern.converters
+    if pattern.pattern.converters and not SHARED & set(pattern.pattern.converters)
     for action in (ORDER_ACTIONS if "action" in pattern.pattern.converters else [None])
 ]
 
@@ -59,6 +62,42 @@ def url_of(name, action, order):
     }
     converters = next(p for p in urls.urlpatterns if p.name == name).pattern.converters
     return reverse(f"staffdesk:{name}", kwargs={key: values[key] for key in converters})
+
+
+def settlement_file(client, **params):
+    response = client.get(reverse("staffdesk:settlement_export", args=[TODAY]), params)
+    if response.status_code != 200:
+        return response.status_code, []
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    return response.status_code, [line.split(",") for line in lines]
+
+
+def test_a_branch_desks_settlement_file_holds_the_branchs_entries_only(north_desk, main_order):
+    FeeFactory(patron=main_order.patron, amount_cents=400, owner=OwnerFactory(code="NORTH"))
+    settlement_run(business_date=TODAY)
+
+    status, rows = settlement_file(north_desk)
+
+    entries = [row for row in rows if row[0] == "entry"]
+    assert status == 200
+    assert [(row[6], row[-1]) for row in entries] == [("400", "NORTH")]
+
+
+def test_a_branch_desk_is_refused_another_owners_settlement_file(north_desk, main_order):
+    settlement_run(business_date=TODAY)
+
+    assert settlement_file(north_desk, owner="default")[0] == 404
+
+
+def test_staff_of_every_owner_may_take_one_owners_settlement_file(desk_client, main_order):
+    FeeFactory(patron=main_order.patron, amount_cents=400, owner=OwnerFactory(code="NORTH"))
+    settlement_run(business_date=TODAY)
+
+    _status, everyone = settlement_file(desk_client)
+    _status, north = settlement_file(desk_client, owner="NORTH")
+
+    assert {row[-1] for row in everyone if row[0] == "entry"} == {"default", "NORTH"}
+    assert {row[-1] for row in north if row[0] == "entry"} == {"NORTH"}
 
 
 def test_the_desk_has_urls_that_name_objects():
@@ -175,3 +214,60 @@ def test_a_desk_user_of_all_owners_sees_every_order(desk_client, main_order):
     page = desk_client.get(reverse("staffdesk:order", args=[main_order.reference]))
 
     assert page.status_code == 200
+
+
+def test_a_branch_desk_sees_the_patrons_balance_with_the_branch(north_desk, main_order):
+    patron = main_order.patron
+    FeeFactory(patron=patron, amount_cents=400, owner=OwnerFactory(code="NORTH"))
+    FeeFactory(patron=patron, amount_cents=900)
+
+    page = north_desk.get(reverse("staffdesk:patron", args=[patron.user_number])).content.decode()
+
+    assert re.search(
+        r'Balance with Branch NORTH</span><span class="value" id="balance">4\.00', page
+    )
+
+
+def counter_payment(client, patron, **fields):
+    return client.post(
+        reverse("staffdesk:patron", args=[patron.user_number]),
+        {
+            "kind": StaffAction.Kind.COUNTER_PAYMENT, "amount": "2.00", "method": "cash",
+            "note": "at the counter", "submission": str(uuid.uuid4()), **fields,
+        },
+    )  # fmt: skip
+
+
+def test_staff_of_several_owners_say_whose_a_counter_payment_is(desk_client, main_order):
+    north = OwnerFactory(code="NORTH")
+
+    counter_payment(desk_client, main_order.patron, owner=north.pk)
+
+    payment = main_order.patron.journal_entries.filter(kind="payment", method="cash").get()
+    assert payment.owner == north
+
+
+def test_a_counter_payment_for_an_owner_the_desk_does_not_book_for_is_refused(
+    client, main_order
+):
+    user = DeskStaffFactory()
+    DeskScope.objects.create(user=user).owners.add(OwnerFactory(), OwnerFactory())
+    client.force_login(user)
+
+    response = counter_payment(client, main_order.patron, owner=Owner.objects.default().pk)
+
+    assert response.status_code == 400
+    assert not main_order.patron.journal_entries.filter(method="cash").exists()
+
+
+def test_a_counter_payment_cannot_pay_another_owners_fees(desk_client, main_order):
+    north = OwnerFactory(code="NORTH")
+    branch_fee = FeeFactory(patron=main_order.patron, amount_cents=400, owner=north)
+
+    response = counter_payment(
+        desk_client, main_order.patron, owner=Owner.objects.default().pk, for_fees=[branch_fee.pk]
+    )
+
+    assert response.status_code == 400
+    assert "belong to another library" in response.content.decode()
+    assert not main_order.patron.journal_entries.filter(method="cash").exists()
