@@ -231,6 +231,16 @@ LIBRARY_SYSTEM_LIBRARY = env.str("LIBRARY_SYSTEM_LIBRARY", default="")
 LIBRARY_SYSTEM_SUB_LIBRARY = env.str("LIBRARY_SYSTEM_SUB_LIBRARY", default="")
 # Each call to the library system, the answer's last byte included, ends within this.
 LIBRARY_SYSTEM_TIMEOUT_SECONDS = env.float("LIBRARY_SYSTEM_TIMEOUT_SECONDS", default=10)
+# With a target that can read them (koha, folio, alma, aleph), a patron's fees are read from
+# the library system when the account page is opened, unless they were read less than this
+# ago, and always right before a payment starts.
+LIBRARY_SYSTEM_FEES_MAX_AGE_SECONDS = env.int("LIBRARY_SYSTEM_FEES_MAX_AGE_SECONDS", default=60)
+# `manage.py pull_fees`: requests to one library system per second, and at most this many
+# at once.
+LIBRARY_SYSTEM_MAX_REQUESTS_PER_SECOND = env.float(
+    "LIBRARY_SYSTEM_MAX_REQUESTS_PER_SECOND", default=10
+)
+LIBRARY_SYSTEM_PARALLEL_READS = env.int("LIBRARY_SYSTEM_PARALLEL_READS", default=4)
 # A delivery that failed for a passing reason is sent again after this, then after twice
 # as long each time, up to every 6 hours.
 DELIVERY_FIRST_RETRY_SECONDS = env.float("DELIVERY_FIRST_RETRY_SECONDS", default=30)

@@ -18,6 +18,7 @@ from payments.models import (
     OPEN_STATUSES,
     REFUND_RESERVING_STATUSES,
     EventKind,
+    FeesRead,
     MoneyReport,
     OrderFee,
     OrderStatus,
@@ -333,3 +334,11 @@ def needs_attention_q(*, now) -> Q:
     for condition in needs_attention(now=now).values():
         combined |= condition
     return combined
+
+
+def fees_read_failing() -> QuerySet[FeesRead]:
+    """Patrons whose last read from the library system failed: their fees here may be out
+    of date, and they cannot pay until a read succeeds."""
+    return FeesRead.objects.filter(
+        Q(read_at__isnull=True) | Q(failed_at__gt=F("read_at")), failed_at__isnull=False
+    )

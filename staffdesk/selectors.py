@@ -15,7 +15,12 @@ from fees.models import CREDIT_KINDS, Allocation, Delivery, EntryKind, JournalEn
 from payments import services as payment_services
 from payments.models import MoneyReport, PaymentOrder, Refund, UnmatchedProviderReport
 from payments.reference import normalize_reference
-from payments.selectors import needs_attention, needs_attention_q, paid_online
+from payments.selectors import (
+    fees_read_failing,
+    needs_attention,
+    needs_attention_q,
+    paid_online,
+)
 from staffdesk.models import StaffAction
 
 
@@ -91,6 +96,7 @@ class DeskFigures:
     online_today_cents: int
     unmatched_reports: int
     deliveries: dict[str, int]
+    fees_read_failing: int = 0  # patrons whose fees could not be read from the library system
 
 
 def desk_figures(
@@ -114,6 +120,7 @@ def desk_figures(
         online_today_count=today["count"],
         online_today_cents=-(today["total"] or 0),
         unmatched_reports=unmatched_provider_reports().count() if everything else 0,
+        fees_read_failing=fees_read_failing().count(),
         deliveries=Delivery.objects.filter(shown("entry__owner")).aggregate(
             waiting=Count("pk", filter=Q(status__in=Delivery.DUE)),
             failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),

@@ -52,6 +52,18 @@ from payments.library_systems.base import (
     json_answer,
 )
 from payments.library_systems.config import SystemConfig
+from payments.library_systems.reading import (
+    Budget,
+    LibraryAccount,
+    LibraryFee,
+    MalformedAnswer,
+    PatronRecord,
+    cents_of,
+    portal_marker,
+    read_json,
+    record_of,
+    text_of,
+)
 
 REVERSAL_DEBIT_TYPE = "MANUAL"
 REFUND_DEBIT_TYPE = "PAYOUT"
@@ -133,6 +145,64 @@ class KohaTarget:
             note += f", {len(parts) - len(written)} already there"
         return note
 
+    # --- reading ---------------------------------------------------------------------
+
+    def read_account(self, external_id: str) -> LibraryAccount:
+        """GET /patrons/{id}/account (its outstanding debits) and GET /patrons/{id}. A line
+        the portal wrote (a chargeback's debit, marked in its internal note) counts towards
+        the fee it re-creates."""
+        if not external_id.isdigit():
+            raise PermanentError(f"{external_id!r} is not a Koha patron id.")
+        where = f"Koha patron {external_id}"
+        budget = Budget(self.timeout)  # both calls together, not each
+        account = self._send("GET", f"/patrons/{external_id}/account", timeout=budget.left())
+        account = record_of(read_json(account), where)
+        debits = record_of(account.get("outstanding_debits") or {}, f"{where}: outstanding_debits")
+        lines = debits.get("lines") or []
+        if not isinstance(lines, list):
+            raise MalformedAnswer(f"{where}: outstanding_debits.lines is not a list")
+        fees: dict[str, dict] = {}
+        for index, line in enumerate(lines):
+            line = record_of(line, f"{where}: line {index}")
+            line_id = text_of(line, "account_line_id", f"{where}: line {index}", required=True)
+            outstanding = cents_of(line.get("amount_outstanding"), f"{where}: line {line_id}")
+            ours, recreates = portal_marker(line.get("internal_note"))
+            if ours:
+                if recreates:
+                    fees.setdefault(recreates, {"fee_id": recreates, "cents": 0})
+                    fees[recreates]["cents"] += outstanding
+                continue
+            fee = fees.setdefault(line_id, {"fee_id": line_id, "cents": 0})
+            fee["cents"] += outstanding
+            fee.update(
+                external_type=text_of(line, "debit_type", where),
+                owner_code=text_of(line, "library_id", where),
+                description=text_of(line, "description", where),
+            )
+        patron = self._send("GET", f"/patrons/{external_id}", timeout=budget.left())
+        patron = record_of(read_json(patron), where)
+        return LibraryAccount(
+            patron=PatronRecord(
+                external_id=external_id,
+                card_number=text_of(patron, "cardnumber", where),
+                first_name=text_of(patron, "firstname", where),
+                last_name=text_of(patron, "surname", where),
+                email=text_of(patron, "email", where),
+            ),
+            fees=tuple(
+                LibraryFee(
+                    fee_id=fee["fee_id"],
+                    outstanding_cents=fee["cents"],
+                    external_type=fee.get("external_type", ""),
+                    owner_code=fee.get("owner_code", ""),
+                    description=fee.get("description", ""),
+                )
+                for fee in fees.values()
+            ),
+        )
+
+    # --- writing -----------------------------------------------------------------------
+
     def _parts(self, movement: Movement) -> list[tuple[str, int | None, int]]:
         """(part name, Koha account line, cents) for each line to write."""
         per_line, loose = fee_amounts(movement, _line_id)
@@ -210,12 +280,12 @@ class KohaTarget:
                 return
             page += 1
 
-    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+    def _send(self, method: str, path: str, timeout=None, **kwargs) -> requests.Response:
         return http_send(
             self.session,
             method,
             self.api + path,
-            timeout=self.timeout,
+            timeout=timeout or self.timeout,
             headers=self._auth_headers(),
             auth=None if self.client_secret else (self.user, self.password),
             **kwargs,

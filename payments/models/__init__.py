@@ -1,8 +1,10 @@
 """The payments app's models, by topic: orders and their events (`orders`), reports of
-money (`money`), refunds (`refunds`), the simulated provider (`simulated`) and the
-API's clients (`api`). Importing them here registers them with the app."""
+money (`money`), refunds (`refunds`), fees read live from the library system (`live`),
+the simulated provider (`simulated`) and the API's clients (`api`). Importing them here
+registers them with the app."""
 
 from payments.models.api import ApiClient, ApiIdempotencyRecord, ApiRequest, ApiScope
+from payments.models.live import FeesRead
 from payments.models.money import MoneyQuerySet, MoneyReport, UnmatchedProviderReport
 from payments.models.orders import (
     ATTENTION_STATES,
@@ -44,6 +46,7 @@ __all__ = [
     "ApiScope",
     "EventKind",
     "EventSource",
+    "FeesRead",
     "FlagResolution",
     "Mode",
     "MoneyQuerySet",

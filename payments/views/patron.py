@@ -2,6 +2,7 @@
 
 from contextlib import suppress
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -18,6 +19,7 @@ from payments import selectors, services
 from payments.forms import FeeSelectionForm
 from payments.models import PAID_STATUSES, PaymentOrder
 from payments.providers.base import ProviderError
+from payments.services import live_fees
 
 
 def _patron(request) -> Patron:
@@ -36,11 +38,16 @@ def _own_order(request, reference) -> PaymentOrder:
     )
 
 
-def _account_page(request, patron, *, selected=(), error=None, status=200):
+def _account_page(request, patron, *, selected=(), error=None, status=200, read=None):
+    if read is None:
+        read = live_fees.fees_read(
+            patron=patron, max_age_seconds=settings.LIBRARY_SYSTEM_FEES_MAX_AGE_SECONDS
+        )
     overview = selectors.account_overview(patron=patron, on_date=timezone.localdate())
     context = {
         "patron": patron,
         "account": overview,
+        "read": read,
         # Each owner's total is stated by the server too: there without JavaScript.
         "selected": overview.select(selected),
         "error": error,
@@ -65,11 +72,19 @@ def pay(request):
         return _account_page(request, patron, error=form.errors["fee"][0], status=400)
     fee_ids = form.cleaned_data["fee"]
     try:
+        read = live_fees.fees_check_before_paying(patron=patron)
+    except ValidationError as error:
+        unreachable = error.code == "library_system_unreachable"
+        return _account_page(
+            request, patron, selected=fee_ids, error=error.messages[0],
+            status=503 if unreachable else 409, read=live_fees.read_state(patron=patron),
+        )  # fmt: skip
+    try:
         order = services.order_create(patron=patron, fee_ids=fee_ids)
     except services.UnknownFee as error:
         raise Http404 from error
     except ValidationError as error:
-        return _account_page(request, patron, selected=fee_ids, error=error.messages[0])
+        return _account_page(request, patron, selected=fee_ids, error=error.messages[0], read=read)
     order_url = request.build_absolute_uri(reverse("payments:order", args=[order.reference]))
     try:
         redirect_url = services.order_start(order=order, return_url=order_url, cancel_url=order_url)
@@ -77,6 +92,7 @@ def pay(request):
         return _account_page(
             request,
             patron,
+            read=read,
             selected=fee_ids,
             error=_(
                 "The payment service cannot be reached right now. Nothing has been charged; "

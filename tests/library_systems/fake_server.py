@@ -52,6 +52,9 @@ class Reply:
     body: object = b""  # bytes, str, or anything JSON can write
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False  # keep the client waiting until the server stops
+    # A fault the test sends on purpose (an answer the vendor's description does not allow);
+    # every other JSON answer is checked against the description.
+    off_spec: bool = False
 
     def encoded(self) -> tuple[bytes, str]:
         if isinstance(self.body, bytes):
@@ -127,7 +130,15 @@ class FakeServer:
                     break
             else:
                 return Reply(404, {"error": f"no route for {request.method} {request.path}"})
-        return responder(request) if callable(responder) else responder
+        reply = responder(request) if callable(responder) else responder
+        answer_problems = getattr(self.check, "answer_problems", None)
+        if answer_problems is not None:
+            problems = answer_problems(request, reply)
+            with self._lock:
+                self.violations.extend(
+                    f"answer to {request.method} {request.path}: {problem}" for problem in problems
+                )
+        return reply
 
     def _handler_class(self):
         server = self
@@ -234,6 +245,20 @@ def _scalar_problems(name: str, value: str, spec: dict) -> list[str]:
     return []
 
 
+def _with_refs(schema, uri: str):
+    """The schema with its local "$ref"s made absolute, to be resolved in the document."""
+    if isinstance(schema, dict):
+        return {
+            key: (
+                uri + value if key == "$ref" and value.startswith("#") else _with_refs(value, uri)
+            )
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_with_refs(item, uri) for item in schema]
+    return schema
+
+
 class SwaggerCheck:
     """Checks requests against an OpenAPI 2.0 (Swagger) document: operation, path, query,
     form and body parameters, including ``readOnly`` properties, which Koha's validator
@@ -310,6 +335,23 @@ class SwaggerCheck:
                 if name not in known[where]
             ]
         return problems
+
+    def answer_problems(self, request: Request, reply: Reply) -> list[str]:
+        """A JSON answer the fake gives must be one the description allows for its status:
+        the fake cannot hand the adapter what the vendor would never send. (Scripted
+        faults, bytes, text and answers marked off_spec, are left alone.)"""
+        if isinstance(reply.body, bytes | str) or reply.hang or reply.off_spec:
+            return []
+        found = next(
+            (item for pattern, item in self.operations if pattern.fullmatch(request.path)), None
+        )
+        operation = (found or {}).get(request.method.lower()) or {}
+        answer = operation.get("responses", {}).get(str(reply.status))
+        if answer is None:
+            return [f"the description has no {reply.status} answer here"]
+        if "schema" not in answer:
+            return []
+        return _schema_problems(_with_refs(answer["schema"], self.uri), self.registry, reply.body)
 
     def _body_problems(self, request: Request, parameter: dict) -> list[str]:
         if not request.body:

@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems import get_target, koha
 from payments.library_systems.base import FeeShare, PermanentError, TransientError
+from payments.library_systems.reading import MalformedAnswer
 from tests.library_systems.fake_server import (
     SPECS,
     FakeServer,
@@ -15,6 +16,7 @@ from tests.library_systems.fake_server import (
     SwaggerCheck,
     closed_port_url,
 )
+from tests.library_systems.koha_library import KohaLibrary
 from tests.library_systems.movements import credit_refund, payment
 
 CHECK = SwaggerCheck(SPECS / "koha-account.yaml")
@@ -172,7 +174,7 @@ def _koha_page(lines: list, request) -> list:
 
 
 def test_listing_that_is_not_a_list_is_transient_and_writes_nothing(server):
-    server.route("GET", CREDITS, Reply(200, {"error": "Something went wrong"}))
+    server.route("GET", CREDITS, Reply(200, {"error": "Something went wrong"}, off_spec=True))
 
     with pytest.raises(TransientError, match="something else than a list"):
         _target(server).deliver(PAYMENT)
@@ -202,7 +204,8 @@ def test_refused_connection_is_transient():
 
 
 def test_unknown_patron_is_permanent(server):
-    server.route("GET", CREDITS, Reply(404, {"error": "Patron not found."}))
+    # Koha answers 404 for an unknown patron; its description of this listing omits it.
+    server.route("GET", CREDITS, Reply(404, {"error": "Patron not found."}, off_spec=True))
 
     with pytest.raises(PermanentError, match="404"):
         _target(server).deliver(PAYMENT)
@@ -283,3 +286,76 @@ def test_get_target_builds_it_from_the_library_system_settings(settings):
     assert target.name == "koha"
     assert target.api == "https://koha.example.org/api/v1"
     assert target.library_id == "CPL"
+
+
+# --- reading a patron's account ---------------------------------------------------------
+
+
+@pytest.fixture
+def library():
+    with KohaLibrary() as library:
+        library.add_patron(42, "1000000042", "Muster", firstname="Erika", email="e@example.org")
+        yield library
+        assert library.server.violations == []
+
+
+def _reader(library):
+    return koha.KohaTarget(url=library.url, user="portal", password="secret", timeout=0.5)
+
+
+def test_reading_gives_each_outstanding_debit_with_its_type_owner_and_description(library):
+    line = library.add_fee(42, 250, debit_type="LOST", description="Atlas", library_id="FPL")
+    library.add_fee(42, 0)  # paid off: not outstanding
+
+    account = _reader(library).read_account("42")
+
+    assert [(f.fee_id, f.outstanding_cents, f.external_type, f.owner_code, f.description)
+            for f in account.fees] == [(str(line), 250, "LOST", "FPL", "Atlas")]  # fmt: skip
+    assert (account.patron.card_number, account.patron.last_name, account.patron.email) == (
+        "1000000042", "Muster", "e@example.org",
+    )  # fmt: skip
+
+
+def test_a_chargeback_line_the_portal_wrote_counts_towards_the_fee_it_re_creates(library):
+    fee = library.add_fee(42, 0)
+    library.add_fee(
+        42, 300, debit_type="PAYMENT_REVERSAL",
+        internal_note=f"Chargeback of ePayment EP-1 [epayment-9 fee {fee}]",
+    )  # fmt: skip
+
+    account = _reader(library).read_account("42")
+
+    assert [(f.fee_id, f.outstanding_cents) for f in account.fees] == [(str(fee), 300)]
+
+
+def test_an_answer_that_is_not_json_is_malformed(library):
+    library.server.route("GET", r"/api/v1/patrons/42/account", Reply(200, "<html>oops</html>"))
+
+    with pytest.raises(MalformedAnswer, match="not JSON"):
+        _reader(library).read_account("42")
+
+
+def test_a_line_without_an_outstanding_amount_is_malformed(library):
+    answer = {"balance": 1, "outstanding_debits": {"lines": [{"account_line_id": 7, "amount": 1}]}}
+    library.server.route("GET", r"/api/v1/patrons/42/account", Reply(200, answer))
+
+    with pytest.raises(MalformedAnswer, match="line 7"):
+        _reader(library).read_account("42")
+
+
+def test_a_negative_outstanding_amount_is_malformed(library):
+    line = library.add_fee(42, 100)
+    library.patrons[42].lines[line]["amount_outstanding"] = -1.0
+
+    with pytest.raises(MalformedAnswer, match="negative"):
+        _reader(library).read_account("42")
+
+
+def test_reading_a_patron_koha_does_not_know_is_permanent(library):
+    with pytest.raises(PermanentError, match="404"):
+        _reader(library).read_account("43")
+
+
+def test_reading_an_id_that_is_not_a_koha_patron_id_is_refused(library):
+    with pytest.raises(PermanentError, match="not a Koha patron id"):
+        _reader(library).read_account("U-1001")

@@ -247,9 +247,7 @@ def test_staff_of_several_owners_say_whose_a_counter_payment_is(desk_client, mai
     assert payment.owner == north
 
 
-def test_a_counter_payment_for_an_owner_the_desk_does_not_book_for_is_refused(
-    client, main_order
-):
+def test_a_counter_payment_for_an_owner_the_desk_does_not_book_for_is_refused(client, main_order):
     user = DeskStaffFactory()
     DeskScope.objects.create(user=user).owners.add(OwnerFactory(), OwnerFactory())
     client.force_login(user)
