@@ -19,9 +19,7 @@ def fees_of(patron):
     return JournalEntry.objects.filter(patron=patron, kind=EntryKind.FEE)
 
 
-def test_a_fee_new_in_the_library_system_is_booked_with_its_id_type_and_owner(
-    koha, linked_patron
-):
+def test_a_fee_new_in_the_library_system_is_booked_with_its_id_type_and_owner(koha, linked_patron):
     FeeKindFactory(code="LOST", name_en="Lost item")
     OwnerFactory(code="FPL")
     line = koha.add_fee(42, 2500, debit_type="LOST", description="Atlas", library_id="FPL")
@@ -104,9 +102,7 @@ def test_money_paid_here_that_the_library_system_has_not_heard_of_changes_nothin
     assert selectors.balance_cents(patron=linked_patron) == 0
 
 
-def test_money_paid_here_and_delivered_to_the_library_system_changes_nothing(
-    koha, linked_patron
-):
+def test_money_paid_here_and_delivered_to_the_library_system_changes_nothing(koha, linked_patron):
     line = koha.add_fee(42, 500)
     fees_read(patron=linked_patron)
     order = paid_online(linked_patron)
