@@ -52,6 +52,7 @@ class Reply:
     body: object = b""  # bytes, str, or anything JSON can write
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False  # keep the client waiting until the server stops
+    delay: float = 0.0  # seconds to wait before answering
     # A fault the test sends on purpose (an answer the vendor's description does not allow);
     # every other JSON answer is checked against the description.
     off_spec: bool = False
@@ -161,6 +162,8 @@ class FakeServer:
                 reply = server._answer(request)
                 if reply.hang:
                     server._stopping.wait(30)
+                    return
+                if reply.delay and server._stopping.wait(reply.delay):
                     return
                 body, kind = reply.encoded()
                 self.send_response(reply.status)
