@@ -56,8 +56,20 @@ from payments.library_systems.base import (
     http_send,
 )
 from payments.library_systems.config import SystemConfig
+from payments.library_systems.reading import (
+    Budget,
+    LibraryAccount,
+    LibraryFee,
+    MalformedAnswer,
+    PatronRecord,
+    cents_of,
+    read_json,
+    record_of,
+    text_of,
+)
 
 PAYMENT_METHOD = "ePayment"
+READ_PAGE_SIZE = 100
 UUID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
 )
@@ -99,6 +111,54 @@ class FolioTarget:
         self._token = token
         self._static_token = bool(token)
         self._token_expires: datetime.datetime | None = None
+
+    # --- reading ---------------------------------------------------------------------
+
+    def read_account(self, external_id: str) -> LibraryAccount:
+        """The user's open fee/fine accounts, ``GET /accounts?query=(userId==… and
+        status.name==Open)``, page by page up to ``totalRecords``. A FOLIO refund (how the
+        portal books a chargeback) re-opens the same account, so every account is a fee."""
+        if not UUID.match(external_id):
+            raise PermanentError(f"{external_id!r} is not a FOLIO user id.")
+        where = f"FOLIO user {external_id}"
+        budget = Budget(self.timeout)
+        query = f'(userId=="{_cql_string(external_id)}" and status.name=="Open")'
+        accounts, offset, total = [], 0, None
+        while total is None or offset < total:
+            response = self._send(
+                "GET",
+                "/accounts",
+                params={"query": query, "offset": offset, "limit": READ_PAGE_SIZE},
+                timeout=budget.left(),
+            )
+            page = record_of(read_json(response), where)
+            batch = page.get("accounts")
+            total = page.get("totalRecords")
+            if not isinstance(batch, list) or not isinstance(total, int):
+                raise MalformedAnswer(f"{where}: no accounts and totalRecords in the answer")
+            accounts += batch
+            offset += READ_PAGE_SIZE
+            if not batch:
+                break
+        fees = []
+        for index, account in enumerate(accounts):
+            account = record_of(account, f"{where}: account {index}")
+            account_id = text_of(account, "id", f"{where}: account {index}", required=True)
+            title = text_of(account, "title", where)
+            fee_type = text_of(account, "feeFineType", where)
+            fees.append(
+                LibraryFee(
+                    fee_id=account_id,
+                    outstanding_cents=cents_of(account.get("remaining"), f"{where}: {account_id}"),
+                    external_type=fee_type,
+                    owner_code=text_of(account, "ownerId", where),
+                    description=fee_type or title,
+                    item=title,
+                )
+            )
+        return LibraryAccount(patron=PatronRecord(external_id=external_id), fees=tuple(fees))
+
+    # --- writing -----------------------------------------------------------------------
 
     def deliver(self, movement: Movement) -> str:
         if movement.kind == "payment":
@@ -159,14 +219,19 @@ class FolioTarget:
                 f"FOLIO answered the fee/fine action search with {response.text[:200]!r}"
             ) from error
 
-    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+    def _send(self, method: str, path: str, timeout=None, **kwargs) -> requests.Response:
         headers = {
             "x-okapi-tenant": self.tenant,
             "x-okapi-token": self._current_token(),
             "Accept": "application/json",
         }
         return http_send(
-            self.session, method, self.url + path, timeout=self.timeout, headers=headers, **kwargs
+            self.session,
+            method,
+            self.url + path,
+            timeout=timeout or self.timeout,
+            headers=headers,
+            **kwargs,
         )
 
     def _current_token(self) -> str:

@@ -426,6 +426,13 @@ def _fill(node, parameters: dict):
     return node
 
 
+def _json_type(document: dict, answer) -> _Include | None:
+    """The JSON schema a RAML answer's body names (None: it has no JSON body)."""
+    body = ((answer or {}).get("body") or {}).get("application/json") or {}
+    name = body.get("type") if isinstance(body, dict) else None
+    return document.get("types", {}).get(name) if isinstance(name, str) else None
+
+
 class RamlCheck:
     """Checks requests against RAML 1.0 files the way RAML Module Builder enforces them: the
     resource and method must exist, query parameters must be declared (by the method, its
@@ -465,7 +472,15 @@ class RamlCheck:
                 schema = None
                 if body and body.get("type"):
                     schema = document["types"].get(body["type"])
-                self.methods.append((_path_pattern(path), method.upper(), declared, traits, schema))
+                responses = dict(merged.get("responses") or {})
+                responses.update(own.get("responses") or {})
+                answers = {
+                    int(status): _json_type(document, answer)
+                    for status, answer in responses.items()
+                }
+                self.methods.append(
+                    (_path_pattern(path), method.upper(), declared, traits, schema, answers)
+                )
             self._walk(document, child, path)
 
     @staticmethod
@@ -479,7 +494,7 @@ class RamlCheck:
         chosen = next((c for c in candidates if c[1] == request.method), None)
         if chosen is None:
             return [f"the description has no {request.method} here"]
-        _pattern, _method, declared, traits, schema = chosen
+        _pattern, _method, declared, traits, schema, _answers = chosen
         # Traits are read only for the methods requests use: the kept files cover those.
         declared = dict(declared)
         for trait, parameters in traits:
@@ -501,12 +516,33 @@ class RamlCheck:
             problems.append("the description takes no body here")
         return problems
 
+    def answer_problems(self, request: Request, reply: Reply) -> list[str]:
+        """A JSON answer must be what the description says the method answers with that
+        status (bytes, text, hanging and off_spec replies are faults on purpose)."""
+        if isinstance(reply.body, bytes | str) or reply.hang or reply.off_spec:
+            return []
+        chosen = next(
+            (m for m in self.methods if m[0].fullmatch(request.path) and m[1] == request.method),
+            None,
+        )
+        if chosen is None:
+            return []  # the request was refused already
+        answers = chosen[5]
+        if reply.status not in answers:
+            return [f"the description has no {reply.status} answer here"]
+        if answers[reply.status] is None:
+            return [f"the description's {reply.status} answer here is not JSON"]
+        return self._instance_problems(reply.body, answers[reply.status])
+
     @staticmethod
     def _body_problems(request: Request, schema_file: _Include) -> list[str]:
         instance, problems = _json_body(request)
         if problems:
             return problems
+        return RamlCheck._instance_problems(instance, schema_file)
 
+    @staticmethod
+    def _instance_problems(instance, schema_file: _Include) -> list[str]:
         def retrieve(uri: str) -> Resource:
             contents = json.loads(Path(uri.removeprefix("file://")).read_text())
             return Resource.from_contents(contents, default_specification=DRAFT4)
