@@ -15,6 +15,9 @@ against the parameters they document:
   https://developers.exlibrisgroup.com/alma/apis/docs/users/R0VUIC9hbG1hd3MvdjEvdXNlcnMve3VzZXJfaWR9L2ZlZXMve2ZlZV9pZH0=/
 - The fee object (rest_fee.xsd):
   https://developers.exlibrisgroup.com/alma/apis/docs/xsd/rest_fee.xsd/
+- Get user details, GET /almaws/v1/users/{user_id}, and the user object (rest_user.xsd):
+  https://developers.exlibrisgroup.com/alma/apis/docs/users/R0VUIC9hbG1hd3MvdjEvdXNlcnMve3VzZXJfaWR9/
+  https://developers.exlibrisgroup.com/alma/apis/docs/xsd/rest_user.xsd/
 
 What is sent (user = ``movement.patron_external_id``, an Alma user identifier; fee id = the
 Alma fine/fee id):
@@ -62,6 +65,18 @@ from payments.library_systems.base import (
     path_segment,
 )
 from payments.library_systems.config import SystemConfig
+from payments.library_systems.reading import (
+    Budget,
+    LibraryAccount,
+    LibraryFee,
+    MalformedAnswer,
+    PatronRecord,
+    cents_of,
+    portal_marker,
+    read_json,
+    record_of,
+    text_of,
+)
 
 
 class AlmaTarget:
@@ -79,6 +94,64 @@ class AlmaTarget:
         self.api_key = api_key
         self.timeout = timeout
         self.session = session or requests.Session()
+
+    # --- reading ---------------------------------------------------------------------
+
+    def read_account(self, external_id: str) -> LibraryAccount:
+        """``GET /users/{id}/fees?status=ACTIVE`` (each fee's balance is what is still owed)
+        and ``GET /users/{id}``. A fee the portal created again after a chargeback (marked
+        in its comment) counts towards the fee it re-creates."""
+        if not external_id:
+            raise PermanentError("No Alma user id.")
+        where = f"Alma user {external_id}"
+        budget = Budget(self.timeout)
+        user_path = f"/users/{path_segment(external_id)}"
+        answer = self._send("GET", user_path + "/fees", params={"status": "ACTIVE"},
+                            timeout=budget.left())  # fmt: skip
+        listed = record_of(read_json(answer), where).get("fee") or []
+        if not isinstance(listed, list):
+            raise MalformedAnswer(f"{where}: fee is not a list")
+        fees: dict[str, dict] = {}
+        for index, fee in enumerate(listed):
+            fee = record_of(fee, f"{where}: fee {index}")
+            fee_id = text_of(fee, "id", f"{where}: fee {index}", required=True)
+            balance = cents_of(fee.get("balance"), f"{where}: fee {fee_id}")
+            ours, recreates = portal_marker(str(fee.get("comment") or ""))
+            key = recreates if ours else fee_id
+            if ours and not recreates:
+                continue
+            entry = fees.setdefault(key, {"cents": 0})
+            entry["cents"] += balance
+            if not ours:
+                entry.update(
+                    external_type=_code(fee.get("type")),
+                    owner_code=_code(fee.get("owner")),
+                    item=text_of(fee, "title", where),
+                )
+        user = self._send("GET", user_path, timeout=budget.left())
+        user = record_of(read_json(user), where)
+        return LibraryAccount(
+            patron=PatronRecord(
+                external_id=external_id,
+                card_number=_barcode(user),
+                first_name=text_of(user, "first_name", where),
+                last_name=text_of(user, "last_name", where),
+                email=_preferred_email(user),
+            ),
+            fees=tuple(
+                LibraryFee(
+                    fee_id=fee_id,
+                    outstanding_cents=fee["cents"],
+                    external_type=fee.get("external_type", ""),
+                    owner_code=fee.get("owner_code", ""),
+                    description=fee.get("external_type", ""),
+                    item=fee.get("item", ""),
+                )
+                for fee_id, fee in fees.items()
+            ),
+        )
+
+    # --- writing -----------------------------------------------------------------------
 
     def deliver(self, movement: Movement) -> str:
         user = movement.patron_external_id
@@ -195,11 +268,12 @@ class AlmaTarget:
     def _post(self, path: str, **kwargs) -> requests.Response:
         return self._send("POST", path, **kwargs)
 
-    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+    def _send(self, method: str, path: str, timeout=None, **kwargs) -> requests.Response:
         headers = {"Authorization": f"apikey {self.api_key}", "Accept": "application/json"}
         return http_send(
-            self.session, method, self.api + path, timeout=self.timeout, headers=headers, **kwargs
-        )
+            self.session, method, self.api + path, timeout=timeout or self.timeout,
+            headers=headers, **kwargs,
+        )  # fmt: skip
 
 
 def _code(value) -> str:
@@ -207,6 +281,22 @@ def _code(value) -> str:
     if isinstance(value, dict):
         return str(value.get("value") or "")
     return str(value or "")
+
+
+def _barcode(user: dict) -> str:
+    """The user's barcode among its identifiers (rest_user.xsd: user_identifier)."""
+    for identifier in user.get("user_identifier") or []:
+        if isinstance(identifier, dict) and _code(identifier.get("id_type")) == "BARCODE":
+            return str(identifier.get("value") or "")
+    return ""
+
+
+def _preferred_email(user: dict) -> str:
+    emails = ((user.get("contact_info") or {}).get("email")) or []
+    emails = [email for email in emails if isinstance(email, dict)]
+    preferred = next((email for email in emails if email.get("preferred")), None)
+    chosen = preferred or (emails[0] if emails else {})
+    return str(chosen.get("email_address") or "")
 
 
 def _fees(answer: dict) -> list[dict]:

@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems import alma, get_target
 from payments.library_systems.base import PermanentError, TransientError
+from payments.library_systems.reading import MalformedAnswer
 from tests.library_systems.fake_server import FakeServer, Reply, closed_port_url
 from tests.library_systems.movements import credit_refund, fee_reversal, payment
 
@@ -30,6 +31,7 @@ DOCUMENTED = [
         {"user_id_type", "op", "amount", "method", "reason", "comment", "external_transaction_id"},
     ),
     ("POST", r"/almaws/v1/users/[^/]+/fees", set()),
+    ("GET", r"/almaws/v1/users/[^/]+", {"user_id_type", "view", "expand"}),
 ]
 FEE_FIELDS = {
     "id", "type", "status", "user_primary_id", "balance", "remaining_vat_amount",
@@ -82,6 +84,35 @@ def documented_alma(request) -> list[str]:
             if name not in fee
         ]
     return problems
+
+
+# The user object's fields (rest_user.xsd) the fake's answers may carry.
+USER_FIELDS = {
+    "primary_id", "first_name", "middle_name", "last_name", "full_name", "user_group",
+    "status", "account_type", "contact_info", "user_identifier", "preferred_language",
+    "expiry_date", "purge_date",
+}  # fmt: skip
+
+
+def documented_alma_answer(request, reply) -> list[str]:
+    """An answer may hold only the fields rest_fee.xsd and rest_user.xsd document."""
+    body = reply.body
+    if reply.off_spec or not isinstance(body, dict) or reply.status != 200:
+        return []
+    if request.method == "GET" and re.fullmatch(r"/almaws/v1/users/[^/]+", request.path):
+        return [
+            f"user field {name} is not in rest_user.xsd" for name in body if name not in USER_FIELDS
+        ]
+    fees = body.get("fee", [body] if "id" in body else [])
+    return [
+        f"fee field {name} is not in rest_fee.xsd"
+        for fee in fees
+        for name in fee
+        if name not in FEE_FIELDS
+    ]
+
+
+documented_alma.answer_problems = documented_alma_answer
 
 
 PAYMENT = payment("u 42", (("8801", "OVERDUEFINE"), ("8802", "LOSTITEMREPLACEMENTFEE")))
@@ -329,3 +360,52 @@ def test_get_target_builds_it_from_the_library_system_settings(settings):
 
     assert target.name == "alma"
     assert target.api == "https://api-eu.hosted.exlibrisgroup.com/almaws/v1"
+
+
+# --- reading a user's active fees -------------------------------------------------------
+
+
+def active_fee(fee_id, balance, **fields):
+    return {**_fee(fee_id), "balance": balance, "original_amount": 10.0, "title": "Momo",
+            "status": {"value": "ACTIVE"}, **fields}  # fmt: skip
+
+
+ALMA_USER = {
+    "primary_id": "u 42", "first_name": "Erika", "last_name": "Muster",
+    "user_identifier": [{"id_type": {"value": "BARCODE"}, "value": "1000000042"}],
+    "contact_info": {"email": [{"email_address": "e@example.org", "preferred": True}]},
+}  # fmt: skip
+
+
+def test_reading_gives_each_active_fee_with_its_balance_type_and_owner(server):
+    server.route(
+        "GET", FEES, Reply(200, {"fee": [active_fee("8801", 2.5)], "total_record_count": 1})
+    )
+    server.route("GET", USER, Reply(200, ALMA_USER))
+
+    account = _target(server).read_account("u 42")
+
+    ((fee),) = account.fees
+    assert (fee.fee_id, fee.outstanding_cents, fee.external_type, fee.owner_code) == (
+        "8801", 250, "OVERDUEFINE", "MAIN",
+    )  # fmt: skip
+    assert server.sent("GET", FEES)[0].arg("status") == "ACTIVE"
+    assert (account.patron.card_number, account.patron.email) == ("1000000042", "e@example.org")
+
+
+def test_a_fee_the_portal_created_again_counts_towards_the_fee_it_re_creates(server):
+    again = active_fee("9901", 3.0, comment="Chargeback of ePayment EP-1: [epayment-9 fee 8801]")
+    fees = [active_fee("8801", 0.0), again]
+    server.route("GET", FEES, Reply(200, {"fee": fees, "total_record_count": 2}))
+    server.route("GET", USER, Reply(200, ALMA_USER))
+
+    account = _target(server).read_account("u 42")
+
+    assert [(f.fee_id, f.outstanding_cents) for f in account.fees] == [("8801", 300)]
+
+
+def test_a_fee_without_an_id_is_malformed(server):
+    server.route("GET", FEES, Reply(200, {"fee": [{"balance": 1.0}]}))
+
+    with pytest.raises(MalformedAnswer, match="id is missing"):
+        _target(server).read_account("u 42")
