@@ -62,6 +62,13 @@ from payments.library_systems.base import (
     path_segment,
 )
 from payments.library_systems.config import SystemConfig
+from payments.library_systems.reading import (
+    LibraryAccount,
+    LibraryFee,
+    MalformedAnswer,
+    PatronRecord,
+    cents_of,
+)
 
 SAFE_REFERENCE = re.compile(r"[A-Za-z0-9._:-]{1,60}")
 
@@ -84,6 +91,47 @@ class AlephTarget:
         self.auth = (user, password) if user else None
         self.timeout = timeout
         self.session = session or requests.Session()
+
+    # --- reading ---------------------------------------------------------------------
+
+    def read_account(self, external_id: str) -> LibraryAccount:
+        """The patron's open debits on the cash list, ``GET .../circulationActions/cash
+        ?view=full``: each ``<cash>`` whose ``z31-credit-debit`` is a debit and whose
+        ``z31-status`` is open (``O``, or none given), with ``z31-sum`` what is owed of it
+        (Aleph writes a debit's sum in parentheses), ``z31-type`` its type and
+        ``z31-sub-library`` its owner. The field names are the Cash resource's full view as
+        Aleph clients read it; the statuses are assumed (see the README)."""
+        if not external_id:
+            raise PermanentError("No Aleph patron id.")
+        where = f"Aleph patron {external_id}"
+        path = f"/patron/{path_segment(external_id)}/circulationActions/cash"
+        answer = self._call("GET", path, params={"institution": self.institution, "view": "full"},
+                            read=True)  # fmt: skip
+        fees = []
+        for cash in answer.iter("cash"):
+            href = (cash.get("href") or "").rstrip("/")
+            fields = {child.tag: (child.text or "").strip() for child in cash.iter()}
+            if not href or "z31-sum" not in fields:
+                continue  # the list's header: the institution, the open sum
+            cash_id = href.rsplit("/", 1)[-1]
+            if not fields.get("z31-credit-debit", "D").upper().startswith("D"):
+                continue  # a credit of the patron's, not a fee
+            if fields.get("z31-status", "O").upper() not in ("O", "OPEN"):
+                continue
+            sum_text = fields["z31-sum"].strip("() ").replace(",", ".")
+            fees.append(
+                LibraryFee(
+                    fee_id=cash_id,
+                    outstanding_cents=cents_of(sum_text, f"{where}: cash {cash_id}"),
+                    external_type=fields.get("z31-type", ""),
+                    owner_code=fields.get("z31-sub-library", ""),
+                    description=fields.get("z31-description", "") or fields.get("z31-type", ""),
+                    item=fields.get("z13-title", ""),
+                )
+            )
+        return LibraryAccount(patron=PatronRecord(external_id=external_id), fees=tuple(fees))
+
+    # --- writing -----------------------------------------------------------------------
 
     def deliver(self, movement: Movement) -> str:
         patron = movement.patron_external_id
@@ -148,7 +196,9 @@ class AlephTarget:
             data=("post_xml=" + xml).encode(),
         )
 
-    def _call(self, method: str, path: str, **kwargs) -> ET.Element:
+    def _call(self, method: str, path: str, read: bool = False, **kwargs) -> ET.Element:
+        """The XML answer; one that is not XML is transient when delivering, and cannot be
+        read (MalformedAnswer) when reading."""
         response = http_send(
             self.session,
             method,
@@ -160,7 +210,8 @@ class AlephTarget:
         try:
             answer = ET.fromstring(response.content)
         except ET.ParseError as error:
-            raise TransientError(
+            problem = MalformedAnswer if read else TransientError
+            raise problem(
                 f"{method} {path}: Aleph's answer is not XML: {response.text[:200]!r}"
             ) from error
         code = answer.findtext(".//reply-code")
