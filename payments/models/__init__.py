@@ -4,7 +4,7 @@ the simulated provider (`simulated`) and the API's clients (`api`). Importing th
 registers them with the app."""
 
 from payments.models.api import ApiClient, ApiIdempotencyRecord, ApiRequest, ApiScope
-from payments.models.live import FeesRead
+from payments.models.live import FeesRead, PullRun
 from payments.models.money import MoneyQuerySet, MoneyReport, UnmatchedProviderReport
 from payments.models.orders import (
     ATTENTION_STATES,
@@ -55,6 +55,7 @@ __all__ = [
     "OrderStatus",
     "PaymentEvent",
     "PaymentOrder",
+    "PullRun",
     "Refund",
     "RefundEvent",
     "RefundStatus",

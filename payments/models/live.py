@@ -27,3 +27,25 @@ class FeesRead(models.Model):
         return self.failed_at is not None and (
             self.read_at is None or self.failed_at > self.read_at
         )
+
+
+class PullRun(models.Model):
+    """One run of `manage.py pull_fees`: how far it got, so that a run stopped part-way
+    (a crash, a deploy) goes on from there. Patrons are read in batches in the order of
+    their id; `done_up_to` is the last id of the last batch read in full."""
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    selection = models.CharField(_("which patrons"), max_length=16)
+    done_up_to = models.BigIntegerField(_("read up to patron id"), default=0)
+    read = models.PositiveIntegerField(_("patrons read"), default=0)
+    changed = models.PositiveIntegerField(_("patrons whose fees changed"), default=0)
+    failed = models.PositiveIntegerField(_("reads that failed"), default=0)
+
+    class Meta:
+        verbose_name = _("run of pull_fees")
+        verbose_name_plural = _("runs of pull_fees")
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.selection} {self.started_at:%Y-%m-%d %H:%M}"
