@@ -72,6 +72,11 @@ EVENT_SENTENCES = {
     EventKind.MONEY_BOOKED: gettext_lazy("Booked %(amount)s received on %(date)s."),
     EventKind.MONEY_CLOSED: gettext_lazy("Closed %(amount)s received on %(date)s without booking."),
     EventKind.FLAG_RESOLVED: gettext_lazy("%(resolution)s."),
+    EventKind.PAID_THERE_TOO: gettext_lazy(
+        "The library system had been paid %(amount)s of these fees meanwhile (at its desk, "
+        "say): that much was delivered to it as the patron's credit, not as paying the fees "
+        "again. Refund it, or leave it as credit."
+    ),
 }
 
 

@@ -312,6 +312,11 @@ def needs_attention(*, now) -> dict[str, Q]:
         "paid_after_cancel": money_held(Hold.AFTER_CANCELLATION),
         "paid_twice": money_held(Hold.FURTHER_PAYMENT, Hold.FEES_IN_ANOTHER_ORDER),
         "wrong_currency": money_held(Hold.WRONG_CURRENCY),
+        # Paid here and in the library system: staff refund the patron (or leave the credit).
+        "paid_there_too": Exists(
+            PaymentEvent.objects.filter(order=OuterRef("pk"), kind=EventKind.PAID_THERE_TOO)
+        )
+        & ~Exists(Refund.objects.filter(order=OuterRef("pk"))),
         "stuck": Q(status__in=OPEN_STATUSES, created_at__lt=now - datetime.timedelta(days=1)),
     }
 

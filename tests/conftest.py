@@ -53,3 +53,29 @@ def _default_fee_types(request):
     if not apps.get_model("fees", "FeeKind").objects.exists():
         migration = importlib.import_module("fees.migrations.0004_fee_kinds")
         migration.create_default_fee_types(apps, None)
+
+
+@pytest.fixture
+def koha(settings):
+    """The portal reads fees live from a (fake) Koha, which knows the patron as number 42."""
+    from tests.library_systems.koha_library import KohaLibrary
+
+    with KohaLibrary() as library:
+        settings.LIBRARY_SYSTEM_TARGET = "koha"
+        settings.LIBRARY_SYSTEM_URL = library.url
+        settings.LIBRARY_SYSTEM_USER = "portal"
+        settings.LIBRARY_SYSTEM_PASSWORD = "secret"
+        settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS = 0.5
+        yield library
+        assert library.server.violations == []
+
+
+@pytest.fixture
+def linked_patron(koha):
+    """A patron the library system knows (Koha patron 42), with the same data there."""
+    from tests.factories import PatronFactory
+
+    patron = PatronFactory(external_id="42", email="patron@example.org")
+    koha.add_patron(42, patron.card_number, patron.last_name, firstname=patron.first_name,
+                    email=patron.email)  # fmt: skip
+    return patron

@@ -28,6 +28,8 @@ from payments.library_systems import is_configured, of_system
 from payments.library_systems.base import PermanentError, Target, TransientError
 from payments.library_systems.config import SystemConfig
 from payments.library_systems.feed import movements_for
+from payments.library_systems.reading import MalformedAnswer, settled_meanwhile
+from payments.models import EventKind, EventSource, PaymentOrder
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ class Outcome:
     status: str
     error: str = ""
     answer: str = ""
+    # Of a payment: the cents of its fees the library system had been paid meanwhile,
+    # delivered as the patron's credit instead.
+    settled_there_cents: int = 0
 
 
 def delivery_claim(
@@ -84,9 +89,16 @@ def delivery_claim(
 def delivery_attempt(*, target: Target, delivery: Delivery) -> Outcome:
     """Send the delivery once. Whatever goes wrong is this delivery's outcome, so that one
     the worker cannot send never keeps it from sending the others."""
+    settled_there = 0
     try:
         (movement,) = movements_for([delivery])
+        if delivery.attempts == 1 and movement.kind == "payment" and _reads(target, movement):
+            # Only before the first attempt: a retry may follow one that arrived, and its
+            # own payment would look like one made at the library's desk.
+            movement, settled_there = settled_meanwhile(target, movement)
         answer = target.deliver(movement)
+    except MalformedAnswer as error:
+        return Outcome(Status.RETRYING, error=str(error))
     except TransientError as error:
         return Outcome(Status.RETRYING, error=str(error))
     except PermanentError as error:
@@ -100,7 +112,11 @@ def delivery_attempt(*, target: Target, delivery: Delivery) -> Outcome:
             error=_("Sending failed with an error in the portal: %(error)s")
             % {"error": f"{error.__class__.__name__}: {error}"},
         )
-    return Outcome(Status.DELIVERED, answer=answer[:255])
+    return Outcome(Status.DELIVERED, answer=answer[:255], settled_there_cents=settled_there)
+
+
+def _reads(target: Target, movement) -> bool:
+    return hasattr(target, "read_account") and bool(movement.patron_external_id)
 
 
 def delivery_record(*, delivery: Delivery, outcome: Outcome) -> Delivery:
@@ -125,7 +141,28 @@ def delivery_record(*, delivery: Delivery, outcome: Outcome) -> Delivery:
         return delivery
     for field, value in changes.items():
         setattr(delivery, field, value)
+    if outcome.settled_there_cents:
+        _flag_paid_there_too(delivery, outcome.settled_there_cents)
     return delivery
+
+
+def _flag_paid_there_too(delivery: Delivery, cents: int) -> None:
+    """The payment's order goes to the desk: its fees were paid here and there."""
+    from payments.services.transition import record_event  # the services use this module
+
+    with transaction.atomic():
+        order = (
+            PaymentOrder.objects.select_for_update().filter(payment_entry=delivery.entry_id).first()
+        )
+        if order is None:
+            logger.warning("Delivery %s: %s cents were paid in the library system too",
+                           delivery.key, cents)  # fmt: skip
+            return
+        record_event(
+            order, status=order.status, source=EventSource.SYSTEM, kind=EventKind.PAID_THERE_TOO,
+            facts={"amount_cents": cents, "currency": order.currency},
+        )  # fmt: skip
+        order.save()
 
 
 def delivery_release(*, delivery: Delivery) -> None:

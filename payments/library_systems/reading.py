@@ -15,13 +15,13 @@ portal's ledger already holds, and is not booked as a new fee.
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 from django.conf import settings
 
-from payments.library_systems.base import TransientError
+from payments.library_systems.base import Movement, TransientError
 
 
 class MalformedAnswer(Exception):
@@ -135,3 +135,29 @@ def record_of(answer, where: str) -> dict:
     if not isinstance(answer, dict):
         raise MalformedAnswer(f"{where}: {str(answer)[:100]!r} is not an object")
     return answer
+
+
+def settled_meanwhile(target: ReadingTarget, movement: Movement) -> tuple[Movement, int]:
+    """The payment as it can still be delivered: a fee the library system says is owed
+    less than the payment's share of it (paid at its desk meanwhile, say) takes only what
+    is still owed, and the rest of the share goes as money for no fee (the patron's credit,
+    where the system keeps credit). Also the cents so moved (0: nothing was settled)."""
+    account = target.read_account(movement.patron_external_id)
+    owed = {fee.fee_id: fee.outstanding_cents for fee in account.fees}
+    shares, moved = [], 0
+    for share in movement.shares:
+        if not share.fee_id:
+            shares.append(share)
+            continue
+        still = owed.get(share.fee_id, 0)
+        take = min(share.amount_cents, still)
+        owed[share.fee_id] = still - take
+        moved += share.amount_cents - take
+        if take:
+            shares.append(replace(share, amount_cents=take))
+    if not moved:
+        return movement, 0
+    adjusted = replace(
+        movement, shares=tuple(shares), unassigned_cents=movement.unassigned_cents + moved
+    )
+    return adjusted, moved

@@ -53,6 +53,7 @@ class EventKind(models.TextChoices):
     MONEY_BOOKED = "money_booked", _("Held money booked")
     MONEY_CLOSED = "money_closed", _("Held money closed")
     FLAG_RESOLVED = "flag_resolved", _("Flag resolved")
+    PAID_THERE_TOO = "paid_there_too", _("Paid in the library system too")
 
 
 class FlagResolution(models.TextChoices):

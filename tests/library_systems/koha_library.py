@@ -42,6 +42,9 @@ class KohaLibrary:
         self.server = FakeServer(CHECK)
         self.server.route("GET", r"/api/v1/patrons/(\d+)/account", self._account)
         self.server.route("GET", r"/api/v1/patrons/(\d+)", self._patron)
+        self.server.route("GET", r"/api/v1/patrons/(\d+)/account/(credits|debits)", self._written)
+        self.server.route("POST", r"/api/v1/patrons/(\d+)/account/credits", self._credit)
+        self.credits: list[dict] = []  # what the portal booked, as it sent it
         self._next_line = 1000
 
     def __enter__(self):
@@ -80,6 +83,25 @@ class KohaLibrary:
     def _account(self, request):
         patron, missing = self._found(request)
         return missing or Reply(200, patron.as_account())
+
+    def _written(self, request):
+        return Reply(200, [])  # the portal finds nothing written before: a first attempt
+
+    def _credit(self, request):
+        """A payment: it pays the lines it names, as Koha does, up to what they owe."""
+        patron, missing = self._found(request)
+        if missing:
+            return missing
+        body = request.json()
+        self.credits.append(body)
+        left = round(body["amount"] * 100)
+        for line_id in body.get("account_lines_ids", []):
+            line = patron.lines[line_id]
+            paid = min(left, round(line["amount_outstanding"] * 100))
+            line["amount_outstanding"] = round(line["amount_outstanding"] - paid / 100, 2)
+            left -= paid
+        self._next_line += 1
+        return Reply(201, {"account_line_id": self._next_line, "amount": -body["amount"]})
 
     def _patron(self, request):
         patron, missing = self._found(request)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from fees import services as ledger
 from fees.models import Delivery
 from payments import services
+from payments.library_systems import get_target
 from payments.library_systems.deliveries import (
     deliveries_send_due,
     delivery_resolve_by_hand,
@@ -18,7 +19,7 @@ from payments.library_systems.deliveries import (
 )
 from payments.library_systems.feed import movements_for
 from payments.library_systems.webhook import WebhookTarget
-from payments.models import EventSource, OrderStatus
+from payments.models import EventKind, EventSource, OrderStatus
 from tests.factories import FeeFactory, OwnerFactory, PatronFactory
 from tests.library_systems.delivery_helpers import (
     book_payment_and_its_chargeback,
@@ -249,3 +250,63 @@ def test_a_chargeback_of_a_service_fee_is_not_sent_to_the_library_system(
     assert [(d.entry.amount_cents, d.status) for d in reversals] == [
         (50, Status.PORTAL_ONLY), (500, Status.PENDING),
     ]  # fmt: skip
+
+
+# --- a fee paid in the library system while the patron paid online -----------------------
+
+
+@pytest.fixture
+def paid_online(koha, linked_patron):
+    """The patron's 5.00 Koha fee, read and then paid online; its delivery not sent yet."""
+    from payments.services.live_fees import fees_read
+
+    koha.line = koha.add_fee(42, 500)
+    fees_read(patron=linked_patron)
+    fee = linked_patron.journal_entries.get(kind="fee")
+    order = services.order_create(patron=linked_patron, fee_ids=[fee.pk])
+    services.payment_order_transition(
+        order=order, status=OrderStatus.PAID, source=EventSource.PROVIDER
+    )
+    order.refresh_from_db()
+    return order
+
+
+def koha_credits(koha):
+    return [
+        (body.get("account_lines_ids", []), round(body["amount"] * 100)) for body in koha.credits
+    ]
+
+
+def test_a_fee_paid_there_meanwhile_is_not_paid_twice_there(koha, paid_online):
+    koha.set_outstanding(42, koha.line, 0)  # paid at the library's desk meanwhile
+
+    deliveries_send_due(target=get_target())
+
+    assert koha_credits(koha) == [([], 500)]  # the patron's credit in Koha, for no fee
+    assert paid_online.events.filter(kind=EventKind.PAID_THERE_TOO).exists()
+
+
+def test_a_fee_partly_paid_there_takes_the_rest_and_the_remainder_is_credit(koha, paid_online):
+    koha.set_outstanding(42, koha.line, 200)
+
+    deliveries_send_due(target=get_target())
+
+    assert koha_credits(koha) == [([koha.line], 200), ([], 300)]
+    event = paid_online.events.get(kind=EventKind.PAID_THERE_TOO)
+    assert event.facts["amount_cents"] == 300
+
+
+def test_a_fee_still_owed_there_is_paid_there_and_nothing_is_flagged(koha, paid_online):
+    deliveries_send_due(target=get_target())
+
+    assert koha_credits(koha) == [([koha.line], 500)]
+    assert not paid_online.events.filter(kind=EventKind.PAID_THERE_TOO).exists()
+
+
+def test_the_desk_sees_the_order_paid_here_and_there_until_it_is_refunded(koha, paid_online):
+    from staffdesk.selectors import desk_figures
+
+    koha.set_outstanding(42, koha.line, 0)
+    deliveries_send_due(target=get_target())
+
+    assert desk_figures().attention["paid_there_too"] == 1

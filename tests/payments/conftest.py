@@ -86,27 +86,3 @@ def refunded(patron_client, order, staff):
         reason="Charged for a book returned in time",
         staff_user=staff,
     )
-
-
-@pytest.fixture
-def koha(settings):
-    """The portal reads fees live from a (fake) Koha, which knows the patron as number 42."""
-    from tests.library_systems.koha_library import KohaLibrary
-
-    with KohaLibrary() as library:
-        settings.LIBRARY_SYSTEM_TARGET = "koha"
-        settings.LIBRARY_SYSTEM_URL = library.url
-        settings.LIBRARY_SYSTEM_USER = "portal"
-        settings.LIBRARY_SYSTEM_PASSWORD = "secret"
-        settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS = 0.5
-        yield library
-        assert library.server.violations == []
-
-
-@pytest.fixture
-def linked_patron(koha):
-    """A patron the library system knows (Koha patron 42), with the same data there."""
-    patron = PatronFactory(external_id="42", email="patron@example.org")
-    koha.add_patron(42, patron.card_number, patron.last_name, firstname=patron.first_name,
-                    email=patron.email)  # fmt: skip
-    return patron
