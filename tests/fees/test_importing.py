@@ -150,3 +150,10 @@ def test_the_command_prints_the_bad_rows_and_a_summary(tmp_path):
 
     assert "line 3: amount 'x' is not an amount" in err.getvalue()
     assert "2 rows: 1 fees booked" in out.getvalue()
+
+
+def test_text_with_tabs_newlines_and_backslashes_arrives_unchanged(tmp_path):
+    awkward = "Lost: \\\\server\\share\tTab\nnew line"
+    import_fees(write_csv(tmp_path / "fees.csv", [row(1, 1, description=awkward)]))
+
+    assert fees().get().description == awkward
