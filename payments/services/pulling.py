@@ -30,18 +30,19 @@ BATCH = 100
 class RateLimiter:
     """At most `per_second` starts a second, shared by every thread that asks."""
 
-    def __init__(self, per_second: float):
+    def __init__(self, per_second: float, *, clock=time.monotonic, sleep=time.sleep):
         self.interval = 1 / per_second if per_second > 0 else 0
-        self.next_start = time.monotonic()
+        self.clock, self.sleep = clock, sleep
+        self.next_start = clock()
         self.lock = threading.Lock()
 
     def wait(self) -> None:
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             start = max(now, self.next_start)
             self.next_start = start + self.interval
         if start > now:
-            time.sleep(start - now)
+            self.sleep(start - now)
 
 
 class ThrottledSession(requests.Session):

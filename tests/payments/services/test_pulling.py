@@ -1,8 +1,6 @@
 """`manage.py pull_fees` (payments.services.pulling) against a fake Koha: real threads, so
 the database is committed as in production."""
 
-import itertools
-import time
 from io import StringIO
 
 import pytest
@@ -99,12 +97,26 @@ def test_without_a_target_that_reads_the_command_says_so(settings):
 
 @pytest.mark.django_db
 def test_the_rate_limiter_spaces_the_starts():
-    limiter = RateLimiter(per_second=50)
-    starts = []
+    now, starts = [100.0], []
 
+    def sleep(seconds):
+        now[0] += seconds
+
+    limiter = RateLimiter(per_second=50, clock=lambda: now[0], sleep=sleep)
     for _ in range(5):
         limiter.wait()
-        starts.append(time.monotonic())
+        starts.append(now[0])
 
-    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.019
+    assert starts == pytest.approx([100.0, 100.02, 100.04, 100.06, 100.08])
+
+
+@pytest.mark.django_db
+def test_the_rate_limiter_does_not_wait_when_requests_are_slower_than_the_rate():
+    now, slept = [0.0], []
+    limiter = RateLimiter(per_second=10, clock=lambda: now[0], sleep=slept.append)
+
+    for _ in range(3):
+        limiter.wait()
+        now[0] += 0.5  # each request takes longer than 1/10 s
+
+    assert slept == []
