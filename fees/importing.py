@@ -248,20 +248,31 @@ def _among(queryset, field: str, values: list):
 def _batch_import(rows: list[FeeRow], summary: ImportSummary, default_owner: Owner) -> None:
     patron_ids = _patrons_for(rows, summary)
     rows = [row for row in rows if row.user_number in patron_ids]
+    # What is here already, as (id, patron, amount) only: a model is loaded for a fee to
+    # correct, which is rare.
     known = {}
     ours = JournalEntry.objects.filter(kind=EntryKind.FEE, source_system="")
     for fees in _among(ours, "external_id", [row.fee_id for row in rows]):
-        known.update((fee.external_id, fee) for fee in fees)
+        known.update(
+            (external_id, (pk, patron_id, amount))
+            for external_id, pk, patron_id, amount in fees.values_list(
+                "external_id", "pk", "patron_id", "amount_cents"
+            )
+        )
     new = []
     for row in rows:
-        fee = known.get(row.fee_id)
-        if fee is None:
+        here = known.get(row.fee_id)
+        if here is None:
             new.append(row)
-        elif fee.patron_id != patron_ids[row.user_number]:
+            continue
+        pk, patron_id, amount = here
+        if patron_id != patron_ids[row.user_number]:
             summary.bad.append((row.line, f"fee id {row.fee_id} belongs to another patron here"))
-        elif fee.amount_cents == row.amount_cents:
+        elif amount == row.amount_cents:
             summary.fees_unchanged += 1
-        elif fee_correct(fee=fee, amount_cents=row.amount_cents, note="import_fees").entries:
+        elif fee_correct(
+            fee=JournalEntry.objects.get(pk=pk), amount_cents=row.amount_cents, note="import_fees"
+        ).entries:
             summary.fees_corrected += 1
         else:  # corrected to this amount before
             summary.fees_unchanged += 1

@@ -157,3 +157,12 @@ def test_text_with_tabs_newlines_and_backslashes_arrives_unchanged(tmp_path):
     import_fees(write_csv(tmp_path / "fees.csv", [row(1, 1, description=awkward)]))
 
     assert fees().get().description == awkward
+
+
+def test_a_fee_id_of_another_patron_here_is_a_bad_row(tmp_path):
+    import_fees(write_csv(tmp_path / "a.csv", [row(1, 1)]))
+
+    summary = import_fees(write_csv(tmp_path / "b.csv", [row(2, 1)]))
+
+    assert summary.bad == [(2, "fee id F1 belongs to another patron here")]
+    assert fees().get().patron.user_number == "U1"
