@@ -67,12 +67,11 @@ from payments.library_systems.base import (
 from payments.library_systems.config import SystemConfig
 from payments.library_systems.reading import (
     Budget,
+    FeeTally,
     LibraryAccount,
-    LibraryFee,
     MalformedAnswer,
     PatronRecord,
     cents_of,
-    portal_marker,
     read_json,
     record_of,
     text_of,
@@ -111,23 +110,20 @@ class AlmaTarget:
         listed = record_of(read_json(answer), where).get("fee") or []
         if not isinstance(listed, list):
             raise MalformedAnswer(f"{where}: fee is not a list")
-        fees: dict[str, dict] = {}
+        tally = FeeTally()
         for index, fee in enumerate(listed):
             fee = record_of(fee, f"{where}: fee {index}")
             fee_id = text_of(fee, "id", f"{where}: fee {index}", required=True)
-            balance = cents_of(fee.get("balance"), f"{where}: fee {fee_id}")
-            ours, recreates = portal_marker(str(fee.get("comment") or ""))
-            key = recreates if ours else fee_id
-            if ours and not recreates:
-                continue
-            entry = fees.setdefault(key, {"cents": 0})
-            entry["cents"] += balance
-            if not ours:
-                entry.update(
-                    external_type=_code(fee.get("type")),
-                    owner_code=_code(fee.get("owner")),
-                    item=text_of(fee, "title", where),
-                )
+            fee_type = _code(fee.get("type"))
+            tally.add(
+                fee_id,
+                cents_of(fee.get("balance"), f"{where}: fee {fee_id}"),
+                str(fee.get("comment") or ""),
+                external_type=fee_type,
+                owner_code=_code(fee.get("owner")),
+                description=fee_type,
+                item=text_of(fee, "title", where),
+            )
         user = self._send("GET", user_path, timeout=budget.left())
         user = record_of(read_json(user), where)
         return LibraryAccount(
@@ -138,17 +134,7 @@ class AlmaTarget:
                 last_name=text_of(user, "last_name", where),
                 email=_preferred_email(user),
             ),
-            fees=tuple(
-                LibraryFee(
-                    fee_id=fee_id,
-                    outstanding_cents=fee["cents"],
-                    external_type=fee.get("external_type", ""),
-                    owner_code=fee.get("owner_code", ""),
-                    description=fee.get("external_type", ""),
-                    item=fee.get("item", ""),
-                )
-                for fee_id, fee in fees.items()
-            ),
+            fees=tally.fees(),
         )
 
     # --- writing -----------------------------------------------------------------------

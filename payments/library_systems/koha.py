@@ -54,12 +54,11 @@ from payments.library_systems.base import (
 from payments.library_systems.config import SystemConfig
 from payments.library_systems.reading import (
     Budget,
+    FeeTally,
     LibraryAccount,
-    LibraryFee,
     MalformedAnswer,
     PatronRecord,
     cents_of,
-    portal_marker,
     read_json,
     record_of,
     text_of,
@@ -161,20 +160,14 @@ class KohaTarget:
         lines = debits.get("lines") or []
         if not isinstance(lines, list):
             raise MalformedAnswer(f"{where}: outstanding_debits.lines is not a list")
-        fees: dict[str, dict] = {}
+        tally = FeeTally()
         for index, line in enumerate(lines):
             line = record_of(line, f"{where}: line {index}")
             line_id = text_of(line, "account_line_id", f"{where}: line {index}", required=True)
-            outstanding = cents_of(line.get("amount_outstanding"), f"{where}: line {line_id}")
-            ours, recreates = portal_marker(line.get("internal_note"))
-            if ours:
-                if recreates:
-                    fees.setdefault(recreates, {"fee_id": recreates, "cents": 0})
-                    fees[recreates]["cents"] += outstanding
-                continue
-            fee = fees.setdefault(line_id, {"fee_id": line_id, "cents": 0})
-            fee["cents"] += outstanding
-            fee.update(
+            tally.add(
+                line_id,
+                cents_of(line.get("amount_outstanding"), f"{where}: line {line_id}"),
+                line.get("internal_note"),
                 external_type=text_of(line, "debit_type", where),
                 owner_code=text_of(line, "library_id", where),
                 description=text_of(line, "description", where),
@@ -189,16 +182,7 @@ class KohaTarget:
                 last_name=text_of(patron, "surname", where),
                 email=text_of(patron, "email", where),
             ),
-            fees=tuple(
-                LibraryFee(
-                    fee_id=fee["fee_id"],
-                    outstanding_cents=fee["cents"],
-                    external_type=fee.get("external_type", ""),
-                    owner_code=fee.get("owner_code", ""),
-                    description=fee.get("description", ""),
-                )
-                for fee in fees.values()
-            ),
+            fees=tally.fees(),
         )
 
     # --- writing -----------------------------------------------------------------------

@@ -86,6 +86,32 @@ def portal_marker(text: str | None) -> tuple[bool, str]:
     return True, match.group("fee") or ""
 
 
+class FeeTally:
+    """What a library system says is outstanding of each of its fees, line by line: a line
+    the portal wrote there (`portal_marker`) counts towards the fee it re-creates and says
+    nothing else of it; any other line is a fee of its own, with its type and owner."""
+
+    def __init__(self):
+        self._fees: dict[str, dict] = {}
+
+    def add(self, fee_id: str, cents: int, note: str | None, **details) -> None:
+        ours, recreates = portal_marker(note)
+        if ours and not recreates:
+            return  # the portal's money for no fee: not a debt there
+        fee = self._fees.setdefault(recreates or fee_id, {"cents": 0})
+        fee["cents"] += cents
+        if not ours:
+            fee.update(details)
+
+    def fees(self) -> tuple[LibraryFee, ...]:
+        return tuple(
+            LibraryFee(fee_id=fee_id, outstanding_cents=fee.pop("cents"), **{
+                "external_type": "", "owner_code": "", "description": "", **fee,
+            })
+            for fee_id, fee in self._fees.items()
+        )  # fmt: skip
+
+
 def cents_of(value, where: str) -> int:
     """A decimal amount of the answer (a JSON number or a string) in cents: whole cents,
     not negative."""
