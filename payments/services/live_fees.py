@@ -33,7 +33,8 @@ from fees.services import fee_book, patron_lock
 from payments.library_systems import get_target
 from payments.library_systems.base import PermanentError, TransientError
 from payments.library_systems.reading import LibraryAccount, LibraryFee, MalformedAnswer
-from payments.models import FeesRead
+from payments.models import FeesRead, PaymentOrder
+from payments.services.orders import order_create
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,14 @@ def fees_check_before_paying(*, patron: Patron) -> ReadState:
             code="fees_changed",
         )
     return read
+
+
+def order_create_checked(*, patron: Patron, fee_ids) -> PaymentOrder:
+    """An order for the selected fees, made only on fees just read from the library system
+    (where it is read at all) and unchanged there: every way of starting a payment goes
+    through here. Raises ValidationError as `fees_check_before_paying` and `order_create`."""
+    fees_check_before_paying(patron=patron)
+    return order_create(patron=patron, fee_ids=fee_ids)
 
 
 LIBRARY_SYSTEM_UNREACHABLE = gettext_lazy(

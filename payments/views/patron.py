@@ -21,6 +21,9 @@ from payments.models import PAID_STATUSES, PaymentOrder
 from payments.providers.base import ProviderError
 from payments.services import live_fees
 
+# A payment refused because the library system could not check the fees, or changed them.
+REFUSAL_STATUS = {"library_system_unreachable": 503, "fees_changed": 409}
+
 
 def _patron(request) -> Patron:
     # Loaded with the user by the authentication backend: no query of its own.
@@ -72,19 +75,14 @@ def pay(request):
         return _account_page(request, patron, error=form.errors["fee"][0], status=400)
     fee_ids = form.cleaned_data["fee"]
     try:
-        read = live_fees.fees_check_before_paying(patron=patron)
-    except ValidationError as error:
-        unreachable = error.code == "library_system_unreachable"
-        return _account_page(
-            request, patron, selected=fee_ids, error=error.messages[0],
-            status=503 if unreachable else 409, read=live_fees.read_state(patron=patron),
-        )  # fmt: skip
-    try:
-        order = services.order_create(patron=patron, fee_ids=fee_ids)
+        order = live_fees.order_create_checked(patron=patron, fee_ids=fee_ids)
     except services.UnknownFee as error:
         raise Http404 from error
     except ValidationError as error:
-        return _account_page(request, patron, selected=fee_ids, error=error.messages[0], read=read)
+        return _account_page(
+            request, patron, selected=fee_ids, error=error.messages[0],
+            status=REFUSAL_STATUS.get(error.code, 200), read=live_fees.read_state(patron=patron),
+        )  # fmt: skip
     order_url = request.build_absolute_uri(reverse("payments:order", args=[order.reference]))
     try:
         redirect_url = services.order_start(order=order, return_url=order_url, cancel_url=order_url)
@@ -92,7 +90,7 @@ def pay(request):
         return _account_page(
             request,
             patron,
-            read=read,
+            read=live_fees.read_state(patron=patron),
             selected=fee_ids,
             error=_(
                 "The payment service cannot be reached right now. Nothing has been charged; "

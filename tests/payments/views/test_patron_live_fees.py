@@ -148,3 +148,14 @@ def test_the_account_page_shows_the_fees_as_last_read_and_no_pay_button(
     assert "These are your fees as of" in page
     assert "Overdue: Momo" in page
     assert "Pay selected fees" not in page
+
+
+def test_pressing_pay_twice_starts_one_payment(reader, linked_patron):
+    fee = the_fee(linked_patron)
+    start_payment(reader, fee)
+
+    second = start_payment(reader, fee)
+
+    assert second.status_code == 200
+    assert "already in a payment that has not finished yet" in second.content.decode()
+    assert PaymentOrder.objects.filter(patron=linked_patron).count() == 1
