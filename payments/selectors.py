@@ -344,6 +344,4 @@ def needs_attention_q(*, now) -> Q:
 def fees_read_failing() -> QuerySet[FeesRead]:
     """Patrons whose last read from the library system failed: their fees here may be out
     of date, and they cannot pay until a read succeeds."""
-    return FeesRead.objects.filter(
-        Q(read_at__isnull=True) | Q(failed_at__gt=F("read_at")), failed_at__isnull=False
-    )
+    return FeesRead.objects.failing()

@@ -1,5 +1,14 @@
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+
+class FeesReadQuerySet(models.QuerySet):
+    def failing(self):
+        """The reads whose last attempt failed: `FeesRead.failing` as a query."""
+        return self.filter(
+            Q(read_at__isnull=True) | Q(failed_at__gt=F("read_at")), failed_at__isnull=False
+        )
 
 
 class FeesRead(models.Model):
@@ -12,6 +21,8 @@ class FeesRead(models.Model):
     read_at = models.DateTimeField(_("last read"), null=True, blank=True)
     failed_at = models.DateTimeField(_("last failed"), null=True, blank=True)
     failure = models.CharField(_("why it failed"), max_length=500, blank=True)
+
+    objects = FeesReadQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("fees read from the library system")
