@@ -20,6 +20,15 @@ def test_a_secret_pasted_where_its_variables_name_belongs_is_refused():
     assert "stripe_secret_key_env" in refused.value.message_dict
 
 
+def test_a_url_given_where_the_library_systems_prefix_belongs_is_refused():
+    owner = OwnerFactory.build(code="NORTH", library_system_env="https://koha.north.example")
+
+    with pytest.raises(ValidationError) as refused:
+        owner.full_clean()
+
+    assert "library_system_env" in refused.value.message_dict
+
+
 def test_an_owners_secret_is_read_from_the_variable_it_names(monkeypatch):
     monkeypatch.setenv("NORTH_STRIPE_KEY", "sk_test_51North")
     owner = OwnerFactory(stripe_secret_key_env="NORTH_STRIPE_KEY")
