@@ -179,6 +179,10 @@ class PaymentOrder(models.Model):
         before owners existed is the default owner's."""
         return self.owner or Owner.objects.default()
 
+    def paid_in_full_by(self, cents: int) -> bool:
+        """Whether money of `cents` pays all of the order (less is an underpayment)."""
+        return cents >= self.amount_cents
+
     @property
     def fees_cents(self) -> int:
         """What of the amount pays the order's fees: all of it but the service fee."""

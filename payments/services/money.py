@@ -112,7 +112,7 @@ def money_book(
     assigns = order is not None and order.payment_entry_id is None and not collected_elsewhere
     if for_fees is None:
         for_fees = order.fees.all() if assigns else ()
-    if assigns and order.service_fee_cents and report.amount_cents >= order.amount_cents:
+    if assigns and order.service_fee_cents and order.paid_in_full_by(report.amount_cents):
         for_fees = [*for_fees, _service_fee_book(order, patron)]
     method = report.payment_method if report.payment_method != UNKNOWN_METHOD else ""
     if order is not None:

@@ -199,7 +199,7 @@ def _money_arrived(
         # Late money for an order whose fees another payment took on meanwhile: booking it
         # would collect them twice, so staff decide (book it as credit, or refund it).
         hold = Hold.FEES_IN_ANOTHER_ORDER
-    status = S.UNDERPAID if wrong_currency or received < order.amount_cents else S.PAID
+    status = S.PAID if not wrong_currency and order.paid_in_full_by(received) else S.UNDERPAID
     if has_money or not can_move(order, status):
         status = order.status  # the order's status stays; the event records the money
         hold = hold or Hold.FURTHER_PAYMENT
