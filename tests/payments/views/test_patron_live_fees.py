@@ -100,6 +100,7 @@ def fail_server_error(koha, settings):
 
 
 def fail_timeout(koha, settings):
+    settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS = 0.5
     koha.server.route("GET", KOHA_ACCOUNT, Reply(hang=True))
 
 
@@ -112,6 +113,7 @@ def fail_malformed_json(koha, settings):
 
 
 def fail_answer_after_the_timeout(koha, settings):
+    settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS = 0.5
     koha.server.route("GET", KOHA_ACCOUNT, Reply(200, {"balance": 0}, delay=0.8))
 
 
