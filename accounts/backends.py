@@ -6,6 +6,7 @@ from django.db import connection
 
 from accounts.cards import normalize_card_number
 from accounts.models import Patron
+from accounts.signin import PASSWORD, is_enabled
 
 
 class UsernameBackend(ModelBackend):
@@ -59,13 +60,14 @@ def _permissions_of(user) -> set[str]:
 
 
 class CardNumberBackend(UsernameBackend):
-    """Patrons log in with their library card number and password.
+    """Patrons log in with their library card number and a password kept by the portal,
+    where the library enables it (SIGN_IN_METHODS has "password").
 
     Staff keep logging in with their user name (UsernameBackend).
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        if not username or password is None:
+        if not username or password is None or not is_enabled(PASSWORD):
             return None
         try:
             patron = Patron.objects.select_related("user").get(

@@ -13,7 +13,7 @@ def axes_username(request, credentials: dict | None) -> str | None:
     other spacing or case does not give a fresh set of guesses.
     """
     if credentials:
-        username = credentials.get("username")
+        username = credentials.get("username") or credentials.get("card_number")
     elif request is not None:
         username = getattr(request, "data", request.POST).get("username")
     else:

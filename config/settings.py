@@ -103,9 +103,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     # Login throttling, kept in the database so every web process sees the same count.
     "axes.backends.AxesStandaloneBackend",
+    "payments.library_systems.signin.LibraryCardBackend",
     "accounts.backends.CardNumberBackend",
     "accounts.backends.UsernameBackend",
 ]
+# How patrons sign in (accounts.signin): "library_card" (card and PIN checked by the
+# library system), "password" (a password of the portal's). Staff always use theirs.
+SIGN_IN_METHODS = env.list("SIGN_IN_METHODS", default=["password"])
+# The library's own words for each method on the login page, per language.
+SIGN_IN_LABELS = {
+    f"{method}.{language}": env.str(f"SIGN_IN_{method.upper()}_LABEL_{language.upper()}", "")
+    for method in ("library_card", "password")
+    for language in ("en", "de")
+}
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"

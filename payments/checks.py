@@ -9,3 +9,36 @@ def payment_provider_check(app_configs, **kwargs):
         Error(problem, id="payments.E001", hint="See .env.example.")
         for problem in check_provider_settings()
     ]
+
+
+# The library systems whose targets check a card's PIN (check_pin).
+PIN_TARGETS = ("koha", "alma", "folio", "aleph")
+
+
+@register()
+def sign_in_check(app_configs, **kwargs):
+    """Every sign-in method named exists, and a library-system check has a system that can
+    check PINs."""
+    from django.conf import settings
+
+    from accounts.signin import LIBRARY_CARD, METHODS
+
+    problems = [
+        Error(
+            f"SIGN_IN_METHODS names {method!r}, which is not one of {', '.join(METHODS)}.",
+            id="payments.E002",
+        )
+        for method in settings.SIGN_IN_METHODS
+        if method not in METHODS
+    ]
+    target = settings.LIBRARY_SYSTEM_TARGET
+    if LIBRARY_CARD in settings.SIGN_IN_METHODS and target not in PIN_TARGETS:
+        problems.append(
+            Error(
+                f"SIGN_IN_METHODS has {LIBRARY_CARD!r}, but LIBRARY_SYSTEM_TARGET is "
+                f"{target!r}: card and PIN are checked by Koha, Alma, "
+                "FOLIO or Aleph.",
+                id="payments.E003",
+            )
+        )
+    return problems

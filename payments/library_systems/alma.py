@@ -18,6 +18,9 @@ against the parameters they document:
 - Get user details, GET /almaws/v1/users/{user_id}, and the user object (rest_user.xsd):
   https://developers.exlibrisgroup.com/alma/apis/docs/users/R0VUIC9hbG1hd3MvdjEvdXNlcnMve3VzZXJfaWR9/
   https://developers.exlibrisgroup.com/alma/apis/docs/xsd/rest_user.xsd/
+- Authenticate or refresh user, POST /almaws/v1/users/{user_id}?op=auth (the sign-in's PIN
+  check, the password in the Exl-User-Pw header):
+  https://developers.exlibrisgroup.com/alma/apis/docs/users/UE9TVCAvYWxtYXdzL3YxL3VzZXJzL3t1c2VyX2lkfQ==/
 
 What is sent (user = ``movement.patron_external_id``, an Alma user identifier; fee id = the
 Alma fine/fee id):
@@ -65,6 +68,7 @@ from payments.library_systems.base import (
     path_segment,
 )
 from payments.library_systems.config import SystemConfig
+from payments.library_systems.pins import PinRefused
 from payments.library_systems.reading import (
     Budget,
     FeeTally,
@@ -136,6 +140,26 @@ class AlmaTarget:
             ),
             fees=tally.fees(),
         )
+
+    # --- signing in ---------------------------------------------------------------------
+
+    def check_pin(self, card_number: str, pin: str) -> str:
+        """``POST /users/{card}?op=auth`` with the PIN in the ``Exl-User-Pw`` header ("Authenticate
+        or refresh user"): 204 when it is right, 400 when it is not or the user is unknown.
+        Only users with an internal password in Alma can be checked so. Then ``GET
+        /users/{card}`` for the user's primary id, which the fees calls take."""
+        where = "Alma's user authentication"
+        budget = Budget(self.timeout)
+        path = f"/users/{path_segment(card_number)}"
+        try:
+            self._send("POST", path, params={"op": "auth"}, extra_headers={"Exl-User-Pw": pin},
+                       timeout=budget.left())  # fmt: skip
+        except PermanentError as error:
+            if error.status == 400:
+                raise PinRefused from None
+            raise
+        user = record_of(read_json(self._send("GET", path, timeout=budget.left())), where)
+        return text_of(user, "primary_id", where, required=True)
 
     # --- writing -----------------------------------------------------------------------
 
@@ -254,8 +278,11 @@ class AlmaTarget:
     def _post(self, path: str, **kwargs) -> requests.Response:
         return self._send("POST", path, **kwargs)
 
-    def _send(self, method: str, path: str, timeout=None, **kwargs) -> requests.Response:
+    def _send(
+        self, method: str, path: str, timeout=None, extra_headers=None, **kwargs
+    ) -> requests.Response:
         headers = {"Authorization": f"apikey {self.api_key}", "Accept": "application/json"}
+        headers.update(extra_headers or {})
         return http_send(
             self.session, method, self.api + path, timeout=timeout or self.timeout,
             headers=headers, **kwargs,

@@ -24,7 +24,12 @@ class TransientError(Exception):
 
 
 class PermanentError(Exception):
-    """The library system refused the movement (4xx): retrying will not help; staff decide."""
+    """The library system refused the movement (4xx): retrying will not help; staff decide.
+    `status` is the HTTP status it answered, when it was one."""
+
+    def __init__(self, message: str = "", *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,10 @@ def http_send(session: requests.Session, method: str, url: str, *, timeout: floa
     if response.status_code >= 500 or response.status_code in (408, 425, 429):
         raise TransientError(f"{method} {url}: {response.status_code} {response.text[:300]}")
     if response.status_code >= 400:
-        raise PermanentError(f"{method} {url}: {response.status_code} {response.text[:300]}")
+        raise PermanentError(
+            f"{method} {url}: {response.status_code} {response.text[:300]}",
+            status=response.status_code,
+        )
     return response
 
 

@@ -52,6 +52,7 @@ from payments.library_systems.base import (
     json_answer,
 )
 from payments.library_systems.config import SystemConfig
+from payments.library_systems.pins import PinRefused
 from payments.library_systems.reading import (
     Budget,
     FeeTally,
@@ -184,6 +185,27 @@ class KohaTarget:
             ),
             fees=tally.fees(),
         )
+
+    # --- signing in ---------------------------------------------------------------------
+
+    def check_pin(self, card_number: str, pin: str) -> str:
+        """``POST /auth/password/validation`` with the card as the identifier (Koha tries it
+        as a user id, then as a card number): 201 names the patron, 400 is a wrong password
+        or an unknown patron. The portal's API user needs the ``borrowers`` permission."""
+        try:
+            response = self._send(
+                "POST", "/auth/password/validation",
+                json={"identifier": card_number, "password": pin},
+            )  # fmt: skip
+        except PermanentError as error:
+            if error.status == 400:
+                raise PinRefused from None
+            raise
+        answer = record_of(read_json(response), "Koha's password validation")
+        patron_id = text_of(answer, "patron_id", "Koha's password validation", required=True)
+        if not patron_id.isdigit():
+            raise MalformedAnswer(f"Koha's password validation: patron_id {patron_id!r}")
+        return patron_id
 
     # --- writing -----------------------------------------------------------------------
 

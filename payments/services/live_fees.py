@@ -75,15 +75,22 @@ def fees_read(*, patron: Patron, max_age_seconds: float | None = None, target=No
         return ReadState(live=True, read_at=record.read_at)
     try:
         account = target.read_account(patron.external_id)
-        changed = account_apply(patron=patron, account=account)
+        return account_taken(patron=patron, account=account, read_at=now)
     except READ_ERRORS as error:
         logger.warning("Reading the fees of patron %s failed: %s", patron.pk, error)
         FeesRead.objects.filter(pk=record.pk).update(
             failed_at=timezone.now(), failure=str(error)[:500]
         )
         return ReadState(live=True, ok=False, read_at=record.read_at)
-    FeesRead.objects.filter(pk=record.pk).update(read_at=now)
-    return ReadState(live=True, read_at=now, changed=changed)
+
+
+def account_taken(*, patron: Patron, account: LibraryAccount, read_at=None) -> ReadState:
+    """Apply what was just read of the patron's account and note when it was read. Raises
+    the READ_ERRORS that applying can raise, with nothing applied."""
+    read_at = read_at or timezone.now()
+    changed = account_apply(patron=patron, account=account)
+    FeesRead.objects.update_or_create(patron=patron, defaults={"read_at": read_at})
+    return ReadState(live=True, read_at=read_at, changed=changed)
 
 
 def read_state(*, patron: Patron, target=None) -> ReadState:

@@ -15,6 +15,7 @@ class KohaPatron:
     surname: str
     firstname: str = ""
     email: str = ""
+    pin: str = ""
     lines: dict[int, dict] = field(default_factory=dict)
 
     def as_patron(self) -> dict:
@@ -44,6 +45,7 @@ class KohaLibrary:
         self.server.route("GET", r"/api/v1/patrons/(\d+)", self._patron)
         self.server.route("GET", r"/api/v1/patrons/(\d+)/account/(credits|debits)", self._written)
         self.server.route("POST", r"/api/v1/patrons/(\d+)/account/credits", self._credit)
+        self.server.route("POST", r"/api/v1/auth/password/validation", self._validation)
         self.credits: list[dict] = []  # what the portal booked, as it sent it
         self._next_line = 1000
 
@@ -102,6 +104,18 @@ class KohaLibrary:
             left -= paid
         self._next_line += 1
         return Reply(201, {"account_line_id": self._next_line, "amount": -body["amount"]})
+
+    def _validation(self, request):
+        """Koha tries the identifier as a user id, then as a card number; a wrong password
+        and an unknown patron are the same 400."""
+        body = request.json()
+        patron = next(
+            (p for p in self.patrons.values() if p.cardnumber == body.get("identifier")), None
+        )
+        if patron is None or not patron.pin or patron.pin != body["password"]:
+            return Reply(400, {"error": "Validation failed"})
+        return Reply(201, {"cardnumber": patron.cardnumber, "patron_id": patron.patron_id,
+                           "userid": f"user{patron.patron_id}"})  # fmt: skip
 
     def _patron(self, request):
         patron, missing = self._found(request)

@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems import alma, get_target
 from payments.library_systems.base import PermanentError, TransientError
+from payments.library_systems.pins import PinRefused
 from payments.library_systems.reading import MalformedAnswer
 from tests.library_systems.fake_server import FakeServer, Reply, closed_port_url
 from tests.library_systems.movements import credit_refund, fee_reversal, payment
@@ -32,6 +33,9 @@ DOCUMENTED = [
     ),
     ("POST", r"/almaws/v1/users/[^/]+/fees", set()),
     ("GET", r"/almaws/v1/users/[^/]+", {"user_id_type", "view", "expand"}),
+    # Authenticate or refresh user; its `password` parameter is the old way, the
+    # Exl-User-Pw header the documented one.
+    ("POST", r"/almaws/v1/users/[^/]+", {"user_id_type", "op", "password"}),
 ]
 FEE_FIELDS = {
     "id", "type", "status", "user_primary_id", "balance", "remaining_vat_amount",
@@ -59,7 +63,14 @@ def documented_alma(request) -> list[str]:
     status = request.arg("status")
     if status is not None and status not in {"ACTIVE", "INDISPUTE", "EXPORTED", "CLOSED"}:
         problems.append(f"status={status!r} is not documented")
-    if request.method == "POST" and "op" in allowed:
+    if request.method == "POST" and "password" in allowed:
+        if request.arg("op") not in {"auth", "refresh"}:
+            problems.append(f"op={request.arg('op')!r} is not one of ['auth', 'refresh']")
+        if request.arg("op") == "auth" and not request.headers.get("exl-user-pw"):
+            problems.append("op=auth without the Exl-User-Pw header")
+        if request.body:
+            problems.append("the operation takes no body")
+    elif request.method == "POST" and "op" in allowed:
         ops = {"pay"} if request.path.endswith("/all") else {"pay", "waive", "dispute", "restore"}
         if request.arg("op") not in ops:
             problems.append(f"op={request.arg('op')!r} is not one of {sorted(ops)}")
@@ -73,7 +84,7 @@ def documented_alma(request) -> list[str]:
             problems.append(f"amount={request.arg('amount')!r} is not a decimal with cents")
         if request.body:
             problems.append("the operation takes no body")
-    if request.method == "POST" and "op" not in allowed:
+    if request.method == "POST" and not {"op", "password"} & allowed:
         fee = json.loads(request.body)
         problems += [
             f"fee field {name} is not in rest_fee.xsd" for name in fee if name not in FEE_FIELDS
@@ -410,3 +421,56 @@ def test_a_fee_without_an_id_is_malformed(server):
 
     with pytest.raises(MalformedAnswer, match="id is missing"):
         _target(server).read_account("u 42")
+
+
+# --- checking a card's PIN --------------------------------------------------------------
+
+CARD = r"/almaws/v1/users/C%2042"
+
+
+def _alma_auth(request):
+    """Alma answers 204 to a right password and 400 to a wrong one or an unknown user."""
+    if request.headers.get("exl-user-pw") == "4711":
+        return Reply(204, b"")
+    return Reply(400, {"errorsExist": True, "errorList": {"error": [
+        {"errorCode": "401652", "errorMessage": "General Error - An error has occurred."}
+    ]}})  # fmt: skip
+
+
+@pytest.fixture
+def pin_server(server):
+    server.route("POST", CARD, _alma_auth)
+    server.route("GET", CARD, Reply(200, {"primary_id": "u-42", "last_name": "Muster"}))
+    return server
+
+
+def test_a_right_pin_gives_the_alma_primary_id(pin_server):
+    assert _target(pin_server).check_pin("C 42", "4711") == "u-42"
+
+
+def test_the_pin_goes_in_the_exl_user_pw_header_and_nowhere_else(pin_server):
+    _target(pin_server).check_pin("C 42", "4711")
+
+    (request,) = pin_server.sent("POST", CARD)
+    assert request.arg("op") == "auth"
+    assert request.headers["exl-user-pw"] == "4711"
+    assert "4711" not in request.path + str(request.query) + request.body.decode()
+
+
+def test_a_wrong_pin_is_refused(pin_server):
+    with pytest.raises(PinRefused):
+        _target(pin_server).check_pin("C 42", "0000")
+
+
+def test_alma_down_while_checking_a_pin_is_transient(pin_server):
+    pin_server.route("POST", CARD, Reply(500, {"errorsExist": True}))
+
+    with pytest.raises(TransientError):
+        _target(pin_server).check_pin("C 42", "4711")
+
+
+def test_a_user_answer_without_a_primary_id_is_malformed(pin_server):
+    pin_server.route("GET", CARD, Reply(200, {"last_name": "Muster"}))
+
+    with pytest.raises(MalformedAnswer, match="primary_id"):
+        _target(pin_server).check_pin("C 42", "4711")

@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems import get_target, koha
 from payments.library_systems.base import FeeShare, PermanentError, TransientError
+from payments.library_systems.pins import PinRefused
 from payments.library_systems.reading import MalformedAnswer
 from tests.library_systems.fake_server import (
     SPECS,
@@ -359,3 +360,64 @@ def test_reading_a_patron_koha_does_not_know_is_permanent(library):
 def test_reading_an_id_that_is_not_a_koha_patron_id_is_refused(library):
     with pytest.raises(PermanentError, match="not a Koha patron id"):
         _reader(library).read_account("U-1001")
+
+
+# --- checking a card's PIN --------------------------------------------------------------
+
+VALIDATION = r"/api/v1/auth/password/validation"
+
+
+@pytest.fixture
+def pin_library(library):
+    library.patrons[42].pin = "4711"
+    return library
+
+
+def test_a_right_pin_gives_the_koha_patron_id(pin_library):
+    assert _reader(pin_library).check_pin("1000000042", "4711") == "42"
+
+
+def test_the_pin_is_sent_in_the_body_with_the_card_as_identifier(pin_library):
+    _reader(pin_library).check_pin("1000000042", "4711")
+
+    (request,) = pin_library.server.sent("POST", VALIDATION)
+    assert request.json() == {"identifier": "1000000042", "password": "4711"}
+    assert "4711" not in request.path + str(request.query)
+
+
+def test_a_wrong_pin_is_refused(pin_library):
+    with pytest.raises(PinRefused):
+        _reader(pin_library).check_pin("1000000042", "0000")
+
+
+def test_an_unknown_card_is_refused_as_a_wrong_pin_is(pin_library):
+    with pytest.raises(PinRefused):
+        _reader(pin_library).check_pin("9999999999", "4711")
+
+
+def test_koha_down_while_checking_a_pin_is_transient(pin_library):
+    pin_library.server.route("POST", VALIDATION, Reply(503, {"error": "Under maintenance"}))
+
+    with pytest.raises(TransientError):
+        _reader(pin_library).check_pin("1000000042", "4711")
+
+
+def test_koha_too_slow_to_check_a_pin_is_transient(pin_library):
+    pin_library.server.route("POST", VALIDATION, Reply(hang=True))
+
+    with pytest.raises(TransientError):
+        _reader(pin_library).check_pin("1000000042", "4711")
+
+
+def test_a_validation_answer_without_a_patron_id_is_malformed(pin_library):
+    pin_library.server.route("POST", VALIDATION, Reply(201, {"cardnumber": "1000000042"}))
+
+    with pytest.raises(MalformedAnswer, match="patron_id"):
+        _reader(pin_library).check_pin("1000000042", "4711")
+
+
+def test_a_portal_user_without_the_borrowers_permission_is_permanent(pin_library):
+    pin_library.server.route("POST", VALIDATION, Reply(403, {"error": "Access forbidden"}))
+
+    with pytest.raises(PermanentError, match="403"):
+        _reader(pin_library).check_pin("1000000042", "4711")
