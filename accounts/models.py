@@ -85,6 +85,23 @@ class Patron(models.Model):
         return ", ".join(part for part in (self.last_name, self.first_name) if part)
 
 
+class PasswordResetRequest(models.Model):
+    """One request for a password-reset e-mail, kept for an hour to throttle them
+    (accounts.passwords.reset_allowed). The card number or e-mail typed is kept as a
+    keyed digest only."""
+
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    identifier_digest = models.CharField(max_length=64, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("password reset request")
+        verbose_name_plural = _("password reset requests")
+
+    def __str__(self):
+        return f"{self.requested_at:%Y-%m-%d %H:%M}"
+
+
 class StaffDesk(models.Model):
     """Holds the staff desk's permissions; it has no table of its own."""
 

@@ -1,8 +1,12 @@
+from axes.helpers import get_client_ip_address
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 
 from accounts.forms import CardNumberLoginForm, LibraryCardLoginForm
+from accounts.passwords import CardOrEmailResetForm, reset_allowed
 from accounts.signin import LIBRARY_CARD, PASSWORD, is_enabled, method_label
 
 
@@ -55,3 +59,29 @@ def home(request):
     if request.user.has_perm("accounts.use_desk"):
         return redirect("staffdesk:home")
     return redirect("admin:index")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset, by card number or e-mail; the same answer whether or not anyone was
+    found; throttled (accounts.passwords.reset_allowed)."""
+
+    form_class = CardOrEmailResetForm
+    template_name = "accounts/password_reset.html"
+    subject_template_name = "registration/password_reset_subject.txt"
+    email_template_name = "registration/password_reset_email.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    @property
+    def extra_email_context(self):
+        return {"site_name": settings.LIBRARY_NAME}
+
+    def form_valid(self, form):
+        address = get_client_ip_address(self.request)
+        if not reset_allowed(identifier=form.cleaned_data["email"], address=address):
+            return render(self.request, "accounts/password_reset_paused.html", status=429)
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")

@@ -116,6 +116,10 @@ SIGN_IN_LABELS = {
     for method in ("library_card", "password")
     for language in ("en", "de")
 }
+# Password-reset e-mails asked for per card number or e-mail and hour (four times as many
+# per address).
+PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3 * 24 * 3600)
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"

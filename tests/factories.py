@@ -43,12 +43,17 @@ class PatronFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patron
 
-    user = factory.SubFactory(UserFactory, username=factory.Sequence(lambda n: f"patron{n}"))
     user_number = factory.Sequence(lambda n: f"U{n:06d}")
     card_number = factory.Sequence(lambda n: f"20{n:08d}")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     email = factory.Faker("email")
+    # As accounts.services keeps them: the user's e-mail is the patron's.
+    user = factory.SubFactory(
+        UserFactory,
+        username=factory.Sequence(lambda n: f"patron{n}"),
+        email=factory.SelfAttribute("..email"),
+    )
 
 
 def _booked_at(entry):
