@@ -175,3 +175,40 @@ def test_card_number_typed_in_lower_case_with_spaces_logs_in(client):
 
 def test_normalize_card_number_removes_all_whitespace_and_upper_cases():
     assert normalize_card_number(" lb 12\t34\u00a056\n78 ") == "LB12345678"
+
+
+def test_the_session_key_changes_at_sign_in(client):
+    PatronFactory(card_number="1234567890")
+    client.get(reverse("accounts:login"))
+    client.session.save()
+    before = client.session.session_key
+
+    log_in(client, "1234567890")
+
+    assert client.session.session_key != before
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/pay", "//evil.example/pay", "/\\evil.example", "javascript:x"]
+)
+def test_a_sign_in_never_follows_next_to_another_host(client, next_url):
+    PatronFactory(card_number="1234567890")
+
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": "1234567890", "password": PASSWORD, "next": next_url},
+    )
+
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:home")
+
+
+def test_a_sign_in_follows_next_within_the_portal(client):
+    PatronFactory(card_number="1234567890")
+
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": "1234567890", "password": PASSWORD, "next": "/orders/"},
+    )
+
+    assert response.url == "/orders/"
