@@ -1,0 +1,58 @@
+"""Crafted requests to the sign-in and password pages: never a server error, never a
+redirect off the portal, nothing written by a request that is refused."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import PasswordResetRequest, Patron
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = reverse("accounts:login")
+RESET = reverse("accounts:password_reset")
+
+CRAFTED_LOGINS = [
+    {},
+    {"method": "library_card"},
+    {"method": "library_card", "username": "1\x00", "password": "x"},
+    {"method": "library_card", "username": "9" * 5000, "password": "1" * 5000},
+    {"method": "carrier_pigeon", "username": "a", "password": "b"},
+    {"method": ["library_card", "password"], "username": "a", "password": "b"},
+    {"username": "\x00", "password": "\x00"},
+    {"username": "ä" * 200, "password": "", "next": "https://evil.example/"},
+]
+
+
+@pytest.mark.parametrize("data", CRAFTED_LOGINS)
+@pytest.mark.parametrize("methods", [["password"], ["library_card", "password"]])
+def test_a_crafted_login_is_answered_without_an_error_or_a_session(
+    client, koha, settings, data, methods
+):
+    settings.SIGN_IN_METHODS = methods
+
+    response = client.post(LOGIN, data)
+
+    assert response.status_code in (200, 400)
+    assert "_auth_user_id" not in client.session
+    assert not Patron.objects.exists()
+
+
+@pytest.mark.parametrize("typed", ["", "\x00", "x" * 300, " "])
+def test_a_crafted_reset_request_writes_nothing(client, typed):
+    response = client.post(RESET, {"email": typed})
+
+    assert response.status_code == 200  # the form again, with its message
+    assert not PasswordResetRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("uidb64", "token"),
+    [("AAAA", "set-password"), ("MQ", "x" * 200), ("%00", "abc"), ("MTAwMDAwMDAwMDAwMDA", "a-b")],
+)
+def test_a_crafted_reset_link_is_a_page_saying_the_link_is_not_valid(client, uidb64, token):
+    url = reverse("accounts:password_reset_confirm", args=[uidb64, token])
+
+    response = client.get(url, follow=True)
+
+    assert response.status_code == 200
+    assert "has already been used or has expired" in response.content.decode()
