@@ -188,9 +188,10 @@ def test_the_session_key_changes_at_sign_in(client):
     assert client.session.session_key != before
 
 
-@pytest.mark.parametrize(
-    "next_url", ["https://evil.example/pay", "//evil.example/pay", "/\\evil.example", "javascript:x"]
-)
+OFF_SITE = ["https://evil.example/pay", "//evil.example/pay", "/\\evil.example", "javascript:x"]
+
+
+@pytest.mark.parametrize("next_url", OFF_SITE)
 def test_a_sign_in_never_follows_next_to_another_host(client, next_url):
     PatronFactory(card_number="1234567890")
 
