@@ -3,11 +3,12 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils.http import urlencode
 
 from accounts.forms import CardNumberLoginForm, LibraryCardLoginForm
 from accounts.passwords import CardOrEmailResetForm, reset_allowed
-from accounts.signin import LIBRARY_CARD, PASSWORD, is_enabled, method_label
+from accounts.signin import LIBRARY_CARD, PASSWORD, SSO_START_URLS, is_enabled, method_label
 
 
 class LoginView(auth_views.LoginView):
@@ -39,16 +40,34 @@ class LoginView(auth_views.LoginView):
         )
         if len(forms) > 1:  # the first method's form takes the focus
             forms[PASSWORD].fields["username"].widget.attrs.pop("autofocus", None)
+        sso = [
+            {"method": method, "title": method_label(method), "url": self.sso_url(method)}
+            for method in SSO_START_URLS
+            if is_enabled(method)
+        ]
+        context["sign_in_buttons"] = sso
         context["sign_in_forms"] = [
             {
                 "method": method,
                 "form": form,
                 "title": method_label(method) if is_enabled(method) else None,
-                "open": posted == method or (posted is None and method == next(iter(forms))),
+                "open": posted == method or (posted is None and not sso and method == first),
             }
+            for first in [next(iter(forms))]
             for method, form in forms.items()
         ]
         return context
+
+    def sso_url(self, method: str) -> str:
+        """The single sign-on's start, carrying on to where the login was asked from."""
+        url = reverse(SSO_START_URLS[method])
+        target = self.get_redirect_url()
+        return f"{url}?{urlencode({'next': target})}" if target else url
+
+
+def not_linked(request):
+    """Single sign-on named someone the library system does not know."""
+    return render(request, "accounts/not_linked.html", status=403)
 
 
 @login_required

@@ -108,12 +108,13 @@ AUTHENTICATION_BACKENDS = [
     "accounts.backends.UsernameBackend",
 ]
 # How patrons sign in (accounts.signin): "library_card" (card and PIN checked by the
-# library system), "password" (a password of the portal's). Staff always use theirs.
+# library system), "saml", "oidc" (single sign-on), "password" (a password of the
+# portal's). Staff always use theirs.
 SIGN_IN_METHODS = env.list("SIGN_IN_METHODS", default=["password"])
 # The library's own words for each method on the login page, per language.
 SIGN_IN_LABELS = {
     f"{method}.{language}": env.str(f"SIGN_IN_{method.upper()}_LABEL_{language.upper()}", "")
-    for method in ("library_card", "password")
+    for method in ("library_card", "saml", "oidc", "password")
     for language in ("en", "de")
 }
 # Password-reset e-mails asked for per card number or e-mail and hour (four times as many

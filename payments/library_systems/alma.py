@@ -148,7 +148,6 @@ class AlmaTarget:
         or refresh user"): 204 when it is right, 400 when it is not or the user is unknown.
         Only users with an internal password in Alma can be checked so. Then ``GET
         /users/{card}`` for the user's primary id, which the fees calls take."""
-        where = "Alma's user authentication"
         budget = Budget(self.timeout)
         path = f"/users/{path_segment(card_number)}"
         try:
@@ -158,8 +157,23 @@ class AlmaTarget:
             if error.status == 400:
                 raise PinRefused from None
             raise
-        user = record_of(read_json(self._send("GET", path, timeout=budget.left())), where)
-        return text_of(user, "primary_id", where, required=True)
+        return self._primary_id(card_number, budget)
+
+    def find_patron(self, card_number: str) -> str | None:
+        """The primary id of the user with this card (``GET /users/{card}``, which takes
+        any of a user's identifiers); None when Alma knows no such user (400)."""
+        try:
+            return self._primary_id(card_number, Budget(self.timeout))
+        except PermanentError as error:
+            if error.status == 400:
+                return None
+            raise
+
+    def _primary_id(self, identifier: str, budget: Budget) -> str:
+        path = f"/users/{path_segment(identifier)}"
+        user = self._send("GET", path, timeout=budget.left())
+        user = record_of(read_json(user), f"Alma user {identifier}")
+        return text_of(user, "primary_id", f"Alma user {identifier}", required=True)
 
     # --- writing -----------------------------------------------------------------------
 

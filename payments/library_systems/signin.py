@@ -8,13 +8,12 @@ import logging
 
 from accounts.backends import UsernameBackend
 from accounts.cards import normalize_card_number
-from accounts.models import Patron
-from accounts.signin import LIBRARY_CARD, SignInUnavailable, is_enabled
+from accounts.signin import EXTERNAL_ID, LIBRARY_CARD, SignInUnavailable, is_enabled
 from payments.library_systems import get_target
 from payments.library_systems.base import PermanentError, TransientError
 from payments.library_systems.pins import PinRefused
 from payments.library_systems.reading import MalformedAnswer
-from payments.services.patron_link import patron_of_library_system
+from payments.services.patron_link import patron_of_identity
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +48,8 @@ class LibraryCardBackend(UsernameBackend):
         except CHECK_ERRORS as error:
             logger.warning("The library system could not check a PIN for card %s: %s", card, error)
             raise SignInUnavailable from None
-        try:
-            patron = patron_of_library_system(external_id=external_id, target=target)
-        except CHECK_ERRORS as error:
-            logger.warning("Reading patron %s at sign-in failed: %s", external_id, error)
-            # Someone known here gets in and sees their fees as last read; someone new
-            # cannot be created without the library system's data.
-            patron = Patron.objects.filter(source_system="", external_id=external_id).first()
-            if patron is None:
-                raise SignInUnavailable from None
+        patron = patron_of_identity(value=external_id, match=EXTERNAL_ID, target=target)
+        if patron is None:
+            return None
         user = patron.user
         return user if self.user_can_authenticate(user) else None

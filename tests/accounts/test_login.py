@@ -213,3 +213,10 @@ def test_a_sign_in_follows_next_within_the_portal(client):
     )
 
     assert response.url == "/orders/"
+
+
+def test_someone_single_sign_on_names_but_nobody_knows_gets_the_not_linked_page(client):
+    response = client.get(reverse("accounts:not_linked"))
+
+    assert response.status_code == 403
+    assert "not linked to a library card" in response.content.decode()

@@ -474,3 +474,13 @@ def test_a_user_answer_without_a_primary_id_is_malformed(pin_server):
 
     with pytest.raises(MalformedAnswer, match="primary_id"):
         _target(pin_server).check_pin("C 42", "4711")
+
+
+def test_finding_a_card_gives_the_alma_primary_id(pin_server):
+    assert _target(pin_server).find_patron("C 42") == "u-42"
+
+
+def test_finding_a_card_alma_does_not_know_gives_nobody(pin_server):
+    pin_server.route("GET", CARD, Reply(400, {"errorsExist": True}))
+
+    assert _target(pin_server).find_patron("C 42") is None
