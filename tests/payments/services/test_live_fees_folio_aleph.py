@@ -8,6 +8,7 @@ from fees.models import EntryKind, JournalEntry
 from payments.models import FeesRead
 from payments.services.live_fees import fees_read
 from tests.factories import PatronFactory
+from tests.library_systems.aleph_fake import ADDRESS, CASH, fake_aleph
 from tests.library_systems.fake_server import Reply
 from tests.library_systems.folio_fake import SERVICE_POINT, USERS, fake_folio, user
 
@@ -56,6 +57,52 @@ def test_a_malformed_folio_user_fails_the_read_and_changes_nothing(folio_system)
     patron = PatronFactory(external_id=FOLIO_USER)
     before = _patron_data(patron)
     folio_system.route("GET", USERS, Reply(200, user(FOLIO_USER, personal="Momo"), off_spec=True))
+
+    read = fees_read(patron=patron)
+
+    assert not read.ok
+    assert _patron_data(patron) == before
+    assert not JournalEntry.objects.filter(patron=patron, kind=EntryKind.FEE).exists()
+    assert FeesRead.objects.get(patron=patron).failing
+
+
+ALEPH_CASH = (
+    "<get-pat-cash><reply-text>ok</reply-text><reply-code>0000</reply-code>"
+    '<cash><institution code="USM50"/></cash>'
+    '<cash href="http://aleph/rest-dlf/patron/ID0042/circulationActions/cash/USM5000042000007">'
+    "<z31><z31-sum>(2.50)</z31-sum><z31-credit-debit>Debit</z31-credit-debit>"
+    "<z31-status>O</z31-status><z31-type>Overdue</z31-type></z31></cash></get-pat-cash>"
+)
+
+
+@pytest.fixture
+def aleph_system(settings):
+    with fake_aleph() as server:
+        server.route("GET", CASH, Reply(200, ALEPH_CASH))
+        settings.LIBRARY_SYSTEM_TARGET = "aleph"
+        settings.LIBRARY_SYSTEM_URL = server.url + "/rest-dlf"
+        settings.LIBRARY_SYSTEM_LIBRARY = "USM50"
+        settings.LIBRARY_SYSTEM_USER = ""
+        settings.LIBRARY_SYSTEM_TIMEOUT_SECONDS = 3
+        yield server
+        assert server.violations == []
+
+
+def test_the_patrons_name_and_email_are_taken_from_aleph_and_the_card_kept(aleph_system):
+    patron = PatronFactory(external_id="ID0042", email="old@example.org")
+    card = patron.card_number
+
+    read = fees_read(patron=patron)
+
+    assert read.ok and read.changed
+    assert _patron_data(patron) == (card, "Momo", "Mia", "mia@example.org")
+    assert selectors.balance_cents(patron=patron) == 250
+
+
+def test_a_malformed_aleph_address_fails_the_read_and_changes_nothing(aleph_system):
+    patron = PatronFactory(external_id="ID0042")
+    before = _patron_data(patron)
+    aleph_system.route("GET", ADDRESS, Reply(200, "<get-pat-adrs/>"))
 
     read = fees_read(patron=patron)
 
