@@ -11,6 +11,12 @@ Sources read:
 - Developer Network, Aleph RESTful APIs, Cash (GET of the cash list and of one cash
   transaction, ``institution`` and ``view`` parameters):
   https://developers.exlibrisgroup.com/aleph/apis/aleph-restful-apis/cash/
+- Developer Network, Aleph RESTful APIs (the resource tree: Patrons > Patron Information >
+  address), https://developers.exlibrisgroup.com/aleph/apis/Aleph-RESTful-APIs/ , and, for
+  the elements of the address answer, VuFind's Aleph ILS driver (vufind-org/vufind,
+  module/VuFind/src/VuFind/ILS/Driver/Aleph.php, getMyProfileDLF and its address mappings),
+  which reads ``<address-information>`` with ``z304-address-1`` as the full name and
+  ``z304-email-address``, and asks the address resource with no parameters.
 
 Ex Libris publishes no machine-readable description, and the PUT's input XML is not in the
 pages that could be read here. Assumed, from the documented GET resources and from two
@@ -63,6 +69,7 @@ from payments.library_systems.base import (
 )
 from payments.library_systems.config import SystemConfig
 from payments.library_systems.reading import (
+    Budget,
     LibraryAccount,
     LibraryFee,
     MalformedAnswer,
@@ -100,13 +107,16 @@ class AlephTarget:
         ``z31-status`` is open (``O``, or none given), with ``z31-sum`` what is owed of it
         (Aleph writes a debit's sum in parentheses), ``z31-type`` its type and
         ``z31-sub-library`` its owner. The field names are the Cash resource's full view as
-        Aleph clients read it; the statuses are assumed (see the README)."""
+        Aleph clients read it; the statuses are assumed (see the README). Then the patron's
+        name and e-mail from ``GET .../patronInformation/address`` (`patron_of`)."""
         if not external_id:
             raise PermanentError("No Aleph patron id.")
         where = f"Aleph patron {external_id}"
-        path = f"/patron/{path_segment(external_id)}/circulationActions/cash"
-        answer = self._call("GET", path, params={"institution": self.institution, "view": "full"},
-                            read=True)  # fmt: skip
+        budget = Budget(self.timeout)  # both calls together, not each
+        patron_path = f"/patron/{path_segment(external_id)}"
+        answer = self._call("GET", patron_path + "/circulationActions/cash", read=True,
+                            params={"institution": self.institution, "view": "full"},
+                            timeout=budget.left())  # fmt: skip
         fees = []
         for cash in answer.iter("cash"):
             href = (cash.get("href") or "").rstrip("/")
@@ -129,7 +139,9 @@ class AlephTarget:
                     item=fields.get("z13-title", ""),
                 )
             )
-        return LibraryAccount(patron=PatronRecord(external_id=external_id), fees=tuple(fees))
+        address = self._call("GET", patron_path + "/patronInformation/address", read=True,
+                             timeout=budget.left())  # fmt: skip
+        return LibraryAccount(patron=patron_of(address, external_id, where), fees=tuple(fees))
 
     # --- writing -----------------------------------------------------------------------
 
@@ -196,14 +208,16 @@ class AlephTarget:
             data=("post_xml=" + xml).encode(),
         )
 
-    def _call(self, method: str, path: str, read: bool = False, **kwargs) -> ET.Element:
+    def _call(
+        self, method: str, path: str, read: bool = False, timeout=None, **kwargs
+    ) -> ET.Element:
         """The XML answer; one that is not XML is transient when delivering, and cannot be
         read (MalformedAnswer) when reading."""
         response = http_send(
             self.session,
             method,
             self.url + path,
-            timeout=self.timeout,
+            timeout=timeout or self.timeout,
             auth=self.auth,
             **kwargs,
         )
@@ -220,6 +234,25 @@ class AlephTarget:
             note = (answer.findtext(".//note") or "").strip()
             raise PermanentError(f"{method} {path}: Aleph reply {code.strip()} {text} {note}")
         return answer
+
+
+def patron_of(answer: ET.Element, external_id: str, where: str) -> PatronRecord:
+    """The patron's name and e-mail from the address resource's ``<address-information>``
+    (Z304): ``z304-address-1`` is the name, written "Last name, first names" (split at the
+    first comma; without one it is all last name), ``z304-email-address`` the e-mail (the
+    first, should it hold several separated by ";" or ","). The address resource carries
+    no card number (barcode): the portal keeps its own. See the README for what is assumed."""
+    address = answer.find(".//address-information")
+    if address is None:
+        raise MalformedAnswer(f"{where}: the address answer has no address-information")
+    last_name, _comma, first_name = (address.findtext("z304-address-1") or "").partition(",")
+    emails = re.split(r"[;,\s]+", (address.findtext("z304-email-address") or "").strip())
+    return PatronRecord(
+        external_id=external_id,
+        last_name=last_name.strip(),
+        first_name=first_name.strip(),
+        email=emails[0],
+    )
 
 
 def from_settings(config: SystemConfig | None = None) -> AlephTarget:

@@ -1,7 +1,8 @@
 """FOLIO target: books movements through mod-feesfines' account actions.
 
-FOLIO describes these calls in RAML and JSON schemas (folio-org/mod-feesfines, ramls/); the
-tests check every request against the copies kept in tests/library_systems/specs/folio/.
+FOLIO describes these calls in RAML and JSON schemas (folio-org/mod-feesfines, mod-users and
+mod-login, ramls/); the tests check every request, and every answer the fake gives, against
+the copies kept in tests/library_systems/specs/folio/.
 
 A FOLIO fee/fine is an "account" with a UUID; ``FeeShare.fee_id`` is that UUID. What is sent,
 one call per fee share (FOLIO needs no patron id for this; the account knows its owner):
@@ -116,8 +117,9 @@ class FolioTarget:
 
     def read_account(self, external_id: str) -> LibraryAccount:
         """The user's open fee/fine accounts, ``GET /accounts?query=(userId==… and
-        status.name==Open)``, page by page up to ``totalRecords``. A FOLIO refund (how the
-        portal books a chargeback) re-opens the same account, so every account is a fee."""
+        status.name==Open)``, page by page up to ``totalRecords``, and the user's own data
+        from mod-users, ``GET /users/{id}``. A FOLIO refund (how the portal books a
+        chargeback) re-opens the same account, so every account is a fee."""
         if not UUID.match(external_id):
             raise PermanentError(f"{external_id!r} is not a FOLIO user id.")
         where = f"FOLIO user {external_id}"
@@ -156,7 +158,9 @@ class FolioTarget:
                     item=title,
                 )
             )
-        return LibraryAccount(patron=PatronRecord(external_id=external_id), fees=tuple(fees))
+        user = self._send("GET", f"/users/{external_id}", timeout=budget.left())
+        patron = _patron_of(record_of(read_json(user), where), external_id, where)
+        return LibraryAccount(patron=patron, fees=tuple(fees))
 
     # --- writing -----------------------------------------------------------------------
 
@@ -262,6 +266,23 @@ class FolioTarget:
         self._token = token
         self._token_expires = expires - datetime.timedelta(seconds=30)
         return token
+
+
+def _patron_of(user: dict, external_id: str, where: str) -> PatronRecord:
+    """The user's card and name as mod-users has them (userdata.json): ``barcode``,
+    ``personal.lastName``, ``personal.firstName``, ``personal.email``. An answer about
+    another user than the one asked for cannot be read."""
+    answered = text_of(user, "id", where)
+    if answered and answered.lower() != external_id.lower():
+        raise MalformedAnswer(f"{where}: mod-users answered with user {answered!r}")
+    personal = record_of(user.get("personal") or {}, f"{where}: personal")
+    return PatronRecord(
+        external_id=external_id,
+        card_number=text_of(user, "barcode", where),
+        first_name=text_of(personal, "firstName", where),
+        last_name=text_of(personal, "lastName", where),
+        email=text_of(personal, "email", where),
+    )
 
 
 def from_settings(config: SystemConfig | None = None) -> FolioTarget:

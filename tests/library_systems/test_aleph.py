@@ -1,5 +1,4 @@
 import dataclasses
-import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -7,16 +6,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems import aleph, get_target
 from payments.library_systems.base import PermanentError, TransientError
-from payments.library_systems.reading import MalformedAnswer
-from tests.library_systems.fake_server import FakeServer, Reply, closed_port_url
+from tests.library_systems.aleph_fake import CASH, fake_aleph
+from tests.library_systems.fake_server import Reply, closed_port_url
 from tests.library_systems.movements import payment
-
-CASH = r"/rest-dlf/patron/ID0042/circulationActions/cash"
-OK = "<put-pat-cash><reply-text>ok</reply-text><reply-code>0000</reply-code></put-pat-cash>"
-EMPTY_LIST = (
-    "<get-pat-cash><reply-text>ok</reply-text><reply-code>0000</reply-code>"
-    '<cash><institution code="USM50"/></cash></get-pat-cash>'
-)
 
 
 def _transaction(cash_id: str, *texts: str) -> str:
@@ -28,44 +20,13 @@ def _transaction(cash_id: str, *texts: str) -> str:
     )
 
 
-def documented_aleph(request) -> list[str]:
-    """The Cash resource as documented (GET: institution, view=brief|full) and the pay-cash
-    PUT as this adapter assumes it (see payments/library_systems/aleph.py)."""
-    if not re.fullmatch(r"/rest-dlf/patron/[^/]+/circulationActions/cash(/[^/]+)?", request.path):
-        return ["not the Cash resource"]
-    allowed = {"institution", "view"} if request.method == "GET" else {"institution"}
-    problems = [
-        f"parameter {name} is not documented" for name in request.query if name not in allowed
-    ]
-    if request.arg("institution") != "USM50":
-        problems.append("institution (the ADM library) is missing")
-    if request.method == "GET":
-        if request.arg("view") not in (None, "brief", "full"):
-            problems.append(f"view={request.arg('view')!r}")
-        return problems
-    if request.method != "PUT":
-        return [*problems, f"{request.method} is not how Aleph takes a payment"]
-    if not request.body.startswith(b"post_xml=<"):
-        return [*problems, "the body is not post_xml=<xml>"]
-    parameters = ET.fromstring(request.body.removeprefix(b"post_xml="))
-    if parameters.tag != "pay-cash-parameters":
-        problems.append(f"root element is {parameters.tag}")
-    if [child.tag for child in parameters] != ["sum", "pay-reference"]:
-        problems.append(f"elements are {[child.tag for child in parameters]}")
-    if not re.fullmatch(r"\d+\.\d\d", parameters.findtext("sum") or ""):
-        problems.append(f"sum {parameters.findtext('sum')!r} is not a decimal with cents")
-    return problems
-
-
 PAYMENT = payment("ID0042", (("USM50000000042000007", ""), ("USM50000000042000008", "")))
 
 
 @pytest.fixture
 def server():
-    with FakeServer(documented_aleph) as fake:
+    with fake_aleph() as fake:
         fake.route("GET", CASH + r"/\w+", lambda r: Reply(200, _transaction(r.path[-20:])))
-        fake.route("GET", CASH, Reply(200, EMPTY_LIST))
-        fake.route("PUT", CASH + r"(/\w+)?", Reply(200, OK))
         yield fake
         assert fake.violations == []
 
@@ -224,73 +185,3 @@ def test_get_target_builds_it_from_the_library_system_settings(settings):
         "USM50",
         None,
     )
-
-
-# --- reading the patron's cash list -----------------------------------------------------
-
-# The elements of the Cash resource's answers (the brief and full views as Aleph clients
-# read them): a fake's answer that uses others is a test failure.
-CASH_ELEMENTS = {
-    "get-pat-cash", "reply-text", "reply-code", "cash", "institution", "open-sum", "z31",
-    "z31-sum", "z31-credit-debit", "z31-status", "z31-type", "z31-date", "z31-description",
-    "z31-sub-library", "z31-payment-identifier", "z13", "z13-title", "z13-author", "z13-year",
-    "put-pat-cash", "note",
-}  # fmt: skip
-
-
-def documented_cash_answer(request, reply) -> list[str]:
-    if reply.off_spec or not isinstance(reply.body, str) or not reply.body.startswith("<"):
-        return []
-    return [
-        f"element {element.tag} is not in the Cash resource"
-        for element in ET.fromstring(reply.body).iter()
-        if element.tag not in CASH_ELEMENTS
-    ]
-
-
-documented_aleph.answer_problems = documented_cash_answer
-
-
-def cash_list(*entries: tuple[str, str, str, str]) -> str:
-    """A full-view cash list: (cash id, sum, credit/debit, status) per transaction."""
-    cash = "".join(
-        f'<cash href="http://aleph/rest-dlf/patron/ID0042/circulationActions/cash/{cash_id}">'
-        f"<z31><z31-sum>{amount}</z31-sum><z31-credit-debit>{kind}</z31-credit-debit>"
-        f"<z31-status>{status}</z31-status><z31-type>Overdue</z31-type>"
-        f"<z31-sub-library>MAIN</z31-sub-library></z31><z13><z13-title>Momo</z13-title></z13>"
-        "</cash>"
-        for cash_id, amount, kind, status in entries
-    )
-    return (
-        "<get-pat-cash><reply-text>ok</reply-text><reply-code>0000</reply-code>"
-        f'<cash><institution code="USM50"/></cash>{cash}</get-pat-cash>'
-    )
-
-
-def test_reading_gives_each_open_debit_of_the_cash_list(server):
-    server.route("GET", CASH, Reply(200, cash_list(
-        ("USM50000000042000007", "(19.99)", "Debit", "O"),
-        ("USM50000000042000008", "(5.00)", "Debit", "C"),
-        ("USM50000000042000009", "3.00", "Credit", "O"),
-    )))  # fmt: skip
-
-    (fee,) = _target(server).read_account("ID0042").fees
-
-    assert (fee.fee_id, fee.outstanding_cents, fee.external_type, fee.owner_code, fee.item) == (
-        "USM50000000042000007", 1999, "Overdue", "MAIN", "Momo",
-    )  # fmt: skip
-    assert server.sent("GET", CASH)[0].arg("view") == "full"
-
-
-def test_a_cash_list_that_is_not_xml_is_malformed(server):
-    server.route("GET", CASH, Reply(200, "Service unavailable"))
-
-    with pytest.raises(MalformedAnswer, match="not XML"):
-        _target(server).read_account("ID0042")
-
-
-def test_a_sum_that_is_not_an_amount_is_malformed(server):
-    server.route("GET", CASH, Reply(200, cash_list(("USM5001", "(abc)", "Debit", "O"))))
-
-    with pytest.raises(MalformedAnswer, match="not an amount"):
-        _target(server).read_account("ID0042")

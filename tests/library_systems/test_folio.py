@@ -5,20 +5,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 from payments.library_systems import folio, get_target
 from payments.library_systems.base import FeeShare, PermanentError, TransientError
-from payments.library_systems.reading import MalformedAnswer
-from tests.library_systems.fake_server import SPECS, FakeServer, RamlCheck, Reply, closed_port_url
+from tests.library_systems.fake_server import Reply, closed_port_url
+from tests.library_systems.folio_fake import ACTIONS, SERVICE_POINT, fake_folio, folio_target
 from tests.library_systems.movements import credit_refund, fee_reversal, payment
 
-RAMLS = SPECS / "folio"
-CHECK = RamlCheck(
-    RAMLS / "mod-feesfines/ramls/accounts.raml",
-    RAMLS / "mod-feesfines/ramls/feefineactions.raml",
-    RAMLS / "mod-login/ramls/login.raml",
-)
 ACCOUNT_A = "0d6a6a2e-8c5f-4a47-9f7a-3c3c2d0f1a01"
 ACCOUNT_B = "5b0b1f6e-2f27-4c1b-8a51-6f8b2f0c9b02"
-SERVICE_POINT = "3a40852d-49fd-4df2-a1f9-6e2641a6e91f"
-ACTIONS = r"/feefineactions"
 
 PAYMENT = payment(
     "b6b2a7c4-0c3a-4f0e-9d0a-6f0d2b7e4c11",
@@ -26,28 +18,15 @@ PAYMENT = payment(
 )
 
 
-def _done(request):
-    account = request.path.split("/")[2]
-    return Reply(
-        201, {"accountId": account, "amount": request.json()["amount"], "remainingAmount": "0.00"}
-    )
-
-
 @pytest.fixture
 def server():
-    with FakeServer(CHECK) as fake:
-        fake.route("GET", ACTIONS, Reply(200, {"feefineactions": [], "totalRecords": 0}))
-        fake.route("POST", r"/accounts/[^/]+/(pay|refund)", _done)
+    with fake_folio() as fake:
         yield fake
         assert fake.violations == []
 
 
 def _target(server, **options):
-    options.setdefault("token", "okapi-token")
-    options.setdefault("timeout", 0.5)
-    return folio.FolioTarget(
-        url=server.url, tenant="diku", service_point_id=SERVICE_POINT, **options
-    )
+    return folio_target(server, **options)
 
 
 def test_payment_pays_each_account_its_share(server):
@@ -276,70 +255,3 @@ def test_get_target_builds_it_from_the_library_system_settings(settings):
         "diku",
         SERVICE_POINT,
     )
-
-
-# --- reading a user's open accounts ---------------------------------------------------
-
-USER = "a1b2c3d4-0000-4000-8000-00000000aa01"
-OWNER = "b5f2a7c4-1111-4111-8111-00000000bb02"
-
-
-def account(number: int, remaining: float, **fields) -> dict:
-    return {
-        "id": f"0d6a6a2e-8c5f-4a47-9f7a-{number:012d}", "amount": 10.0, "remaining": remaining,
-        "status": {"name": "Open"}, "paymentStatus": {"name": "Outstanding"}, "userId": USER,
-        "feeFineId": "9f0b6b1e-2222-4222-8222-00000000cc03", "ownerId": OWNER,
-        "feeFineType": "Overdue fine", "title": "Momo", **fields,
-    }  # fmt: skip
-
-
-def pages_of(accounts: list[dict]):
-    """GET /accounts answered page by page, as mod-feesfines pages: offset and limit."""
-
-    def answer(request):
-        offset, limit = int(request.arg("offset") or 0), int(request.arg("limit") or 10)
-        return Reply(
-            200, {"accounts": accounts[offset : offset + limit], "totalRecords": len(accounts)}
-        )
-
-    return answer
-
-
-def test_reading_gives_each_open_account_with_its_remaining_type_and_owner(server):
-    server.route("GET", r"/accounts", pages_of([account(1, 2.5)]))
-
-    (fee,) = _target(server).read_account(USER).fees
-
-    assert (fee.fee_id, fee.outstanding_cents, fee.external_type, fee.owner_code, fee.item) == (
-        "0d6a6a2e-8c5f-4a47-9f7a-000000000001", 250, "Overdue fine", OWNER, "Momo",
-    )  # fmt: skip
-    query = server.sent("GET", r"/accounts")[0].arg("query")
-    assert query == f'(userId=="{USER}" and status.name=="Open")'
-
-
-def test_reading_follows_the_pages_up_to_the_total(server):
-    server.route("GET", r"/accounts", pages_of([account(n, 1.0) for n in range(1, 251)]))
-
-    fees = _target(server, timeout=10).read_account(USER).fees  # the fake checks every page
-
-    assert len(fees) == 250
-    assert [r.arg("offset") for r in server.sent("GET", r"/accounts")] == ["0", "100", "200"]
-
-
-def test_an_answer_without_a_total_is_malformed(server):
-    server.route("GET", r"/accounts", Reply(200, {"accounts": []}, off_spec=True))
-
-    with pytest.raises(MalformedAnswer, match="totalRecords"):
-        _target(server).read_account(USER)
-
-
-def test_a_fractional_cent_is_malformed(server):
-    server.route("GET", r"/accounts", pages_of([account(1, 2.555)]))
-
-    with pytest.raises(MalformedAnswer, match="whole number of cents"):
-        _target(server).read_account(USER)
-
-
-def test_reading_an_id_that_is_not_a_folio_user_id_is_refused(server):
-    with pytest.raises(PermanentError, match="not a FOLIO user id"):
-        _target(server).read_account("U-1001")
