@@ -244,6 +244,8 @@ LIBRARY_SYSTEM_SECRET = env.str("LIBRARY_SYSTEM_SECRET", default="")
 LIBRARY_SYSTEM_TENANT = env.str("LIBRARY_SYSTEM_TENANT", default="")
 LIBRARY_SYSTEM_LIBRARY = env.str("LIBRARY_SYSTEM_LIBRARY", default="")
 LIBRARY_SYSTEM_SUB_LIBRARY = env.str("LIBRARY_SYSTEM_SUB_LIBRARY", default="")
+# Aleph's X-server, which checks a card's PIN (bor-auth); default: /X on the rest-dlf host.
+LIBRARY_SYSTEM_XSERVER_URL = env.str("LIBRARY_SYSTEM_XSERVER_URL", default="")
 # Each call to the library system, the answer's last byte included, ends within this.
 LIBRARY_SYSTEM_TIMEOUT_SECONDS = env.float("LIBRARY_SYSTEM_TIMEOUT_SECONDS", default=10)
 # With a target that can read them (koha, folio, alma, aleph), a patron's fees are read from

@@ -47,13 +47,16 @@ offer no way to re-open a paid transaction or to create one, so a reversal or a 
 refused with a PermanentError saying what to book by hand in the Aleph client.
 
 Configuration: LIBRARY_SYSTEM_URL (the rest-dlf base, e.g. http://aleph.example.org:1891/rest-dlf),
-LIBRARY_SYSTEM_LIBRARY (the ADM library, e.g. USM50). The RESTful API has no login of its own;
+LIBRARY_SYSTEM_LIBRARY (the ADM library, e.g. USM50), and for the sign-in's PIN check the
+X-server, LIBRARY_SYSTEM_XSERVER_URL (default: /X on the rest-dlf host, e.g.
+http://aleph.example.org/X). The RESTful API has no login of its own;
 LIBRARY_SYSTEM_USER and LIBRARY_SYSTEM_PASSWORD, when set, are sent as HTTP Basic auth for a
 proxy in front of it. LIBRARY_SYSTEM_SUB_LIBRARY is not sent: the sources name no field for it.
 """
 
 import re
 import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from django.core.exceptions import ImproperlyConfigured
@@ -68,6 +71,7 @@ from payments.library_systems.base import (
     path_segment,
 )
 from payments.library_systems.config import SystemConfig
+from payments.library_systems.pins import PinRefused
 from payments.library_systems.reading import (
     Budget,
     LibraryAccount,
@@ -90,10 +94,12 @@ class AlephTarget:
         institution: str,
         user: str = "",
         password: str = "",
+        xserver_url: str = "",
         timeout: float = 10,
         session: requests.Session | None = None,
     ):
         self.url = url.rstrip("/")
+        self.xserver_url = xserver_url or xserver_url_of(self.url)
         self.institution = institution
         self.auth = (user, password) if user else None
         self.timeout = timeout
@@ -142,6 +148,38 @@ class AlephTarget:
         address = self._call("GET", patron_path + "/patronInformation/address", read=True,
                              timeout=budget.left())  # fmt: skip
         return LibraryAccount(patron=patron_of(address, external_id, where), fees=tuple(fees))
+
+    # --- signing in ---------------------------------------------------------------------
+
+    def check_pin(self, card_number: str, pin: str) -> str:
+        """The X-server's ``op=bor-auth`` (``library`` the ADM library, ``bor_id`` the card,
+        ``verification`` the PIN; ``user_name``/``user_password`` the X-server account, from
+        LIBRARY_SYSTEM_USER and _PASSWORD when set), as a POST form so that the PIN stays
+        out of URLs. A right PIN answers ``<bor-auth><z303><z303-id>``, the patron id the
+        rest-dlf resources take; a wrong PIN or an unknown card ``<bor-auth><error>``, as
+        Aleph's clients read it. An error naming the X-server account is the portal's
+        configuration, not the patron's PIN (assumed; see the README)."""
+        form = {"op": "bor-auth", "library": self.institution, "bor_id": card_number,
+                "verification": pin}  # fmt: skip
+        if self.auth:
+            form.update(user_name=self.auth[0], user_password=self.auth[1])
+        response = http_send(self.session, "POST", self.xserver_url, timeout=self.timeout,
+                             data=form)  # fmt: skip
+        try:
+            answer = ET.fromstring(response.content)
+        except ET.ParseError as error:
+            raise MalformedAnswer(
+                f"Aleph's bor-auth answer is not XML: {response.text[:200]!r}"
+            ) from error
+        refusal = answer.findtext("error")
+        if refusal is not None:
+            if re.search(r"user.?name|user.?password|not authori[sz]ed", refusal, re.IGNORECASE):
+                raise PermanentError(f"Aleph's X-server refused the portal: {refusal.strip()}")
+            raise PinRefused
+        patron_id = (answer.findtext("z303/z303-id") or "").strip()
+        if not patron_id:
+            raise MalformedAnswer("Aleph's bor-auth answer names no z303-id")
+        return patron_id
 
     # --- writing -----------------------------------------------------------------------
 
@@ -255,6 +293,13 @@ def patron_of(answer: ET.Element, external_id: str, where: str) -> PatronRecord:
     )
 
 
+def xserver_url_of(rest_url: str) -> str:
+    """The X-server on the rest-dlf host's default port: http://aleph:1891/rest-dlf ->
+    http://aleph/X."""
+    parts = urlsplit(rest_url)
+    return urlunsplit((parts.scheme, parts.hostname or "", "/X", "", ""))
+
+
 def from_settings(config: SystemConfig | None = None) -> AlephTarget:
     config = config or SystemConfig.portal()
     if not config.url or not config.library:
@@ -267,5 +312,6 @@ def from_settings(config: SystemConfig | None = None) -> AlephTarget:
         institution=config.library,
         user=config.user,
         password=config.password,
+        xserver_url=config.xserver_url,
         timeout=config.timeout,
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 FIELDS = ("target", "url", "user", "password", "api_key", "secret", "tenant", "library",
-          "sub_library")  # fmt: skip
+          "sub_library", "xserver_url")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class SystemConfig:
     tenant: str
     library: str
     sub_library: str
+    xserver_url: str
     timeout: float
 
     @classmethod

@@ -57,6 +57,7 @@ from payments.library_systems.base import (
     http_send,
 )
 from payments.library_systems.config import SystemConfig
+from payments.library_systems.pins import PinRefused
 from payments.library_systems.reading import (
     Budget,
     LibraryAccount,
@@ -161,6 +162,46 @@ class FolioTarget:
         user = self._send("GET", f"/users/{external_id}", timeout=budget.left())
         patron = _patron_of(record_of(read_json(user), where), external_id, where)
         return LibraryAccount(patron=patron, fees=tuple(fees))
+
+    # --- signing in ---------------------------------------------------------------------
+
+    def check_pin(self, card_number: str, pin: str) -> str:
+        """The user with this barcode (mod-users), then ``POST /patron-pin/verify`` with
+        their id and the PIN: 200 when it is right, 422 when not."""
+        budget = Budget(self.timeout)
+        user_id = self._user_with_barcode(card_number, budget)
+        if user_id is None:
+            raise PinRefused
+        try:
+            self._send("POST", "/patron-pin/verify", json={"id": user_id, "pin": pin},
+                       timeout=budget.left())  # fmt: skip
+        except PermanentError as error:
+            if error.status == 422:
+                raise PinRefused from None
+            raise
+        return user_id
+
+    def find_patron(self, card_number: str) -> str | None:
+        """The id of the user with this barcode; None when mod-users has none."""
+        return self._user_with_barcode(card_number, Budget(self.timeout))
+
+    def _user_with_barcode(self, barcode: str, budget: Budget) -> str | None:
+        where = "FOLIO's users by barcode"
+        response = self._send(
+            "GET", "/users", params={"query": f'barcode=="{_cql_string(barcode)}"', "limit": 2},
+            timeout=budget.left(),
+        )  # fmt: skip
+        users = record_of(read_json(response), where).get("users")
+        if not isinstance(users, list):
+            raise MalformedAnswer(f"{where}: no users in the answer")
+        if len(users) > 1:
+            raise MalformedAnswer(f"{where}: several users have barcode {barcode!r}")
+        if not users:
+            return None
+        user_id = text_of(record_of(users[0], where), "id", where, required=True)
+        if not UUID.match(user_id):
+            raise MalformedAnswer(f"{where}: {user_id!r} is not a user id")
+        return user_id
 
     # --- writing -----------------------------------------------------------------------
 

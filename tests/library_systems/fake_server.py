@@ -470,8 +470,9 @@ class RamlCheck:
                 ]
                 body = (own.get("body") or merged.get("body") or {}).get("application/json")
                 schema = None
-                if body and body.get("type"):
-                    schema = document["types"].get(body["type"])
+                # RAML 1.0 names a body's type by `type`, or by `schema`, its older alias.
+                if body and (body.get("type") or body.get("schema")):
+                    schema = document["types"].get(body.get("type") or body["schema"])
                 responses = dict(merged.get("responses") or {})
                 responses.update(own.get("responses") or {})
                 answers = {

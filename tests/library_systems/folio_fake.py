@@ -10,6 +10,7 @@ CHECK = RamlCheck(
     RAMLS / "mod-feesfines/ramls/feefineactions.raml",
     RAMLS / "mod-login/ramls/login.raml",
     RAMLS / "mod-users/ramls/users.raml",
+    RAMLS / "mod-users/ramls/patronpin.raml",
 )
 SERVICE_POINT = "3a40852d-49fd-4df2-a1f9-6e2641a6e91f"
 ACTIONS = r"/feefineactions"
