@@ -102,6 +102,21 @@ class PasswordResetRequest(models.Model):
         return f"{self.requested_at:%Y-%m-%d %H:%M}"
 
 
+class HandoffUse(models.Model):
+    """A hand-off link or token that has signed someone in, kept until it expires so that
+    it works once (accounts.handoff)."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("used hand-off link")
+        verbose_name_plural = _("used hand-off links")
+
+    def __str__(self):
+        return self.digest[:12]
+
+
 class StaffDesk(models.Model):
     """Holds the staff desk's permissions; it has no table of its own."""
 

@@ -16,6 +16,7 @@ name and password.
 """
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -55,3 +56,10 @@ def method_label(method: str) -> str:
     (SIGN_IN_<METHOD>_LABEL_<LANGUAGE>), or ours."""
     language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
     return settings.SIGN_IN_LABELS.get(f"{method}.{language}") or str(DEFAULT_LABELS[method])
+
+
+def identity_patron(*, value: str, match: str):
+    """The patron single sign-on or a hand-off names (a Patron or None), found by the
+    service SIGN_IN_PATRON_LOOKUP names, which may ask the library system: accounts
+    itself knows nothing of library systems."""
+    return import_string(settings.SIGN_IN_PATRON_LOOKUP)(value=value, match=match)

@@ -1,5 +1,8 @@
+import logging
+
 from axes.helpers import get_client_ip_address
 from django.conf import settings
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -7,8 +10,25 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import urlencode
 
 from accounts.forms import CardNumberLoginForm, LibraryCardLoginForm
+from accounts.handoff import (
+    CATALOGUE_RETURN,
+    HandoffRefused,
+    handoff_spend,
+    link_verified,
+    token_verified,
+)
 from accounts.passwords import CardOrEmailResetForm, reset_allowed
-from accounts.signin import LIBRARY_CARD, PASSWORD, SSO_START_URLS, is_enabled, method_label
+from accounts.signin import (
+    LIBRARY_CARD,
+    PASSWORD,
+    SSO_START_URLS,
+    SignInUnavailable,
+    identity_patron,
+    is_enabled,
+    method_label,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class LoginView(auth_views.LoginView):
@@ -63,6 +83,28 @@ class LoginView(auth_views.LoginView):
         url = reverse(SSO_START_URLS[method])
         target = self.get_redirect_url()
         return f"{url}?{urlencode({'next': target})}" if target else url
+
+
+def handoff(request):
+    """The catalogue's "Pay fees" link (accounts.handoff): signs the patron in, once."""
+    try:
+        if "jwt" in request.GET:
+            handed = token_verified(request.GET["jwt"], request.GET.get("return", ""))
+        else:
+            handed = link_verified(request.GET)
+        handoff_spend(handed)
+        patron = identity_patron(value=handed.patron, match=settings.HANDOFF_PATRON_MATCH)
+    except HandoffRefused as refusal:
+        logger.info("A hand-off link was refused: %s", refusal)
+        return render(request, "accounts/handoff_refused.html", status=403)
+    except SignInUnavailable:
+        return render(request, "accounts/signin_unavailable.html", status=503)
+    if patron is None or not patron.user.is_active:
+        return not_linked(request)
+    login(request, patron.user, backend="accounts.backends.UsernameBackend")
+    if handed.return_url:
+        request.session[CATALOGUE_RETURN] = handed.return_url
+    return redirect("payments:account")
 
 
 def not_linked(request):

@@ -3,6 +3,8 @@ from functools import partial
 from django.conf import settings
 from django.urls import reverse
 
+from accounts.handoff import CATALOGUE_RETURN
+
 
 def library(request):
     return {
@@ -11,7 +13,14 @@ def library(request):
         "CURRENCY": settings.LIBRARY_CURRENCY,
         # Called only by a template that asks (the error pages).
         "desk_visitor": partial(is_desk_visitor, request),
+        # The catalogue the patron came from by its "Pay fees" link (accounts.handoff).
+        "catalogue_return": partial(catalogue_return, request),
     }
+
+
+def catalogue_return(request) -> str:
+    session = getattr(request, "session", None)
+    return session.get(CATALOGUE_RETURN, "") if session is not None else ""
 
 
 def is_desk_visitor(request) -> bool:

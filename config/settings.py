@@ -121,6 +121,24 @@ SIGN_IN_LABELS = {
 # per address).
 PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3 * 24 * 3600)
+# Who a single sign-on or a hand-off names: read from the library system, created here at
+# the first sign-in (accounts.signin.identity_patron).
+SIGN_IN_PATRON_LOOKUP = "payments.services.patron_link.patron_of_identity"
+# The catalogue's "Pay fees" link (accounts.handoff): an HMAC-signed link (HANDOFF_SECRET)
+# and/or Primo VE's signed JWT (HANDOFF_JWKS_URL, the institution's key set).
+HANDOFF_SECRET = env.str("HANDOFF_SECRET", default="")
+HANDOFF_JWKS_URL = env.str("HANDOFF_JWKS_URL", default="")
+HANDOFF_JWT_PATRON_CLAIM = env.str("HANDOFF_JWT_PATRON_CLAIM", default="user")
+HANDOFF_JWT_ISSUER = env.str("HANDOFF_JWT_ISSUER", default="")
+# A key id the cached key set lacks fetches the set again, at most this often.
+HANDOFF_JWKS_COOLDOWN_SECONDS = env.float("HANDOFF_JWKS_COOLDOWN_SECONDS", default=30)
+# What the link's patron id is: the library system's id, the card number or the user number.
+HANDOFF_PATRON_MATCH = env.str("HANDOFF_PATRON_MATCH", default="external_id")
+# How long a link may live, and the clock difference allowed with the catalogue's server.
+HANDOFF_MAX_AGE_SECONDS = env.int("HANDOFF_MAX_AGE_SECONDS", default=300)
+HANDOFF_LEEWAY_SECONDS = env.int("HANDOFF_LEEWAY_SECONDS", default=30)
+# The hosts a hand-off's way back to the catalogue may lead to.
+HANDOFF_RETURN_HOSTS = env.list("HANDOFF_RETURN_HOSTS", default=[])
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
