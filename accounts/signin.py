@@ -47,6 +47,11 @@ class SignInUnavailable(Exception):
     that cannot be read): not a wrong password, and no failed attempt."""
 
 
+class IdentityNotLinked(Exception):
+    """Single sign-on named nobody (the claim is missing), or someone neither the portal
+    nor the library system knows."""
+
+
 def is_enabled(method: str) -> bool:
     return method in settings.SIGN_IN_METHODS
 

@@ -17,6 +17,7 @@ from accounts.handoff import (
     link_verified,
     token_verified,
 )
+from accounts.oidc import provider_logout_url
 from accounts.passwords import CardOrEmailResetForm, reset_allowed
 from accounts.signin import (
     LIBRARY_CARD,
@@ -98,13 +99,25 @@ def handoff(request):
         logger.info("A hand-off link was refused: %s", refusal)
         return render(request, "accounts/handoff_refused.html", status=403)
     except SignInUnavailable:
-        return render(request, "accounts/signin_unavailable.html", status=503)
+        return render(
+            request, "accounts/sign_in_unavailable.html", {"who": "library_system"}, status=503
+        )
     if patron is None or not patron.user.is_active:
         return not_linked(request)
     login(request, patron.user, backend="accounts.backends.UsernameBackend")
     if handed.return_url:
         request.session[CATALOGUE_RETURN] = handed.return_url
     return redirect("payments:account")
+
+
+class LogoutView(auth_views.LogoutView):
+    """Ends the portal's session; after a single sign-on through an OpenID provider that
+    has a logout of its own, on to it, so the provider's session ends too."""
+
+    def post(self, request, *args, **kwargs):
+        provider_logout = provider_logout_url(request)  # read before the session ends
+        response = super().post(request, *args, **kwargs)
+        return redirect(provider_logout) if provider_logout else response
 
 
 def not_linked(request):

@@ -104,6 +104,7 @@ AUTHENTICATION_BACKENDS = [
     # Login throttling, kept in the database so every web process sees the same count.
     "axes.backends.AxesStandaloneBackend",
     "payments.library_systems.signin.LibraryCardBackend",
+    "payments.oidc_signin.PatronOIDCBackend",
     "accounts.backends.CardNumberBackend",
     "accounts.backends.UsernameBackend",
 ]
@@ -117,6 +118,36 @@ SIGN_IN_LABELS = {
     for method in ("library_card", "saml", "oidc", "password")
     for language in ("en", "de")
 }
+# Single sign-on through an OpenID Connect provider ("oidc" in SIGN_IN_METHODS;
+# docs/sign-in-oidc.md): mozilla-django-oidc's settings. The endpoints left empty are read
+# from the provider's discovery document at the first sign-in.
+OIDC_DISCOVERY_URL = env.str("OIDC_DISCOVERY_URL", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_END_SESSION_ENDPOINT = env.str("OIDC_OP_END_SESSION_ENDPOINT", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid")
+# The claim that names the patron, and what it is matched with: external_id (the patron's
+# id in the library system), card_number or user_number.
+OIDC_PATRON_CLAIM = env.str("OIDC_PATRON_CLAIM", default="sub")
+OIDC_PATRON_MATCH = env.str("OIDC_PATRON_MATCH", default="external_id")
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT_SECONDS", default=10)
+# ID tokens signed with the provider's keys (its JWKS), state, nonce and PKCE checked.
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+# Patrons come from the library system (payments.oidc_signin), never from the provider.
+OIDC_CREATE_USER = False
+# The patron's ID token is kept for the provider's logout (id_token_hint).
+OIDC_STORE_ID_TOKEN = True
+OIDC_AUTHENTICATE_CLASS = "accounts.oidc_views.AuthenticateView"
+OIDC_CALLBACK_CLASS = "accounts.oidc_views.CallbackView"
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.logout_url"
 # Password-reset e-mails asked for per card number or e-mail and hour (four times as many
 # per address).
 PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)

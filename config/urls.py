@@ -14,6 +14,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("desk/", include("staffdesk.urls")),
+    # Single sign-on through an OpenID provider, at mozilla-django-oidc's own URL names
+    # (accounts.oidc_views): the provider redirects back to /oidc/callback/.
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("", include("accounts.urls")),
     path("", include("payments.urls")),
 ]

@@ -42,3 +42,17 @@ def sign_in_check(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@register()
+def oidc_check(app_configs, **kwargs):
+    """Single sign-on through an OpenID provider has what it needs, when enabled."""
+    from accounts.oidc import configuration_problems
+    from accounts.signin import OIDC, is_enabled
+
+    if not is_enabled(OIDC):
+        return []
+    return [
+        Error(problem, id="payments.E004", hint="See docs/sign-in-oidc.md.")
+        for problem in configuration_problems()
+    ]

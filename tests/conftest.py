@@ -81,3 +81,23 @@ def linked_patron(koha):
     koha.add_patron(42, patron.card_number, patron.last_name, firstname=patron.first_name,
                     email=patron.email)  # fmt: skip
     return patron
+
+
+@pytest.fixture
+def oidc_provider(settings):
+    """Single sign-on through a real OpenID provider on 127.0.0.1 (pyop), which signs in the
+    claim `sub` "42": the portal's OpenID client configured for it from its discovery."""
+    from accounts.oidc import forget_discovery
+    from tests.accounts.oidc_provider import CLIENT_ID, CLIENT_SECRET, OpenIDProvider
+
+    with OpenIDProvider() as provider:
+        settings.SIGN_IN_METHODS = ["oidc", "password"]
+        settings.OIDC_DISCOVERY_URL = provider.discovery_url
+        settings.OIDC_RP_CLIENT_ID = CLIENT_ID
+        settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
+        settings.OIDC_PATRON_CLAIM = "sub"
+        settings.OIDC_PATRON_MATCH = "external_id"
+        settings.OIDC_TIMEOUT = 5
+        forget_discovery()
+        yield provider
+        forget_discovery()

@@ -92,9 +92,16 @@ class Site:
 
     def log_in(self, username, password):
         self.open("/login/")
-        self.page.get_by_label(re.compile("card number", re.I)).fill(username)
-        self.page.get_by_label(re.compile("^(Password|Passwort)$")).fill(password)
-        self.page.get_by_role("button", name=re.compile("^(Log in|Anmelden)$")).click()
+        form = self.page.locator("form").filter(has=self.card_number_box()).first
+        form.get_by_role("textbox", name=self.CARD_NUMBER).fill(username)
+        form.get_by_label(re.compile("^(Password|Passwort)$")).fill(password)
+        form.get_by_role("button", name=re.compile("^(Log in|Anmelden)$")).click()
+
+    CARD_NUMBER = re.compile("card number|Ausweisnummer", re.I)
+
+    def card_number_box(self):
+        """The login page's card number field (its section's heading names it too)."""
+        return self.page.get_by_role("textbox", name=self.CARD_NUMBER)
 
     def check_accessibility(self, name):
         """No serious or critical axe violation on the page as it is now."""

@@ -161,7 +161,7 @@ def test_a_form_error_is_announced_next_to_the_field(site, patron_paid_at_the_de
     site.open("/login/")
     page.get_by_role("button", name="Log in").click()
 
-    username = page.get_by_label(re.compile("card number", re.I))
+    username = site.card_number_box()
     expect(username).to_have_attribute("aria-invalid", "true")
     expect(username).to_have_attribute("aria-describedby", re.compile("id_username_error"))
     expect(page.locator("#id_username_error")).to_have_text("This field is required.")
