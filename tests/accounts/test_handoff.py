@@ -17,13 +17,11 @@ from django.urls import reverse
 
 from accounts import handoff
 from accounts.models import Patron
+from tests.accounts.handoff_links import HANDOFF, SECRET, signed_link
 from tests.factories import PatronFactory
 from tests.library_systems.fake_server import FakeServer, Reply
 
 pytestmark = pytest.mark.django_db
-
-HANDOFF = reverse("accounts:handoff")
-SECRET = "catalogue-and-portal-share-this"
 
 
 @pytest.fixture(autouse=True)
@@ -32,20 +30,6 @@ def _handoff_settings(settings):
     settings.HANDOFF_RETURN_HOSTS = ["opac.example.org"]
     settings.HANDOFF_PATRON_MATCH = "user_number"
     settings.LIBRARY_SYSTEM_TARGET = ""
-
-
-def signed_link(patron="U-1", expires=None, nonce="a1b2c3d4e5f60718", return_url="", **changed):
-    expires = str(int(time.time()) + 120 if expires is None else expires)
-    message = "|".join((patron, expires, nonce, return_url)).encode()
-    params = {
-        "patron": patron,
-        "expires": expires,
-        "nonce": nonce,
-        "return": return_url,
-        "signature": hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest(),
-    }
-    params.update(changed)
-    return f"{HANDOFF}?{urlencode(params)}"
 
 
 def signed_in(client) -> Patron | None:

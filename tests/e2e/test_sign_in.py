@@ -1,0 +1,68 @@
+"""Patrons sign in the way their library lets them in, and pay, as in a real browser: with
+their card and PIN checked by the (fake) Koha, and through the catalogue's signed link."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Patron
+from payments.models import OrderStatus, PaymentOrder
+from tests.accounts.handoff_links import SECRET, signed_link
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CARD, PIN = "1000000042", "4711"
+CATALOGUE = "https://opac.example.org/account"
+
+
+@pytest.fixture
+def koha_patron(koha):
+    """Koha knows patron 42, with a card, a PIN and one fee; the portal knows nobody yet."""
+    koha.add_patron(42, CARD, "Muster", firstname="Erika", email="erika@example.org")
+    koha.patrons[42].pin = PIN
+    koha.add_fee(42, 750, description="Overdue: Faust I")
+    return koha
+
+
+def pay_the_fee(page):
+    """Ticks the fee read from Koha, pays it at the simulated provider, and is back."""
+    page.get_by_role("checkbox", name=re.compile("Overdue: Faust I")).check()
+    page.get_by_role("button", name="Pay selected fees").click()
+    expect(page.get_by_role("heading", name="Pay 7.50 EUR")).to_be_visible()
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="payment has been received")).to_be_visible()
+
+
+def test_a_patron_signs_in_with_card_and_pin_and_pays(site, koha_patron, settings):
+    settings.SIGN_IN_METHODS = ["library_card"]
+    page = site.open("/login/")
+    form = page.get_by_role("region", name="Library card number and PIN")
+    form.get_by_role("textbox", name="Library card number").fill(CARD)
+    form.get_by_label("PIN").fill(PIN)
+    form.get_by_role("button", name="Log in").click()
+
+    expect(page.get_by_role("heading", name=re.compile("Erika"))).to_be_visible()
+    site.check_accessibility("account after a card and PIN sign-in")
+    pay_the_fee(page)
+
+    order = PaymentOrder.objects.get()
+    assert order.status == OrderStatus.PAID and order.amount_cents == 750
+    assert order.patron == Patron.objects.get(external_id="42")
+
+
+def test_a_patron_arrives_from_the_catalogue_pays_and_is_offered_the_way_back(
+    site, koha_patron, settings
+):
+    settings.HANDOFF_SECRET = SECRET
+    settings.HANDOFF_PATRON_MATCH = "external_id"
+    settings.HANDOFF_RETURN_HOSTS = ["opac.example.org"]
+    page = site.open(signed_link(patron="42", return_url=CATALOGUE))
+
+    expect(page.get_by_role("heading", name=re.compile("Erika"))).to_be_visible()
+    pay_the_fee(page)
+
+    expect(page.get_by_role("link", name="Back to the catalogue")).to_have_attribute(
+        "href", CATALOGUE
+    )
+    assert PaymentOrder.objects.get().status == OrderStatus.PAID
