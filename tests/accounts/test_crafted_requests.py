@@ -4,7 +4,7 @@ redirect off the portal, nothing written by a request that is refused."""
 import pytest
 from django.urls import reverse
 
-from accounts.models import PasswordResetRequest, Patron
+from accounts.models import HandoffUse, PasswordResetRequest, Patron
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +56,52 @@ def test_a_crafted_reset_link_is_a_page_saying_the_link_is_not_valid(client, uid
 
     assert response.status_code == 200
     assert "has already been used or has expired" in response.content.decode()
+
+
+CRAFTED_HANDOFFS = [
+    {},
+    {"patron": "42"},
+    {"patron": "42", "expires": "soon", "nonce": "n", "signature": "zz"},
+    {"patron": "42", "expires": "9" * 400, "nonce": "n", "signature": "0" * 64},
+    {"patron": "\x00", "expires": "1", "nonce": "\x00", "signature": "\x00"},
+    {"patron": ["1", "2"], "expires": "1", "nonce": "n", "signature": "0" * 64},
+    {"jwt": ""},
+    {"jwt": "a.b.c"},
+    {"jwt": "eyJhbGciOiJub25lIn0.eyJ1c2VyIjoiNDIifQ."},
+    {"jwt": "x" * 10_000, "return": "https://evil.example/"},
+]
+
+
+@pytest.mark.parametrize("params", CRAFTED_HANDOFFS)
+def test_a_crafted_hand_off_is_refused_without_an_error_or_a_session(client, settings, params):
+    settings.HANDOFF_SECRET = "catalogue-and-portal-share-this"
+    settings.HANDOFF_JWKS_URL = "http://127.0.0.1:9/jwks.json"  # refused: no key is trusted
+
+    response = client.get(reverse("accounts:handoff"), params)
+
+    assert response.status_code in (400, 403, 503)
+    assert "_auth_user_id" not in client.session
+    assert not HandoffUse.objects.exists()
+    assert not Patron.objects.exists()
+
+
+CRAFTED_CALLBACKS = [
+    {},
+    {"code": "a"},
+    {"code": "a", "state": "b"},
+    {"error": "access_denied", "state": "b"},
+    {"code": "\x00", "state": "\x00"},
+    {"code": "x" * 5000, "state": "y" * 5000},
+]
+
+
+@pytest.mark.parametrize("params", CRAFTED_CALLBACKS)
+def test_a_crafted_sign_on_callback_is_refused_without_an_error_or_a_session(
+    client, oidc_provider, params
+):
+    response = client.get(reverse("oidc_authentication_callback"), params)
+
+    assert 300 <= response.status_code < 500
+    assert not response.has_header("Location") or response["Location"].startswith("/")
+    assert "_auth_user_id" not in client.session
+    assert not Patron.objects.exists()
