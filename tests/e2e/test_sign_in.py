@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from accounts.models import Patron
 from payments.models import OrderStatus, PaymentOrder
 from tests.accounts.handoff_links import SECRET, signed_link
+from tests.e2e.conftest import DESKTOP, OVERFLOWING, PHONE, Site
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,3 +67,23 @@ def test_a_patron_arrives_from_the_catalogue_pays_and_is_offered_the_way_back(
         "href", CATALOGUE
     )
     assert PaymentOrder.objects.get().status == OrderStatus.PAID
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_the_login_page_with_every_method_fits_the_screen(
+    browser, live_server, settings, viewport, language
+):
+    settings.SIGN_IN_METHODS = ["library_card", "oidc", "password"]
+    context = browser.new_context(viewport=viewport, locale="en-GB")
+    site = Site(live_server, context.new_page())
+    try:
+        page = site.open("/login/")
+        if language == "de":
+            page.get_by_role("button", name="Deutsch").click()
+            expect(page.get_by_role("heading", name="Ausweisnummer und PIN")).to_be_visible()
+        expect(page.get_by_role("heading", level=2)).to_have_count(3)
+        assert page.evaluate(OVERFLOWING) == []
+        site.check_accessibility(f"login, every method, {viewport['width']} px, {language}")
+    finally:
+        context.close()
