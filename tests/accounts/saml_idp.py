@@ -26,9 +26,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
-from saml2.metadata import entity_descriptor
+from saml2.metadata import entity_descriptor, sign_entity_descriptor
 from saml2.saml import AUTHN_PASSWORD, NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.server import Server
+from saml2.sigver import security_context
 
 ACS_PATH = "/saml2/acs/"
 USER = "erika"
@@ -97,7 +98,7 @@ class SAMLIdentityProvider:
         self.entity_id = f"{self.url}/idp"
         self.sp_metadata: str | None = None
         self.metadata_file = folder / "idp-metadata.xml"
-        self.metadata_file.write_text(str(entity_descriptor(self.config("idp"))))
+        self.sign_metadata(None)
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def config(self, key_name: str) -> IdPConfig:
@@ -127,6 +128,20 @@ class SAMLIdentityProvider:
         conf.load(description)
         return conf
 
+    def sign_metadata(self, key_name: str | None) -> None:
+        """Publish the IdP's metadata signed with that key pair (a federation's), or
+        unsigned."""
+        descriptor = entity_descriptor(self.config("idp"))
+        if key_name is not None:
+            _, descriptor = sign_entity_descriptor(
+                descriptor, None, security_context(self.config(key_name))
+            )
+        self.metadata_file.write_text(str(descriptor))
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.url}/metadata"
+
     def trust(self, sp_metadata: str) -> None:
         """Know the portal as a service provider, from its metadata."""
         self.sp_metadata = sp_metadata
@@ -151,11 +166,19 @@ class SAMLIdentityProvider:
         method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
         self.requests.append(f"{method} {path}")
         query = {name: values[0] for name, values in parse_qs(environ["QUERY_STRING"]).items()}
-        routes = {"/sso": self.single_sign_on, "/slo": self.single_logout_service}
+        routes = {
+            "/sso": self.single_sign_on,
+            "/slo": self.single_logout_service,
+            "/metadata": self.metadata,
+        }
         route = routes.get(path)
         status, headers, body = route(query) if route else ("404 Not Found", [], b"")
         start_response(status, headers)
         return [body]
+
+    def metadata(self, query: dict):
+        body = self.metadata_file.read_bytes()
+        return "200 OK", [("Content-Type", "application/samlmetadata+xml")], body
 
     def single_sign_on(self, query: dict):
         idp = self.idp()
