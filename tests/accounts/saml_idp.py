@@ -30,6 +30,7 @@ from saml2.metadata import entity_descriptor, sign_entity_descriptor
 from saml2.saml import AUTHN_PASSWORD, NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.server import Server
 from saml2.sigver import security_context
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 ACS_PATH = "/saml2/acs/"
 USER = "erika"
@@ -116,6 +117,8 @@ class SAMLIdentityProvider:
                     "name": "Test University",
                     "endpoints": endpoints,
                     "name_id_format": [NAMEID_FORMAT_TRANSIENT],
+                    "signing_algorithm": SIG_RSA_SHA256,
+                    "digest_algorithm": DIGEST_SHA256,
                     "policy": {
                         "default": {"lifetime": self.lifetime, "name_form": NAME_FORMAT_URI}
                     },

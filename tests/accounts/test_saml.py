@@ -126,10 +126,10 @@ def test_an_assertion_signed_by_another_key_is_refused(client, saml_idp, koha_pa
     assert "The login did not work" in response.content.decode()
     assert signed_in_patron(client) is None
     assert not Patron.objects.exists()
-    assert "A SAML sign-in is refused" in caplog.text
+    assert "A SAML sign-in is refused: Failed to verify signature" in caplog.text
 
 
-def test_an_unsigned_assertion_is_refused(client, saml_idp, koha_patron):
+def test_an_unsigned_assertion_is_refused(client, saml_idp, koha_patron, caplog):
     saml_idp.signed = False
 
     response = browser_sign_in(client)
@@ -137,9 +137,10 @@ def test_an_unsigned_assertion_is_refused(client, saml_idp, koha_patron):
     assert response.status_code == 400
     assert signed_in_patron(client) is None
     assert not Patron.objects.exists()
+    assert "Signature missing for assertion" in caplog.text
 
 
-def test_an_expired_assertion_is_refused(client, saml_idp, koha_patron):
+def test_an_expired_assertion_is_refused(client, saml_idp, koha_patron, caplog):
     saml_idp.issue_expired_assertions()
 
     response = browser_sign_in(client)
@@ -147,9 +148,10 @@ def test_an_expired_assertion_is_refused(client, saml_idp, koha_patron):
     assert response.status_code == 400
     assert signed_in_patron(client) is None
     assert not Patron.objects.exists()
+    assert "A SAML sign-in is refused: Condition not OK" in caplog.text
 
 
-def test_a_response_posted_again_is_refused(client, saml_idp, koha_patron):
+def test_a_response_posted_again_is_refused(client, saml_idp, koha_patron, caplog):
     fields = to_idp(client)
     back_to_portal(client, fields)
     client.post(reverse("accounts:logout"))
@@ -158,6 +160,7 @@ def test_a_response_posted_again_is_refused(client, saml_idp, koha_patron):
 
     assert response.status_code == 400
     assert signed_in_patron(client) is None
+    assert "Unsolicited response" in caplog.text
 
 
 def test_a_response_posted_from_another_browser_is_refused(client, saml_idp, koha_patron):
