@@ -19,6 +19,7 @@ from accounts.handoff import (
 )
 from accounts.oidc import provider_logout_url
 from accounts.passwords import CardOrEmailResetForm, reset_allowed
+from accounts.saml.views import idp_logout
 from accounts.signin import (
     LIBRARY_CARD,
     PASSWORD,
@@ -111,13 +112,17 @@ def handoff(request):
 
 
 class LogoutView(auth_views.LogoutView):
-    """Ends the portal's session; after a single sign-on through an OpenID provider that
-    has a logout of its own, on to it, so the provider's session ends too."""
+    """Ends the portal's session; after a single sign-on through an OpenID provider or a
+    SAML IdP that has a logout of its own, on to it, so the provider's session ends too."""
 
     def post(self, request, *args, **kwargs):
-        provider_logout = provider_logout_url(request)  # read before the session ends
+        # Both are made before the session ends.
+        provider_logout = provider_logout_url(request)
+        saml_logout = None if provider_logout else idp_logout(request)
         response = super().post(request, *args, **kwargs)
-        return redirect(provider_logout) if provider_logout else response
+        if provider_logout:
+            return redirect(provider_logout)
+        return saml_logout or response
 
 
 def not_linked(request):

@@ -74,7 +74,7 @@ def test_a_patron_arrives_from_the_catalogue_pays_and_is_offered_the_way_back(
 def test_the_login_page_with_every_method_fits_the_screen(
     browser, live_server, settings, viewport, language
 ):
-    settings.SIGN_IN_METHODS = ["library_card", "oidc", "password"]
+    settings.SIGN_IN_METHODS = ["library_card", "saml", "oidc", "password"]
     context = browser.new_context(viewport=viewport, locale="en-GB")
     site = Site(live_server, context.new_page())
     try:
@@ -82,7 +82,7 @@ def test_the_login_page_with_every_method_fits_the_screen(
         if language == "de":
             page.get_by_role("button", name="Deutsch").click()
             expect(page.get_by_role("heading", name="Ausweisnummer und PIN")).to_be_visible()
-        expect(page.get_by_role("heading", level=2)).to_have_count(3)
+        expect(page.get_by_role("heading", level=2)).to_have_count(4)
         assert page.evaluate(OVERFLOWING) == []
         site.check_accessibility(f"login, every method, {viewport['width']} px, {language}")
     finally:
