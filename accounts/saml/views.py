@@ -10,6 +10,8 @@ from django.contrib.auth import BACKEND_SESSION_KEY
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from djangosaml2 import views as djangosaml2_views
 from djangosaml2.cache import IdentityCache, StateCache
 from djangosaml2.overrides import Saml2Client
@@ -58,6 +60,10 @@ class LoginView(EnabledOnly, djangosaml2_views.LoginView):
         return super().get(request, *args, **kwargs)
 
 
+# The IdP's page posts these cross-site, without the portal's CSRF token: the response's
+# signature and its answer to this browser's own request are what is checked instead.
+# (djangosaml2 exempts its dispatch, which EnabledOnly's replaces.)
+@method_decorator(csrf_exempt, name="dispatch")
 class AssertionConsumerServiceView(EnabledOnly, djangosaml2_views.AssertionConsumerServiceView):
     """Where the IdP posts its response: signed in and on to the RelayState, or told why
     not. pysaml2 checks the signature, the audience, the lifetime and that the response
@@ -85,6 +91,7 @@ class AssertionConsumerServiceView(EnabledOnly, djangosaml2_views.AssertionConsu
         return sign_in_failed(request)
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class LogoutServiceView(EnabledOnly, djangosaml2_views.LogoutView):
     """The IdP's answer to the portal's logout request, or the IdP's own logout request
     (single logout started at another service)."""

@@ -6,6 +6,7 @@ signed response the browser posts back to the portal's ACS; the portal's backend
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Patron
@@ -80,6 +81,15 @@ def test_a_signed_assertion_naming_a_known_patron_signs_in(client, saml_idp, koh
     patron = signed_in_patron(client)
     assert patron.external_id == "42"
     assert patron.last_name == "Muster"
+
+
+def test_the_idps_post_is_taken_without_the_portals_csrf_token(saml_idp, koha_patron):
+    browser = Client(enforce_csrf_checks=True)
+
+    response = browser_sign_in(browser)
+
+    assert response.status_code == 302
+    assert signed_in_patron(browser).external_id == "42"
 
 
 def test_the_session_key_changes_at_sign_in(client, saml_idp, koha_patron):

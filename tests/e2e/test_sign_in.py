@@ -1,9 +1,11 @@
 """Patrons sign in the way their library lets them in, and pay, as in a real browser: with
-their card and PIN checked by the (fake) Koha, and through the catalogue's signed link."""
+their card and PIN checked by the (fake) Koha, through the test SAML identity provider, and
+through the catalogue's signed link."""
 
 import re
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from accounts.models import Patron
@@ -50,6 +52,22 @@ def test_a_patron_signs_in_with_card_and_pin_and_pays(site, koha_patron, setting
     order = PaymentOrder.objects.get()
     assert order.status == OrderStatus.PAID and order.amount_cents == 750
     assert order.patron == Patron.objects.get(external_id="42")
+
+
+def test_a_patron_signs_in_with_the_university_login_and_pays(
+    site, koha_patron, saml_idp, settings
+):
+    # The IdP's page posts back cross-site: the browser sends the pending login's cookie
+    # (SameSite=None) only as a Secure cookie, which it takes from localhost without HTTPS.
+    settings.SESSION_COOKIE_SECURE = True
+    saml_idp.trust(requests.get(site.url + "/saml2/metadata/", timeout=10).text)
+    page = site.open("/login/")
+    page.get_by_role("link", name="Log in: University login").click()
+
+    expect(page.get_by_role("heading", name=re.compile("Erika"))).to_be_visible()
+    pay_the_fee(page)
+
+    assert PaymentOrder.objects.get().patron == Patron.objects.get(external_id="42")
 
 
 def test_a_patron_arrives_from_the_catalogue_pays_and_is_offered_the_way_back(
