@@ -20,9 +20,10 @@ Either works once: its nonce (or the token itself) is kept until it expires
 import datetime
 import hashlib
 import hmac
+import secrets
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 from django.conf import settings
@@ -31,6 +32,8 @@ from django.utils import timezone
 
 from accounts.models import HandoffUse
 
+# The secret of the demo's .env (manage.py handoff_link): refused outside development.
+DEMO_SECRET = "demo-catalogue-link-not-for-production"
 # Where the session keeps the hand-off's way back to the catalogue.
 CATALOGUE_RETURN = "catalogue_return"
 
@@ -50,6 +53,20 @@ class Handoff:
 def link_signature(*, patron: str, expires: str, nonce: str, return_url: str, secret: str) -> str:
     message = "|".join((patron, expires, nonce, return_url)).encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def link_query(*, patron: str, return_url: str = "", lifetime: int | None = None) -> str:
+    """The query of a signed link for `patron`, as a catalogue makes it (for trying a
+    catalogue's set-up, and the demo): expiring in `lifetime` seconds, at most
+    HANDOFF_MAX_AGE_SECONDS."""
+    if not settings.HANDOFF_SECRET:
+        raise HandoffRefused("signed links are not enabled (no HANDOFF_SECRET)")
+    lifetime = min(lifetime or settings.HANDOFF_MAX_AGE_SECONDS, settings.HANDOFF_MAX_AGE_SECONDS)
+    expires, nonce = str(int(time.time()) + lifetime), secrets.token_hex(16)
+    signature = link_signature(patron=patron, expires=expires, nonce=nonce,
+                               return_url=return_url, secret=settings.HANDOFF_SECRET)  # fmt: skip
+    return urlencode({"patron": patron, "expires": expires, "nonce": nonce,
+                      "return": return_url, "signature": signature})  # fmt: skip
 
 
 def link_verified(params) -> Handoff:

@@ -70,3 +70,21 @@ def saml_check(app_configs, **kwargs):
         Error(problem, id="payments.E005", hint="See docs/sign-in-saml.md.")
         for problem in configuration_problems()
     ]
+
+
+@register()
+def handoff_check(app_configs, **kwargs):
+    """The demo's catalogue-link secret is known to everyone: never outside development."""
+    from django.conf import settings
+
+    from accounts.handoff import DEMO_SECRET
+
+    if settings.DEBUG or settings.HANDOFF_SECRET != DEMO_SECRET:
+        return []
+    return [
+        Error(
+            "HANDOFF_SECRET is the demo's, which anyone can read in .env.example.",
+            id="payments.E006",
+            hint="Set a long random secret shared with the catalogue (README, Sign-in).",
+        )
+    ]

@@ -73,6 +73,12 @@ class Command(BaseCommand):
             f"desk3 / {STAFF_PASSWORD}  desk staff of the North Branch only"
         )
         self.stdout.write(f"  admin / {ADMIN_PASSWORD}  administrator (/admin/)")
+        if settings.HANDOFF_SECRET:
+            self.stdout.write(self.style.MIGRATE_HEADING("The catalogue's Pay fees link"))
+            self.stdout.write(
+                f"  python manage.py handoff_link {PATRONS[0][0]}  prints a link that signs "
+                "the patron in once, for a few minutes (HANDOFF_PATRON_MATCH=card_number)"
+            )
 
     @transaction.atomic
     def _create_everything(self) -> bool:
