@@ -107,3 +107,5 @@ def fake_paypal(settings):
         forget_certificates()
         yield fake
         forget_certificates()
+        # Nothing the portal sent, nor anything the fake answered, may be off PayPal's description.
+        assert fake.violations == []

@@ -30,7 +30,7 @@ def _now() -> str:
 
 
 def paypal_id(length: int = 17) -> str:
-    alphabet = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 

@@ -27,7 +27,13 @@ from payments.models import WebhookTransmission
 from payments.providers.base import InvalidSignature, ProviderError
 
 PAYPAL_CERT_ORIGINS = ("https://api.paypal.com", "https://api.sandbox.paypal.com")
-HEADERS = ("id", "time", "sig", "cert-url")
+HEADERS = {
+    "id": "PAYPAL-TRANSMISSION-ID",
+    "time": "PAYPAL-TRANSMISSION-TIME",
+    "sig": "PAYPAL-TRANSMISSION-SIG",
+    "cert-url": "PAYPAL-CERT-URL",
+    "algo": "PAYPAL-AUTH-ALGO",
+}
 ALGORITHMS = {"SHA256withRSA": hashes.SHA256}
 PROVIDER = "paypal"
 
@@ -82,8 +88,7 @@ def forget_certificates() -> None:
 
 def transmission(headers) -> dict[str, str]:
     """PayPal's signature headers (refused when one is missing)."""
-    found = {name: headers.get(f"PAYPAL-TRANSMISSION-{name.upper()}", "") for name in HEADERS}
-    found["algo"] = headers.get("PAYPAL-AUTH-ALGO", "")
+    found = {name: headers.get(header, "") for name, header in HEADERS.items()}
     missing = [name for name, value in found.items() if not value]
     if missing:
         raise InvalidSignature(f"missing PayPal headers: {', '.join(missing)}")
