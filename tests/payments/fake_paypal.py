@@ -38,14 +38,31 @@ def _not_described(request: Request) -> bool:
     return request.path in ("/v1/oauth2/token", CERT_PATH) or not request.path.startswith(API)
 
 
-def _error(status: int, name: str, issue: str, message: str) -> Reply:
+# PayPal's error names and messages by status, as its descriptions fix them.
+ERRORS = {
+    401: (
+        "AUTHENTICATION_FAILURE",
+        "Authentication failed due to missing authorization header, or invalid authentication "
+        "credentials.",
+    ),
+    404: ("RESOURCE_NOT_FOUND", "The specified resource does not exist."),
+    422: (
+        "UNPROCESSABLE_ENTITY",
+        "The requested action could not be performed, semantically incorrect, or failed "
+        "business validation.",
+    ),
+}
+
+
+def _error(status: int, issue: str, description: str) -> Reply:
+    name, message = ERRORS[status]
     return Reply(
         status,
         {
             "name": name,
             "message": message,
             "debug_id": secrets.token_hex(6),
-            "details": [{"issue": issue, "description": message}],
+            "details": [{"issue": issue, "description": description}],
         },
     )
 
@@ -158,7 +175,7 @@ class FakePayPal:
 
     def _create_order(self, request: Request) -> Reply:
         if not self._authorized(request):
-            return _error(401, "AUTHENTICATION_FAILURE", "INVALID_TOKEN", "No token")
+            return _error(401, "INVALID_TOKEN", "No token")
         with self.lock:
             key, earlier = self._repeat(request, "order")
             if earlier:
@@ -203,7 +220,7 @@ class FakePayPal:
     def _get_order(self, request: Request) -> Reply:
         order = self.orders.get(request.path.rsplit("/", 1)[-1])
         if order is None:
-            return _error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", "No such order")
+            return _error(404, "INVALID_RESOURCE_ID", "No such order")
         return Reply(200, self._public(order))
 
     def _capture(self, request: Request) -> Reply:
@@ -211,14 +228,14 @@ class FakePayPal:
         with self.lock:
             order = self.orders.get(order_id)
             if order is None:
-                return _error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", "No such order")
+                return _error(404, "INVALID_RESOURCE_ID", "No such order")
             key, earlier = self._repeat(request, "capture")
             if earlier:
                 return Reply(200, self._public(order))
             if order["status"] == "COMPLETED":
-                return _error(422, "UNPROCESSABLE_ENTITY", "ORDER_ALREADY_CAPTURED", "Captured")
+                return _error(422, "ORDER_ALREADY_CAPTURED", "Captured")
             if order["status"] != "APPROVED":
-                return _error(422, "UNPROCESSABLE_ENTITY", "ORDER_NOT_APPROVED", "Not approved")
+                return _error(422, "ORDER_NOT_APPROVED", "Not approved")
             unit = order["purchase_units"][0]
             capture = {
                 "id": paypal_id(),
@@ -253,7 +270,7 @@ class FakePayPal:
     def _get_capture(self, request: Request) -> Reply:
         capture = self.captures.get(request.path.rsplit("/", 1)[-1])
         if capture is None:
-            return _error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", "No such capture")
+            return _error(404, "INVALID_RESOURCE_ID", "No such capture")
         return Reply(200, capture)
 
     def _refund(self, request: Request) -> Reply:
@@ -261,10 +278,11 @@ class FakePayPal:
         with self.lock:
             capture = self.captures.get(capture_id)
             if capture is None:
-                return _error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", "No such capture")
+                return _error(404, "INVALID_RESOURCE_ID", "No such capture")
             key, earlier = self._repeat(request, "refund")
             if earlier:
-                return Reply(200, self.refunds[earlier])
+                # The same refund again; PayPal's description has only 201 for this call.
+                return Reply(201, self.refund_answer(earlier))
             body = request.json() if request.body else {}
             captured = _cents(capture["amount"]["value"])
             taken = sum(
@@ -278,7 +296,10 @@ class FakePayPal:
             }
             if _cents(amount["value"]) > captured - taken:
                 return _error(
-                    422, "UNPROCESSABLE_ENTITY", "REFUND_AMOUNT_EXCEEDED", "More than is left"
+                    422,
+                    "REFUND_AMOUNT_EXCEEDED",
+                    "The refund amount must be less than or equal to the capture amount that "
+                    "has not yet been refunded.",
                 )
             refund = {
                 "id": paypal_id(),
@@ -312,7 +333,7 @@ class FakePayPal:
     def _get_refund(self, request: Request) -> Reply:
         refund_id = request.path.rsplit("/", 1)[-1]
         if refund_id not in self.refunds:
-            return _error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", "No such refund")
+            return _error(404, "INVALID_RESOURCE_ID", "No such refund")
         return Reply(200, self.refund_answer(refund_id))
 
     # --- the patron's pages at PayPal (for the browser tests) ----------------------------
