@@ -81,6 +81,8 @@ class FakePayPal:
         self.capture_outcome = "COMPLETED"  # or PENDING, DECLINED
         self.refund_outcome = "COMPLETED"  # or PENDING, FAILED
         self.certificate_pem = ""
+        # The REST apps whose client id and secret get a token (one per merchant account).
+        self.credentials = {CLIENT_ID: CLIENT_SECRET}
         self.lock = threading.RLock()
         routes = [
             ("POST", "/v1/oauth2/token", self._token),
@@ -149,8 +151,11 @@ class FakePayPal:
     # --- the API ---------------------------------------------------------------------
 
     def _token(self, request: Request) -> Reply:
-        expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-        if request.headers.get("authorization") != f"Basic {expected}":
+        accepted = {
+            "Basic " + base64.b64encode(f"{client}:{secret}".encode()).decode()
+            for client, secret in self.credentials.items()
+        }
+        if request.headers.get("authorization") not in accepted:
             return Reply(401, {"error": "invalid_client", "error_description": "Bad client"})
         if request.form().get("grant_type") != ["client_credentials"]:
             return Reply(400, {"error": "unsupported_grant_type"})

@@ -6,9 +6,12 @@ PayPal's OpenAPI descriptions, without the SDK's models renaming or dropping a f
 between. Every failure to reach PayPal, or a refusal, is a PayPalRefusal or ProviderError.
 """
 
+import hashlib
 import json
+import threading
 
 import requests
+from apimatic_core.exceptions.auth_validation_exception import AuthValidationException
 from paypalserversdk.configuration import Configuration, Environment, Server
 from paypalserversdk.exceptions.api_exception import ApiException
 from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
@@ -17,6 +20,15 @@ from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 from payments.providers.base import ProviderError
 
 ENVIRONMENTS = {"sandbox": Environment.SANDBOX, "live": Environment.PRODUCTION}
+
+# Access tokens by REST app, kept across requests: a provider is made for each request,
+# and PayPal's tokens last hours (the SDK fetches a new one when one expires).
+_tokens: dict[tuple, object] = {}
+_tokens_lock = threading.Lock()
+
+
+def _token_key(environment: str, api_base: str, client_id: str, client_secret: str) -> tuple:
+    return environment, api_base, client_id, hashlib.sha256(client_secret.encode()).hexdigest()
 
 
 class _Configuration(Configuration):
@@ -54,12 +66,23 @@ class PayPalClient:
         api_base: str = "",
         timeout_seconds: float = 20,
     ):
+        key = _token_key(environment, api_base, client_id, client_secret)
+        with _tokens_lock:
+            token = _tokens.get(key)
+
+        def keep(new_token):
+            with _tokens_lock:
+                _tokens[key] = new_token
+
         config = _Configuration(
             timeout=timeout_seconds,
             max_retries=1,
             environment=ENVIRONMENTS[environment],
             client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
-                o_auth_client_id=client_id, o_auth_client_secret=client_secret
+                o_auth_client_id=client_id,
+                o_auth_client_secret=client_secret,
+                o_auth_token=token,
+                o_auth_on_token_update=keep,
             ),
         )
         config.api_base = api_base
@@ -72,6 +95,8 @@ class PayPalClient:
             raise _refusal(error) from error
         except requests.RequestException as error:
             raise ProviderError(f"PayPal cannot be reached: {error}") from error
+        except AuthValidationException as error:  # no token: unreachable, or refused us
+            raise ProviderError(f"PayPal gave no access token: {error}") from error
         except ValueError as error:  # an answer that is not JSON
             raise ProviderError(f"PayPal's answer could not be read: {error}") from error
         return json.loads(response.text) if response.text else {}

@@ -5,6 +5,8 @@ Amounts are the portal's integer minor units; PayPal writes them as decimal stri
 as many decimals as the currency has. Neither side ever passes through a float.
 """
 
+import re
+
 from fees.amounts import is_whole_cents
 from fees.models import service_fee_kind
 from payments.models import OrderStatus, PaymentOrder
@@ -37,15 +39,16 @@ def cents_of(amount: dict | None) -> int | None:
     """PayPal's money object in minor units (None when it is missing or unreadable)."""
     if not amount or not isinstance(amount.get("value"), str):
         return None
-    value, places = amount["value"].strip(), decimals(amount.get("currency_code", ""))
-    negative = value.startswith("-")
-    whole, _, fraction = value.lstrip("-").partition(".")
-    if (not whole.isdigit() and whole != "") or (fraction and not fraction.isdigit()):
+    places = decimals(amount.get("currency_code", ""))
+    # PayPal's own pattern for a value: "-?[0-9]+" or "-?[0-9]*.[0-9]+".
+    found = re.fullmatch(r"(-?)([0-9]*)(?:\.([0-9]+))?", amount["value"].strip())
+    if not found or not (found[2] or found[3]):
         return None
+    sign, whole, fraction = found[1], found[2] or "0", found[3] or ""
     if len(fraction) > places and set(fraction[places:]) != {"0"}:
         return None  # more precision than the currency has: not an amount we could book
-    cents = int(whole or "0") * 10**places + int((fraction + "0" * places)[:places] or "0")
-    return -cents if negative else cents
+    cents = int(whole) * 10**places + int((fraction + "0" * places)[:places] or "0")
+    return -cents if sign else cents
 
 
 def _item(name: str, cents: int, currency: str) -> dict:
