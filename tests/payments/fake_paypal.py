@@ -13,10 +13,10 @@ import datetime
 import secrets
 import threading
 from pathlib import Path
-from urllib.parse import urlencode
 
 from tests.library_systems.fake_server import FakeServer, Reply, Request
 from tests.library_systems.openapi3 import OpenApi3Check
+from tests.payments.paypal.pages import approval_page, approve_from_page
 
 SPECS = Path(__file__).parent / "paypal" / "specs"
 CLIENT_ID = "AZfake-client-id"
@@ -92,8 +92,8 @@ class FakePayPal:
             ("GET", r"/v2/payments/captures/[^/]+", self._get_capture),
             ("POST", r"/v2/payments/captures/[^/]+/refund", self._refund),
             ("GET", r"/v2/payments/refunds/[^/]+", self._get_refund),
-            ("GET", "/checkoutnow", self._approval_page),
-            ("POST", "/checkoutnow", self._approve_from_page),
+            ("GET", "/checkoutnow", lambda request: approval_page(self, request)),
+            ("POST", "/checkoutnow", lambda request: approve_from_page(self, request)),
             ("GET", CERT_PATH, lambda request: Reply(200, self.certificate_pem)),
         ]
         for method, path, responder in routes:
@@ -340,35 +340,6 @@ class FakePayPal:
         if refund_id not in self.refunds:
             return _error(404, "INVALID_RESOURCE_ID", "No such refund")
         return Reply(200, self.refund_answer(refund_id))
-
-    # --- the patron's pages at PayPal (for the browser tests) ----------------------------
-
-    def _approval_page(self, request: Request) -> Reply:
-        token = request.arg("token") or ""
-        if token not in self.orders:
-            return Reply(404, "No such order")
-        page = (
-            "<!doctype html><html lang='en'><head><title>PayPal (fake)</title></head><body>"
-            f"<h1>Pay {self.orders[token]['purchase_units'][0]['amount']['value']}</h1>"
-            f"<form method='post' action='/checkoutnow?token={token}'>"
-            "<button name='action' value='approve'>Pay Now</button>"
-            "<button name='action' value='cancel'>Cancel and return</button></form></body></html>"
-        )
-        return Reply(200, page, headers={"Content-Type": "text/html; charset=utf-8"})
-
-    def _approve_from_page(self, request: Request) -> Reply:
-        token = request.arg("token") or ""
-        order = self.orders.get(token)
-        if order is None:
-            return Reply(404, "No such order")
-        context = order["_context"]
-        if request.form().get("action") == ["cancel"]:
-            target = f"{context.get('cancel_url', '')}?{urlencode({'token': token})}"
-        else:
-            self.approve(token)
-            query = urlencode({"token": token, "PayerID": order["payer"]["payer_id"]})
-            target = f"{context.get('return_url', '')}?{query}"
-        return Reply(302, "", headers={"Location": target})
 
 
 def _cents(value: str) -> int:

@@ -1,7 +1,10 @@
 """Capturing an approved PayPal order: on the patron's return, on PayPal's webhooks, in
 either order, booked once through payment_order_transition."""
 
+from urllib.parse import urlsplit
+
 import pytest
+import requests
 
 from fees.models import EntryKind, JournalEntry
 from payments.models import MoneyReport, OrderStatus, PaymentOrder
@@ -219,5 +222,24 @@ def test_the_reconcile_job_captures_an_order_approved_but_never_returned(order, 
 
     services.order_refresh(order=order)
 
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+
+
+def test_approving_on_paypals_page_sends_the_patron_back_to_be_booked(
+    patron_client, order, fake_paypal
+):
+    page = requests.get(f"{fake_paypal.url}/checkoutnow", {"token": order.provider_transaction_id})
+    approved = requests.post(
+        f"{fake_paypal.url}/checkoutnow?token={order.provider_transaction_id}",
+        data={"action": "approve"},
+        allow_redirects=False,
+    )
+
+    assert page.status_code == 200
+    back = approved.headers["Location"]
+    assert f"/orders/{order.reference}/?token={order.provider_transaction_id}" in back
+    parts = urlsplit(back)
+    patron_client.get(f"{parts.path}?{parts.query}")
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
