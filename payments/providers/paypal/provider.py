@@ -196,9 +196,12 @@ class PayPalProvider:
     def _approved(self, resource: dict, event_id: str) -> ProviderUpdate | None:
         """The patron approved at PayPal: capture now, unless the portal no longer waits
         for this order (given up, paid otherwise) or knows none by that id."""
-        order = PaymentOrder.objects.filter(
-            provider=self.name, provider_transaction_id=resource.get("id") or None
-        ).first()
+        paypal_order_id = resource.get("id")
+        order = paypal_order_id and (
+            PaymentOrder.objects.filter(
+                provider=self.name, provider_transaction_id=paypal_order_id
+            ).first()
+        )
         if order is None or not order.is_open:
             logger.info("Not capturing PayPal order %s: no open order", resource.get("id"))
             return None
