@@ -10,9 +10,9 @@ REQUIRE_POSTGRES ?= 0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint chromium screenshots property bench-settle bench-account bench-desk bench-bridge bench-http clean
+.PHONY: run test lint chromium xmlsec1 screenshots property bench-settle bench-account bench-desk bench-bridge bench-http clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml | xmlsec1
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 .env:
 	cp .env.example .env
 
-run: $(VENV)/.installed .env
+run: $(VENV)/.installed .env xmlsec1
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Portal: http://$(HOST):$(PORT)   Staff desk: http://$(HOST):$(PORT)/desk/   Admin: http://$(HOST):$(PORT)/admin/"
@@ -38,7 +38,18 @@ chromium:
 		fi; \
 	fi
 
-test: $(VENV)/.installed .env chromium
+# SAML sign-in (pysaml2) signs and checks XML signatures with Debian's xmlsec1.
+xmlsec1:
+	@if ! command -v "$${SAML_XMLSEC_BINARY:-xmlsec1}" >/dev/null; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+			echo "== Installing xmlsec1 for the SAML sign-in"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; \
+		else \
+			echo "SAML sign-in and its tests need xmlsec1: sudo apt-get install xmlsec1 (they fail without it)" >&2; \
+		fi; \
+	fi
+
+test: $(VENV)/.installed .env chromium xmlsec1
 	@if $(PY) -c "import psycopg, sys; psycopg.connect(sys.argv[1].rsplit('/', 1)[0] + '/postgres', connect_timeout=5).close()" "$(TEST_DATABASE_URL)" 2>/dev/null; then \
 		echo "== Test suite on PostgreSQL ($(TEST_DATABASE_URL))"; \
 		DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS) || exit 1; \

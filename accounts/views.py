@@ -19,6 +19,7 @@ from accounts.handoff import (
 )
 from accounts.oidc import provider_logout_url
 from accounts.passwords import CardOrEmailResetForm, reset_allowed
+from accounts.saml.views import idp_logout
 from accounts.signin import (
     LIBRARY_CARD,
     PASSWORD,
@@ -61,22 +62,18 @@ class LoginView(auth_views.LoginView):
         )
         if len(forms) > 1:  # the first method's form takes the focus
             forms[PASSWORD].fields["username"].widget.attrs.pop("autofocus", None)
-        sso = [
-            {"method": method, "title": method_label(method), "url": self.sso_url(method)}
-            for method in SSO_START_URLS
-            if is_enabled(method)
-        ]
-        context["sign_in_buttons"] = sso
-        context["sign_in_forms"] = [
-            {
-                "method": method,
-                "form": form,
-                "title": method_label(method) if is_enabled(method) else None,
-                "open": posted == method or (posted is None and not sso and method == first),
-            }
-            for first in [next(iter(forms))]
-            for method, form in forms.items()
-        ]
+        # The methods in the library's order: a button for single sign-on, a form otherwise.
+        methods = []
+        for method in settings.SIGN_IN_METHODS:
+            entry = {"method": method, "title": method_label(method)}
+            if method in SSO_START_URLS:
+                methods.append({**entry, "url": self.sso_url(method)})
+            elif method in forms:
+                methods.append({**entry, "form": forms[method]})
+        context["sign_in_methods"] = methods
+        if not is_enabled(PASSWORD):  # staff only: folded away unless just used
+            context["staff_form"] = forms[PASSWORD]
+            context["staff_form_open"] = posted == PASSWORD or (posted is None and not methods)
         return context
 
     def sso_url(self, method: str) -> str:
@@ -111,13 +108,17 @@ def handoff(request):
 
 
 class LogoutView(auth_views.LogoutView):
-    """Ends the portal's session; after a single sign-on through an OpenID provider that
-    has a logout of its own, on to it, so the provider's session ends too."""
+    """Ends the portal's session; after a single sign-on through an OpenID provider or a
+    SAML IdP that has a logout of its own, on to it, so the provider's session ends too."""
 
     def post(self, request, *args, **kwargs):
-        provider_logout = provider_logout_url(request)  # read before the session ends
+        # Both are made before the session ends.
+        provider_logout = provider_logout_url(request)
+        saml_logout = None if provider_logout else idp_logout(request)
         response = super().post(request, *args, **kwargs)
-        return redirect(provider_logout) if provider_logout else response
+        if provider_logout:
+            return redirect(provider_logout)
+        return saml_logout or response
 
 
 def not_linked(request):

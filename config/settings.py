@@ -6,6 +6,7 @@ and DATABASE_URL (PostgreSQL).
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import environ
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "djangosaml2",
     "accounts",
     "fees",
     "payments",
@@ -42,6 +44,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The SAML sign-in's own session (djangosaml2): its cookie is SameSite=None, so that the
+    # IdP's cross-site POST to the ACS brings it along; the portal's stays Lax.
+    "djangosaml2.middleware.SamlSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -105,6 +110,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "payments.library_systems.signin.LibraryCardBackend",
     "payments.oidc_signin.PatronOIDCBackend",
+    "payments.saml_signin.PatronSAMLBackend",
     "accounts.backends.CardNumberBackend",
     "accounts.backends.UsernameBackend",
 ]
@@ -148,6 +154,41 @@ OIDC_STORE_ID_TOKEN = True
 OIDC_AUTHENTICATE_CLASS = "accounts.oidc_views.AuthenticateView"
 OIDC_CALLBACK_CLASS = "accounts.oidc_views.CallbackView"
 OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.logout_url"
+# Single sign-on through a SAML 2 identity provider ("saml" in SIGN_IN_METHODS;
+# docs/sign-in-saml.md), with djangosaml2. The IdP's metadata, or its federation's (then
+# SAML_IDP_ENTITY_ID picks the IdP), from a file or a URL; its signature is checked with
+# SAML_IDP_METADATA_CERT when given (a federation's always should be).
+SAML_IDP_METADATA_FILE = env.str("SAML_IDP_METADATA_FILE", default="")
+SAML_IDP_METADATA_URL = env.str("SAML_IDP_METADATA_URL", default="")
+SAML_IDP_METADATA_CERT = env.str("SAML_IDP_METADATA_CERT", default="")
+SAML_IDP_ENTITY_ID = env.str("SAML_IDP_ENTITY_ID", default="")
+# The portal's entity id (default: its metadata's address, https://<portal>/saml2/metadata/)
+# and its key pair, as files: the key is never in a setting, the database or a log.
+SAML_SP_ENTITY_ID = env.str("SAML_SP_ENTITY_ID", default="")
+SAML_SP_KEY_FILE = env.str("SAML_SP_KEY_FILE", default="")
+SAML_SP_CERT_FILE = env.str("SAML_SP_CERT_FILE", default="")
+SAML_SP_CONTACT_EMAIL = env.str("SAML_SP_CONTACT_EMAIL", default="")
+# The attribute that names the patron (its OID or URI, or its friendly name), and what it
+# is matched with: external_id, card_number or user_number. Default: eduPersonPrincipalName.
+SAML_PATRON_ATTRIBUTE = env.str("SAML_PATRON_ATTRIBUTE", default="urn:oid:1.3.6.1.4.1.5923.1.1.1.6")
+SAML_PATRON_MATCH = env.str("SAML_PATRON_MATCH", default="external_id")
+SAML_TIMEOUT = env.float("SAML_TIMEOUT_SECONDS", default=10)
+SAML_XMLSEC_BINARY = env.str("SAML_XMLSEC_BINARY", default=shutil.which("xmlsec1") or "")
+# djangosaml2's settings: the configuration built from the above (accounts.saml.config);
+# patrons come from the library system (payments.saml_signin), never from the assertion.
+SAML_CONFIG_LOADER = "accounts.saml.config.sp_config"
+SAML_CREATE_UNKNOWN_USER = False
+SAML_ATTRIBUTE_MAPPING = {}
+SAML_DEFAULT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+SAML_SESSION_COOKIE_NAME = "saml_session"
+SAML_SESSION_COOKIE_SAMESITE = "None"
+# The portal's session has ended before the IdP's logout answers: its answer only leads
+# back to the login page.
+SAML_IGNORE_LOGOUT_ERRORS = True
+# The portal sets no Content-Security-Policy of its own for djangosaml2 to extend.
+SAML_CSP_HANDLER = ""
+# A verified assertion is no password guess: not counted, nor locked out, by django-axes.
+AXES_WHITELIST_CALLABLE = "accounts.saml.views.is_saml_sign_in"
 # Password-reset e-mails asked for per card number or e-mail and hour (four times as many
 # per address).
 PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
@@ -243,7 +284,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Django's own default gives "django" a console handler too, and its records also reach
     # the root's: each line would print twice. The root alone prints them.
-    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
+    # pysaml2's schema library tells of every schema it loads, at its import too.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "xmlschema": {"level": "WARNING"},
+    },
 }
 
 # --- The library --------------------------------------------------------------------

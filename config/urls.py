@@ -17,6 +17,9 @@ urlpatterns = [
     # Single sign-on through an OpenID provider, at mozilla-django-oidc's own URL names
     # (accounts.oidc_views): the provider redirects back to /oidc/callback/.
     path("oidc/", include("mozilla_django_oidc.urls")),
+    # Single sign-on through a SAML 2 IdP, at djangosaml2's URL names (accounts.saml.views):
+    # the IdP posts its response to /saml2/acs/.
+    path("saml2/", include("accounts.saml.urls")),
     path("", include("accounts.urls")),
     path("", include("payments.urls")),
 ]

@@ -56,3 +56,17 @@ def oidc_check(app_configs, **kwargs):
         Error(problem, id="payments.E004", hint="See docs/sign-in-oidc.md.")
         for problem in configuration_problems()
     ]
+
+
+@register()
+def saml_check(app_configs, **kwargs):
+    """Single sign-on through a SAML IdP has what it needs, when enabled."""
+    from accounts.saml.config import configuration_problems
+    from accounts.signin import SAML, is_enabled
+
+    if not is_enabled(SAML):
+        return []
+    return [
+        Error(problem, id="payments.E005", hint="See docs/sign-in-saml.md.")
+        for problem in configuration_problems()
+    ]

@@ -56,6 +56,34 @@ def _default_fee_types(request):
 
 
 @pytest.fixture
+def saml_idp(settings, db, tmp_path):
+    """Single sign-on through a real SAML 2 IdP on 127.0.0.1 (pysaml2), which signs in the
+    eduPersonPrincipalName "42": the portal's service provider configured for it from its
+    metadata file, and the IdP knowing the portal from the portal's metadata."""
+    from django.test import Client
+
+    from accounts.saml.config import forget_configuration
+    from tests.accounts.saml_idp import SAMLIdentityProvider, key_pair
+
+    with SAMLIdentityProvider(tmp_path) as idp:
+        key_file, cert_file = key_pair("portal")
+        settings.SIGN_IN_METHODS = ["saml", "password"]
+        settings.SAML_IDP_METADATA_FILE = str(idp.metadata_file)
+        settings.SAML_IDP_METADATA_URL = ""
+        settings.SAML_IDP_METADATA_CERT = ""
+        settings.SAML_IDP_ENTITY_ID = ""
+        settings.SAML_SP_ENTITY_ID = ""
+        settings.SAML_SP_KEY_FILE = key_file
+        settings.SAML_SP_CERT_FILE = cert_file
+        settings.SAML_PATRON_ATTRIBUTE = "urn:oid:1.3.6.1.4.1.5923.1.1.1.6"
+        settings.SAML_PATRON_MATCH = "external_id"
+        forget_configuration()
+        idp.trust(Client().get("/saml2/metadata/").content.decode())
+        yield idp
+        forget_configuration()
+
+
+@pytest.fixture
 def koha(settings):
     """The portal reads fees live from a (fake) Koha, which knows the patron as number 42."""
     from tests.library_systems.koha_library import KohaLibrary

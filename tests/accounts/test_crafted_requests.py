@@ -105,3 +105,72 @@ def test_a_crafted_sign_on_callback_is_refused_without_an_error_or_a_session(
     assert not response.has_header("Location") or response["Location"].startswith("/")
     assert "_auth_user_id" not in client.session
     assert not Patron.objects.exists()
+
+
+SAML_ACS = "/saml2/acs/"
+SAML_ENDPOINTS = ["/saml2/login/", SAML_ACS, "/saml2/ls/", "/saml2/ls/post/", "/saml2/metadata/"]
+CRAFTED_SAML_RESPONSES = [
+    {},
+    {"SAMLResponse": ""},
+    {"SAMLResponse": "not base64 at all \x00"},
+    {"SAMLResponse": "PHNhbWxwOlJlc3BvbnNlLz4="},  # <samlp:Response/>
+    {"SAMLResponse": "PD94bWwgdmVyc2lvbj0iMS4wIj8+PCFET0NUWVBFIHg+PHg+JmE7PC94Pg=="},
+    {"SAMLResponse": "A" * 20000, "RelayState": "https://evil.example/"},
+    {"SAMLResponse": ["a", "b"], "RelayState": "//evil.example/"},
+]
+
+
+@pytest.mark.parametrize("data", CRAFTED_SAML_RESPONSES)
+def test_a_crafted_saml_response_is_refused_without_an_error_or_a_session(
+    client, saml_idp, koha, data
+):
+    response = client.post(SAML_ACS, data)
+
+    assert response.status_code == 400
+    assert "_auth_user_id" not in client.session
+    assert not Patron.objects.exists()
+
+
+@pytest.mark.parametrize("endpoint", SAML_ENDPOINTS)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_saml_endpoint_asked_with_garbage_answers_without_a_server_error(
+    client, saml_idp, endpoint, method
+):
+    garbage = {"SAMLRequest": "%%%", "SAMLResponse": "x", "RelayState": "https://evil.example/"}
+
+    response = getattr(client, method)(endpoint, garbage)
+
+    assert response.status_code < 500
+    assert "evil.example" not in response.get("Location", "")
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    "relay_state", [None, "", "https://evil.example/", "//evil.example/x", "javascript:alert(1)"]
+)
+def test_a_saml_sign_in_with_a_missing_or_off_site_relay_state_stays_on_the_portal(
+    client, saml_idp, koha, relay_state
+):
+    from tests.accounts.saml_idp import back_to_portal, to_idp
+
+    koha.add_patron(42, "1000000042", "Muster", firstname="Erika")
+    fields = to_idp(client)
+
+    response = back_to_portal(client, fields, RelayState=relay_state)
+
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:home")
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
+def test_a_saml_sign_in_started_with_an_off_site_next_stays_on_the_portal(
+    client, saml_idp, koha, target
+):
+    from tests.accounts.saml_idp import browser_sign_in
+
+    koha.add_patron(42, "1000000042", "Muster", firstname="Erika")
+
+    response = browser_sign_in(client, next=target)
+
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:home")

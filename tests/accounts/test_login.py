@@ -220,3 +220,21 @@ def test_someone_single_sign_on_names_but_nobody_knows_gets_the_not_linked_page(
 
     assert response.status_code == 403
     assert "not linked to a library card" in response.content.decode()
+
+
+def test_the_login_page_offers_the_methods_in_the_librarys_order(client, settings):
+    settings.SIGN_IN_METHODS = ["library_card", "saml", "password"]
+
+    page = client.get(reverse("accounts:login")).content.decode()
+
+    headings = [page.index(f'id="sign-in-{method}"') for method in settings.SIGN_IN_METHODS]
+    assert headings == sorted(headings)
+
+
+def test_staff_log_in_folded_away_when_patrons_have_no_portal_password(client, settings):
+    settings.SIGN_IN_METHODS = ["saml"]
+
+    page = client.get(reverse("accounts:login")).content.decode()
+
+    assert '<details class="card narrow">' in page
+    assert 'id="sign-in-password"' not in page

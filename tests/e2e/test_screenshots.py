@@ -59,3 +59,11 @@ def test_take_screenshots(site, demo):
     shoot(site, "10-desk-order")
     page.get_by_role("link", name="Weber, Tom").click()
     shoot(site, "11-desk-patron")
+
+
+def test_take_the_login_page_with_two_sign_in_methods(site, settings):
+    """The README's Sign-in section: card and PIN beside the university login."""
+    Path(TARGET).mkdir(parents=True, exist_ok=True)
+    settings.SIGN_IN_METHODS = ["library_card", "saml"]
+    site.open("/login/")
+    shoot(site, "12-login-two-methods")

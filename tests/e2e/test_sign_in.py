@@ -1,14 +1,17 @@
 """Patrons sign in the way their library lets them in, and pay, as in a real browser: with
-their card and PIN checked by the (fake) Koha, and through the catalogue's signed link."""
+their card and PIN checked by the (fake) Koha, through the test SAML identity provider, and
+through the catalogue's signed link."""
 
 import re
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from accounts.models import Patron
 from payments.models import OrderStatus, PaymentOrder
 from tests.accounts.handoff_links import SECRET, signed_link
+from tests.e2e.conftest import DESKTOP, OVERFLOWING, PHONE, Site
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,6 +54,22 @@ def test_a_patron_signs_in_with_card_and_pin_and_pays(site, koha_patron, setting
     assert order.patron == Patron.objects.get(external_id="42")
 
 
+def test_a_patron_signs_in_with_the_university_login_and_pays(
+    site, koha_patron, saml_idp, settings
+):
+    # The IdP's page posts back cross-site: the browser sends the pending login's cookie
+    # (SameSite=None) only as a Secure cookie, which it takes from localhost without HTTPS.
+    settings.SESSION_COOKIE_SECURE = True
+    saml_idp.trust(requests.get(site.url + "/saml2/metadata/", timeout=10).text)
+    page = site.open("/login/")
+    page.get_by_role("link", name="Log in: University login").click()
+
+    expect(page.get_by_role("heading", name=re.compile("Erika"))).to_be_visible()
+    pay_the_fee(page)
+
+    assert PaymentOrder.objects.get().patron == Patron.objects.get(external_id="42")
+
+
 def test_a_patron_arrives_from_the_catalogue_pays_and_is_offered_the_way_back(
     site, koha_patron, settings
 ):
@@ -66,3 +85,23 @@ def test_a_patron_arrives_from_the_catalogue_pays_and_is_offered_the_way_back(
         "href", CATALOGUE
     )
     assert PaymentOrder.objects.get().status == OrderStatus.PAID
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_the_login_page_with_every_method_fits_the_screen(
+    browser, live_server, settings, viewport, language
+):
+    settings.SIGN_IN_METHODS = ["library_card", "saml", "oidc", "password"]
+    context = browser.new_context(viewport=viewport, locale="en-GB")
+    site = Site(live_server, context.new_page())
+    try:
+        page = site.open("/login/")
+        if language == "de":
+            page.get_by_role("button", name="Deutsch").click()
+            expect(page.get_by_role("heading", name="Ausweisnummer und PIN")).to_be_visible()
+        expect(page.get_by_role("heading", level=2)).to_have_count(4)
+        assert page.evaluate(OVERFLOWING) == []
+        site.check_accessibility(f"login, every method, {viewport['width']} px, {language}")
+    finally:
+        context.close()
