@@ -308,6 +308,17 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Only for tests and stripe-mock: where the Stripe API is reached.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=20)
+# PayPal Checkout: the REST app's client id and secret, and the id of its webhook (what
+# PayPal signs each delivery for). sandbox or live, matching PAYMENT_MODE.
+PAYPAL_CLIENT_ID = env.str("PAYPAL_CLIENT_ID", default="")
+PAYPAL_CLIENT_SECRET = env.str("PAYPAL_CLIENT_SECRET", default="")
+PAYPAL_WEBHOOK_ID = env.str("PAYPAL_WEBHOOK_ID", default="")
+PAYPAL_ENVIRONMENT = env.str("PAYPAL_ENVIRONMENT", default="sandbox")
+# Only for tests: where the PayPal API is reached, and further origins (scheme://host:port)
+# whose webhook certificates are trusted besides PayPal's own API hosts.
+PAYPAL_API_BASE = env.str("PAYPAL_API_BASE", default="")
+PAYPAL_CERT_ORIGINS = env.list("PAYPAL_CERT_ORIGINS", default=[])
+PAYPAL_TIMEOUT_SECONDS = env.float("PAYPAL_TIMEOUT_SECONDS", default=20)
 # Stripe when keys are configured; otherwise the simulated provider (test mode only).
 PAYMENT_PROVIDER = env.str(
     "PAYMENT_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "simulated"

@@ -174,7 +174,16 @@ class OwnerAdmin(admin.ModelAdmin):
         (None, {"fields": ["code", "name_en", "name_de", "is_default"]}),
         (
             _("Payment provider"),
-            {"fields": ["provider", "stripe_secret_key_env", "stripe_webhook_secret_env"]},
+            {
+                "fields": [
+                    "provider",
+                    "stripe_secret_key_env",
+                    "stripe_webhook_secret_env",
+                    "paypal_client_id",
+                    "paypal_client_secret_env",
+                    "paypal_webhook_id",
+                ]
+            },
         ),
         (
             _("Payment rules"),

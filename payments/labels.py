@@ -26,7 +26,11 @@ METHODS = {
     "link": gettext_lazy("Link"),
     "simulated": gettext_lazy("Simulated"),
 }
-PROVIDER_NAMES = {"stripe": "Stripe", "simulated": gettext_lazy("simulated provider")}
+PROVIDER_NAMES = {
+    "stripe": "Stripe",
+    "paypal": "PayPal",
+    "simulated": gettext_lazy("simulated provider"),
+}
 ONLINE = "online: "
 
 

@@ -82,6 +82,25 @@ class Owner(models.Model):
         validators=[RegexValidator(ENV_NAME)],
         help_text=_("Its name, not the secret. Empty: the portal's STRIPE_WEBHOOK_SECRET."),
     )
+    paypal_client_id = models.CharField(
+        _("PayPal client id"),
+        max_length=128,
+        blank=True,
+        help_text=_("The owner's PayPal REST app. Empty: the portal's PAYPAL_CLIENT_ID."),
+    )
+    paypal_client_secret_env = models.CharField(
+        _("environment variable with the PayPal client secret"),
+        max_length=64,
+        blank=True,
+        validators=[RegexValidator(ENV_NAME)],
+        help_text=_("Its name, not the secret. Empty: the portal's PAYPAL_CLIENT_SECRET."),
+    )
+    paypal_webhook_id = models.CharField(
+        _("PayPal webhook id"),
+        max_length=64,
+        blank=True,
+        help_text=_("The id of the app's webhook. Empty: the portal's PAYPAL_WEBHOOK_ID."),
+    )
     online_minimum_cents = models.PositiveIntegerField(
         _("online minimum (cents)"),
         null=True,

@@ -30,6 +30,7 @@ from payments.models.refunds import (
     RefundStatus,
 )
 from payments.models.simulated import SimulatedCheckout
+from payments.models.webhooks import WebhookTransmission
 
 __all__ = [
     "ATTENTION_STATES",
@@ -61,4 +62,5 @@ __all__ = [
     "RefundStatus",
     "SimulatedCheckout",
     "UnmatchedProviderReport",
+    "WebhookTransmission",
 ]

@@ -30,6 +30,23 @@ def _stripe(owner: Owner | None) -> Provider:
     return StripeProvider.from_settings(secret_key=secret_key, webhook_secret=webhook_secret)
 
 
+def _paypal(owner: Owner | None) -> Provider:
+    from payments.providers.paypal import PayPalProvider
+
+    if owner is None:
+        client_id, webhook_id = settings.PAYPAL_CLIENT_ID, settings.PAYPAL_WEBHOOK_ID
+        client_secret = settings.PAYPAL_CLIENT_SECRET
+    else:
+        client_id = owner.paypal_client_id or settings.PAYPAL_CLIENT_ID
+        webhook_id = owner.paypal_webhook_id or settings.PAYPAL_WEBHOOK_ID
+        client_secret = owner.secret("paypal_client_secret_env", "PAYPAL_CLIENT_SECRET")
+    if not (client_id and client_secret and webhook_id):
+        raise ImproperlyConfigured("PayPal's client id, secret and webhook id are not configured.")
+    return PayPalProvider.from_settings(
+        client_id=client_id, client_secret=client_secret, webhook_id=webhook_id
+    )
+
+
 def _simulated(owner: Owner | None) -> Provider:
     from payments.providers.simulated import SimulatedProvider
 
@@ -38,8 +55,8 @@ def _simulated(owner: Owner | None) -> Provider:
     return SimulatedProvider.from_settings(merchant=merchant)
 
 
-# Every provider by its name, loaded when first asked for (Stripe's SDK only if it is used).
-PROVIDERS = {"stripe": _stripe, "simulated": _simulated}
+# Every provider by its name, loaded when first asked for (each SDK only if it is used).
+PROVIDERS = {"stripe": _stripe, "paypal": _paypal, "simulated": _simulated}
 
 
 def get_provider(name: str | None = None, owner: Owner | None = None) -> Provider:
@@ -81,7 +98,8 @@ def provider_accounts(name: str) -> list[ProviderAccount]:
         except ImproperlyConfigured as error:
             logger.warning("Owner %s has no %s account: %s", owner.code, name, error)
             continue
-        key = getattr(provider, "webhook_secret", name)
+        # What tells one merchant account's webhooks from another's.
+        key = getattr(provider, "account_key", None) or getattr(provider, "webhook_secret", name)
         accounts.setdefault(key, (provider, set()))[1].add(owner.pk)
     if not accounts:
         raise ImproperlyConfigured(f"No owner has a {name} account.")
@@ -104,6 +122,27 @@ def check_provider_settings() -> list[str]:
                 f"PAYMENT_MODE is {settings.PAYMENT_MODE!r} but the Stripe key is a "
                 f"{'live' if '_live_' in key else 'test'} key."
             )
+    if settings.PAYMENT_PROVIDER == "paypal":
+        problems += _paypal_problems()
     if settings.PAYMENT_PROVIDER not in PROVIDERS:
         problems.append(f"Unknown PAYMENT_PROVIDER {settings.PAYMENT_PROVIDER!r}.")
     return problems
+
+
+PAYPAL_ENVIRONMENTS = {"sandbox": Mode.TEST, "live": Mode.LIVE}
+
+
+def _paypal_problems() -> list[str]:
+    if not (
+        settings.PAYPAL_CLIENT_ID and settings.PAYPAL_CLIENT_SECRET and settings.PAYPAL_WEBHOOK_ID
+    ):
+        return ["PayPal needs PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET and PAYPAL_WEBHOOK_ID."]
+    environment = settings.PAYPAL_ENVIRONMENT
+    if environment not in PAYPAL_ENVIRONMENTS:
+        return [f"PAYPAL_ENVIRONMENT must be 'sandbox' or 'live', not {environment!r}."]
+    if PAYPAL_ENVIRONMENTS[environment] != settings.PAYMENT_MODE:
+        return [
+            f"PAYMENT_MODE is {settings.PAYMENT_MODE!r} but PAYPAL_ENVIRONMENT is "
+            f"{environment!r}: live payments need PayPal's live environment, tests its sandbox."
+        ]
+    return []

@@ -1,0 +1,47 @@
+"""What the PayPal tests do again and again: deliver signed webhooks, come back from PayPal."""
+
+import datetime
+
+from django.urls import reverse
+
+from payments.models import PaymentOrder
+from tests.payments.paypal.signing import WEBHOOK_ID, encoded, event_problems, signed_headers
+
+PAYPAL_WEBHOOK = reverse("payments:webhook", args=["paypal"])
+
+
+def deliver(
+    client,
+    fake,
+    payload: dict,
+    *,
+    body: bytes | None = None,
+    webhook_id: str = WEBHOOK_ID,
+    cert_url: str | None = None,
+    transmission_id: str | None = None,
+    sent_at: datetime.datetime | None = None,
+):
+    """Post a PayPal event to the webhook, signed as PayPal signs it. `body` (when given)
+    is what is sent instead of the signed body: a forgery."""
+    assert event_problems(payload) == []
+    signed = encoded(payload)
+    headers = signed_headers(
+        signed,
+        cert_url=cert_url or fake.cert_url,
+        webhook_id=webhook_id,
+        transmission_id=transmission_id,
+        sent_at=sent_at,
+    )
+    return client.post(
+        PAYPAL_WEBHOOK,
+        body if body is not None else signed,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def come_back(client, order: PaymentOrder):
+    """The patron returns from PayPal to the order page, as PayPal sends them back."""
+    paypal_order = order.provider_transaction_id
+    url = reverse("payments:order", args=[order.reference])
+    return client.get(url, {"token": paypal_order, "PayerID": "FAKEPAYER123"})

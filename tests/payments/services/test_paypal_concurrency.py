@@ -1,0 +1,44 @@
+"""The patron's return and PayPal's webhook capturing one order at the same moment, on
+real threads (PostgreSQL): one capture at PayPal, one payment booked."""
+
+import pytest
+from django.test import Client
+
+from fees.models import EntryKind, JournalEntry
+from payments import services
+from payments.models import MoneyReport, OrderStatus, PaymentOrder
+from tests.factories import FeeFactory
+from tests.payments.paypal.helpers import deliver
+from tests.payments.paypal.signing import event
+from tests.threads import run_together
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
+
+
+@pytest.fixture
+def approved(fake_paypal):
+    """A 5.00 order started at (the fake) PayPal and approved there by the patron."""
+    fee = FeeFactory(amount_cents=500)
+    order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
+    services.order_start(order=order, return_url="https://p/r", cancel_url="https://p/c")
+    order.refresh_from_db()
+    paypal_order = dict(fake_paypal.approve(order.provider_transaction_id))
+    paypal_order.pop("_context")
+    return order, event("CHECKOUT.ORDER.APPROVED", paypal_order, resource_type="checkout-order")
+
+
+def test_return_and_webhook_at_once_book_one_capture(approved, fake_paypal):
+    order, approval = approved
+
+    results = run_together(
+        lambda: services.order_refresh(order=PaymentOrder.objects.get(pk=order.pk)).status,
+        lambda: deliver(Client(), fake_paypal, approval).status_code,
+        lambda: services.order_refresh(order=PaymentOrder.objects.get(pk=order.pk)).status,
+    )
+
+    order.refresh_from_db()
+    assert results[1] == 200
+    assert order.status == OrderStatus.PAID
+    assert len(fake_paypal.captures) == 1
+    assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == 1
+    assert MoneyReport.objects.count() == 1
