@@ -72,7 +72,7 @@ def saml_check(app_configs, **kwargs):
     ]
 
 
-@register()
+@register(deploy=True)
 def handoff_check(app_configs, **kwargs):
     """The demo's catalogue-link secret is known to everyone: never outside development."""
     from django.conf import settings
