@@ -91,6 +91,7 @@ def refunded(patron_client, order, staff):
 @pytest.fixture
 def fake_paypal(settings):
     """The fake PayPal as the portal's provider, trusted for its webhook certificate."""
+    from payments.providers.paypal.client import forget_tokens
     from payments.providers.paypal.signatures import forget_certificates
     from tests.payments.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
     from tests.payments.paypal.signing import WEBHOOK_ID, key_and_certificate
@@ -105,7 +106,9 @@ def fake_paypal(settings):
         settings.PAYPAL_CERT_ORIGINS = [fake.url]
         settings.PAYPAL_TIMEOUT_SECONDS = 2
         forget_certificates()
+        forget_tokens()  # a fake of an earlier test may have had this one's address
         yield fake
         forget_certificates()
+        forget_tokens()
         # Nothing the portal sent, nor anything the fake answered, may be off PayPal's description.
         assert fake.violations == []

@@ -27,6 +27,12 @@ _tokens: dict[tuple, object] = {}
 _tokens_lock = threading.Lock()
 
 
+def forget_tokens() -> None:
+    """Drop the kept access tokens (a PayPal app's secret changed, or a test's fake)."""
+    with _tokens_lock:
+        _tokens.clear()
+
+
 def _token_key(environment: str, api_base: str, client_id: str, client_secret: str) -> tuple:
     return environment, api_base, client_id, hashlib.sha256(client_secret.encode()).hexdigest()
 
