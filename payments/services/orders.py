@@ -62,7 +62,9 @@ class UnknownFee(Exception):
     """A fee id that is not one of the patron's open fees (or not a fee at all)."""
 
 
-def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
+def order_create(
+    *, patron: Patron, fee_ids: Iterable[int], provider_name: str = ""
+) -> PaymentOrder:
     """Reserve the selected fees in a new order, if the balance allows paying them.
 
     The library's rules (payments.rules) apply first: fee types payable online only,
@@ -71,6 +73,9 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
     still unpaid of it: a fee partly paid (an underpaid
     order, a payment at the counter) can have its rest paid at once; one paid in full
     waits for the settlement and cannot be selected again.
+
+    `provider_name`: the provider the patron chose, one of those the owner offers; empty
+    for the owner's first.
     """
     fee_ids = set(fee_ids)
     with transaction.atomic():
@@ -91,7 +96,15 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
         fees_named.update(JournalEntry.objects.in_bulk(closed_fees))
         rules.check_fees(fees_named.values())
         owner = order_owner(fees_named[debit.fee_group_id] for debit in debits)
-        provider = get_provider(owner=owner)
+        if provider_name and provider_name not in owner.payment_providers:
+            raise ValidationError(
+                _(
+                    "The chosen payment service is not offered for these fees. Nothing has "
+                    "been charged; please choose one of those shown."
+                ),
+                code="provider_not_offered",
+            )
+        provider = get_provider(provider_name or None, owner=owner)
         if OrderFee.objects.filter(fee__in=debits, reserved=True).exists():
             raise ValidationError(IN_AN_OPEN_PAYMENT, code="reserved")
         if fees_with_money_awaiting(patron=patron) & {debit.pk for debit in debits}:

@@ -22,7 +22,11 @@ from payments.providers.base import ProviderError
 from payments.services import live_fees
 
 # A payment refused because the library system could not check the fees, or changed them.
-REFUSAL_STATUS = {"library_system_unreachable": 503, "fees_changed": 409}
+REFUSAL_STATUS = {
+    "library_system_unreachable": 503,
+    "fees_changed": 409,
+    "provider_not_offered": 400,
+}
 
 
 def _patron(request) -> Patron:
@@ -75,7 +79,9 @@ def pay(request):
         return _account_page(request, patron, error=form.errors["fee"][0], status=400)
     fee_ids = form.cleaned_data["fee"]
     try:
-        order = live_fees.order_create_checked(patron=patron, fee_ids=fee_ids)
+        order = live_fees.order_create_checked(
+            patron=patron, fee_ids=fee_ids, provider_name=form.cleaned_data["provider"]
+        )
     except services.UnknownFee as error:
         raise Http404 from error
     except ValidationError as error:
