@@ -28,6 +28,7 @@ from payments.reference import new_reference
 from payments.selectors import fees_with_money_awaiting, reserved_cents
 from payments.services.outcomes import TransitionResult
 from payments.services.staff import expire_at_provider
+from payments.services.sync import order_refresh
 from payments.services.transition import payment_order_transition
 
 logger = logging.getLogger(__name__)
@@ -228,3 +229,24 @@ def order_abandon(*, order: PaymentOrder, patron: Patron) -> TransitionResult:
         )
     transaction.on_commit(lambda: expire_at_provider(result.order))
     return result
+
+
+def order_come_back_cancelled(*, order: PaymentOrder) -> bool:
+    """The patron came back through the provider's cancel link: give the order up where the
+    provider means that by it; whether it was given up. The provider is asked first, so
+    that an order paid or approved meanwhile is booked rather than given up."""
+    if not order.is_open or not order_provider(order).cancel_gives_up:
+        return False
+    try:
+        order = order_refresh(order=order)
+    except ProviderError as error:
+        # Without its word the order may have been paid: it stays open for the next check.
+        logger.info("Could not ask %s about %s: %s", order.provider, order.reference, error)
+        return False
+    if not order.is_open:
+        return False
+    try:
+        order_abandon(order=order, patron=order.patron)
+    except ValidationError:  # ended by a webhook in the meantime
+        return False
+    return True

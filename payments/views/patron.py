@@ -90,8 +90,11 @@ def pay(request):
             status=REFUSAL_STATUS.get(error.code, 200), read=live_fees.read_state(patron=patron),
         )  # fmt: skip
     order_url = request.build_absolute_uri(reverse("payments:order", args=[order.reference]))
+    cancel_url = request.build_absolute_uri(reverse("payments:cancelled", args=[order.reference]))
     try:
-        redirect_url = services.order_start(order=order, return_url=order_url, cancel_url=order_url)
+        redirect_url = services.order_start(
+            order=order, return_url=order_url, cancel_url=cancel_url
+        )
     except ProviderError:
         return _account_page(
             request,
@@ -123,6 +126,25 @@ def order(request, reference):
             order = services.order_refresh(order=order)
     context = {"order": order, **selectors.order_page(order=order)}
     return render(request, "payments/order.html", context)
+
+
+@login_required
+def cancelled(request, reference):
+    """Where the provider sends the patron who cancelled on its page. A GET that may give
+    the order up: only the patron's own, only while the provider has not been paid."""
+    order = _own_order(request, reference)
+    if not services.order_come_back_cancelled(order=order):
+        # The provider keeps the checkout open (or it was paid): the order page tells which.
+        return redirect("payments:order", order.reference)
+    messages.success(
+        request,
+        _(
+            "You cancelled payment %(reference)s. Nothing has been charged; its fees can "
+            "be paid again now."
+        )
+        % {"reference": order.reference},
+    )
+    return redirect("payments:account")
 
 
 @login_required
