@@ -45,7 +45,7 @@ def _own_order(request, reference) -> PaymentOrder:
     )
 
 
-def _account_page(request, patron, *, selected=(), error=None, status=200, read=None):
+def _account_page(request, patron, *, selected=(), error=None, status=200, read=None, provider=""):
     if read is None:
         read = live_fees.fees_read(
             patron=patron, max_age_seconds=settings.LIBRARY_SYSTEM_FEES_MAX_AGE_SECONDS
@@ -57,6 +57,7 @@ def _account_page(request, patron, *, selected=(), error=None, status=200, read=
         "read": read,
         # Each owner's total is stated by the server too: there without JavaScript.
         "selected": overview.select(selected),
+        "chosen_provider": provider,
         "error": error,
     }
     return render(request, "payments/account.html", context, status=status)
@@ -88,6 +89,7 @@ def pay(request):
         return _account_page(
             request, patron, selected=fee_ids, error=error.messages[0],
             status=REFUSAL_STATUS.get(error.code, 200), read=live_fees.read_state(patron=patron),
+            provider=form.cleaned_data["provider"],
         )  # fmt: skip
     order_url = request.build_absolute_uri(reverse("payments:order", args=[order.reference]))
     cancel_url = request.build_absolute_uri(reverse("payments:cancelled", args=[order.reference]))
@@ -101,6 +103,7 @@ def pay(request):
             patron,
             read=live_fees.read_state(patron=patron),
             selected=fee_ids,
+            provider=order.provider,
             error=_(
                 "The payment service cannot be reached right now. Nothing has been charged; "
                 "please try again in a few minutes."

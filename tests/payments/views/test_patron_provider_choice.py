@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from fees import services as ledger_services
 from fees.models import Owner
 from payments.models import PaymentEvent, PaymentOrder
 from tests.factories import FeeFactory, OwnerFactory
@@ -92,3 +93,15 @@ def test_an_owner_naming_none_offers_the_portals_provider(settings):
     settings.PAYMENT_PROVIDER = "paypal"
 
     assert OwnerFactory(provider="").payment_providers == ["paypal"]
+
+
+def test_a_refused_payment_keeps_the_picked_provider(
+    patron_client, patron, fees, offers_two, fake_paypal
+):
+    ledger_services.credit_note_book(patron=patron, amount_cents=1200, note="Goodwill")
+
+    response = patron_client.post(PAY, {"fee": [fee.pk for fee in fees], "provider": "paypal"})
+
+    page = response.content.decode()
+    assert f'value="paypal" id="provider-{offers_two.pk}-paypal" checked>' in page
+    assert f'value="simulated" id="provider-{offers_two.pk}-simulated">' in page
