@@ -72,3 +72,21 @@ def test_another_patrons_cancel_link_is_not_found(client, fake_paypal, order):
 
     assert client.get(reverse("payments:cancelled", args=[order.reference])).status_code == 404
     assert PaymentOrder.objects.get().status == OrderStatus.CREATED_AT_PROVIDER
+
+
+def test_the_message_is_in_german_too(patron_client, fake_paypal, order):
+    patron_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "de"
+
+    response = cancel_at_paypal(patron_client, fake_paypal, order)
+
+    page = patron_client.get(response.url).content.decode()
+    assert f"Sie haben die Zahlung {order.reference} abgebrochen." in page
+
+
+def test_with_paypal_unreachable_the_order_stays_open(patron_client, fake_paypal, order, settings):
+    settings.PAYPAL_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+
+    response = patron_client.get(reverse("payments:cancelled", args=[order.reference]))
+
+    assert response.url == reverse("payments:order", args=[order.reference])
+    assert PaymentOrder.objects.get().status == OrderStatus.CREATED_AT_PROVIDER
