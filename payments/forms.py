@@ -23,3 +23,5 @@ class FeeIdsField(forms.Field):
 
 class FeeSelectionForm(forms.Form):
     fee = FeeIdsField()
+    # Sent only where the owner offers several providers; order_create checks it is one.
+    provider = forms.CharField(required=False)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("orders/", patron.orders, name="orders"),
     path("orders/<reference:reference>/", patron.order, name="order"),
     path("orders/<reference:reference>/give-up/", patron.abandon, name="abandon"),
+    path("orders/<reference:reference>/cancelled/", patron.cancelled, name="cancelled"),
     path("orders/<reference:reference>/receipt/", patron.receipt, name="receipt"),
     path("webhooks/<slug:provider_name>/", webhooks.webhook, name="webhook"),
     path(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from fees.models.journal import name_in_language
 
 ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
+PROVIDER_NAMES = r"^[a-z]+(,[a-z]+)*$"
 
 
 class OwnerQuerySet(models.QuerySet):
@@ -63,10 +64,14 @@ class Owner(models.Model):
         help_text=_("Fees that name no owner are this owner's. Exactly one owner is."),
     )
     provider = models.CharField(
-        _("payment provider"),
-        max_length=16,
+        _("payment providers"),
+        max_length=64,
         blank=True,
-        help_text=_("Empty: the portal's PAYMENT_PROVIDER setting."),
+        validators=[RegexValidator(PROVIDER_NAMES)],
+        help_text=_(
+            "One provider, or several separated by commas (stripe,paypal): patrons then "
+            "choose one, the first preselected. Empty: the portal's PAYMENT_PROVIDER setting."
+        ),
     )
     stripe_secret_key_env = models.CharField(
         _("environment variable with the Stripe secret key"),
@@ -188,8 +193,15 @@ class Owner(models.Model):
         return own or (settings.LIBRARY_NAME if self.is_default else self.code)
 
     @property
+    def payment_providers(self) -> list[str]:
+        """The providers the owner's patrons may pay with; the first is the one chosen
+        unless they choose another."""
+        names = [name.strip() for name in self.provider.split(",") if name.strip()]
+        return list(dict.fromkeys(names)) or [settings.PAYMENT_PROVIDER]
+
+    @property
     def payment_provider(self) -> str:
-        return self.provider or settings.PAYMENT_PROVIDER
+        return self.payment_providers[0]
 
     @property
     def minimum_cents(self) -> int:

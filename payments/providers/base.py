@@ -78,6 +78,10 @@ class Provider(Protocol):
 
     # Whether money can go back through it; if not, the desk refunds at the counter only.
     supports_refunds: bool
+    # Whether the patron coming back through the cancel URL has given the payment up.
+    # Where the provider keeps the checkout payable for hours and never reports the cancel,
+    # the order would otherwise hold the fees long after the patron left.
+    cancel_gives_up: bool
 
     def parse_webhook(
         self, body: bytes, headers: dict[str, str]

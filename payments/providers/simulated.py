@@ -40,6 +40,8 @@ class SimulatedProvider:
     name = "simulated"
     mode = Mode.TEST
     supports_refunds = True
+    # Its abandoned checkout stays open until it expires, as a Stripe session does.
+    cancel_gives_up = False
 
     def __init__(
         self, *, secret: str, tolerance_seconds: int, expiry_minutes: int, merchant: str = ""

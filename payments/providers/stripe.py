@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 class StripeProvider:
     name = "stripe"
     supports_refunds = True
+    # The Checkout Session stays open (the patron may go back to it) until it expires.
+    cancel_gives_up = False
 
     def __init__(
         self,

@@ -8,7 +8,13 @@
 """
 
 from payments.services.money import money_receive_for_patron
-from payments.services.orders import UnknownFee, order_abandon, order_create, order_start
+from payments.services.orders import (
+    UnknownFee,
+    order_abandon,
+    order_come_back_cancelled,
+    order_create,
+    order_start,
+)
 from payments.services.outcomes import Outcome, TransitionResult
 from payments.services.refunds import (
     refund_ask_again,
@@ -67,6 +73,7 @@ __all__ = [
     "order_book_late_payment",
     "order_cancel",
     "order_close_money",
+    "order_come_back_cancelled",
     "order_complete",
     "order_create",
     "order_expire_if_stale",

@@ -118,12 +118,12 @@ def fees_check_before_paying(*, patron: Patron) -> ReadState:
     return read
 
 
-def order_create_checked(*, patron: Patron, fee_ids) -> PaymentOrder:
+def order_create_checked(*, patron: Patron, fee_ids, provider_name: str = "") -> PaymentOrder:
     """An order for the selected fees, made only on fees just read from the library system
     (where it is read at all) and unchanged there: every way of starting a payment goes
     through here. Raises ValidationError as `fees_check_before_paying` and `order_create`."""
     fees_check_before_paying(patron=patron)
-    return order_create(patron=patron, fee_ids=fee_ids)
+    return order_create(patron=patron, fee_ids=fee_ids, provider_name=provider_name)
 
 
 LIBRARY_SYSTEM_UNREACHABLE = gettext_lazy(

@@ -28,6 +28,7 @@ from payments.reference import new_reference
 from payments.selectors import fees_with_money_awaiting, reserved_cents
 from payments.services.outcomes import TransitionResult
 from payments.services.staff import expire_at_provider
+from payments.services.sync import order_refresh
 from payments.services.transition import payment_order_transition
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,9 @@ class UnknownFee(Exception):
     """A fee id that is not one of the patron's open fees (or not a fee at all)."""
 
 
-def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
+def order_create(
+    *, patron: Patron, fee_ids: Iterable[int], provider_name: str = ""
+) -> PaymentOrder:
     """Reserve the selected fees in a new order, if the balance allows paying them.
 
     The library's rules (payments.rules) apply first: fee types payable online only,
@@ -71,6 +74,9 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
     still unpaid of it: a fee partly paid (an underpaid
     order, a payment at the counter) can have its rest paid at once; one paid in full
     waits for the settlement and cannot be selected again.
+
+    `provider_name`: the provider the patron chose, one of those the owner offers; empty
+    for the owner's first.
     """
     fee_ids = set(fee_ids)
     with transaction.atomic():
@@ -91,7 +97,15 @@ def order_create(*, patron: Patron, fee_ids: Iterable[int]) -> PaymentOrder:
         fees_named.update(JournalEntry.objects.in_bulk(closed_fees))
         rules.check_fees(fees_named.values())
         owner = order_owner(fees_named[debit.fee_group_id] for debit in debits)
-        provider = get_provider(owner=owner)
+        if provider_name and provider_name not in owner.payment_providers:
+            raise ValidationError(
+                _(
+                    "The chosen payment service is not offered for these fees. Nothing has "
+                    "been charged; please choose one of those shown."
+                ),
+                code="provider_not_offered",
+            )
+        provider = get_provider(provider_name or None, owner=owner)
         if OrderFee.objects.filter(fee__in=debits, reserved=True).exists():
             raise ValidationError(IN_AN_OPEN_PAYMENT, code="reserved")
         if fees_with_money_awaiting(patron=patron) & {debit.pk for debit in debits}:
@@ -215,3 +229,24 @@ def order_abandon(*, order: PaymentOrder, patron: Patron) -> TransitionResult:
         )
     transaction.on_commit(lambda: expire_at_provider(result.order))
     return result
+
+
+def order_come_back_cancelled(*, order: PaymentOrder) -> bool:
+    """The patron came back through the provider's cancel link: give the order up where the
+    provider means that by it; whether it was given up. The provider is asked first, so
+    that an order paid or approved meanwhile is booked rather than given up."""
+    if not order.is_open or not order_provider(order).cancel_gives_up:
+        return False
+    try:
+        order = order_refresh(order=order)
+    except ProviderError as error:
+        # Without its word the order may have been paid: it stays open for the next check.
+        logger.info("Could not ask %s about %s: %s", order.provider, order.reference, error)
+        return False
+    if not order.is_open:
+        return False
+    try:
+        order_abandon(order=order, patron=order.patron)
+    except ValidationError:  # ended by a webhook in the meantime
+        return False
+    return True

@@ -22,7 +22,11 @@ from payments.providers.base import ProviderError
 from payments.services import live_fees
 
 # A payment refused because the library system could not check the fees, or changed them.
-REFUSAL_STATUS = {"library_system_unreachable": 503, "fees_changed": 409}
+REFUSAL_STATUS = {
+    "library_system_unreachable": 503,
+    "fees_changed": 409,
+    "provider_not_offered": 400,
+}
 
 
 def _patron(request) -> Patron:
@@ -41,7 +45,7 @@ def _own_order(request, reference) -> PaymentOrder:
     )
 
 
-def _account_page(request, patron, *, selected=(), error=None, status=200, read=None):
+def _account_page(request, patron, *, selected=(), error=None, status=200, read=None, provider=""):
     if read is None:
         read = live_fees.fees_read(
             patron=patron, max_age_seconds=settings.LIBRARY_SYSTEM_FEES_MAX_AGE_SECONDS
@@ -53,6 +57,7 @@ def _account_page(request, patron, *, selected=(), error=None, status=200, read=
         "read": read,
         # Each owner's total is stated by the server too: there without JavaScript.
         "selected": overview.select(selected),
+        "chosen_provider": provider,
         "error": error,
     }
     return render(request, "payments/account.html", context, status=status)
@@ -75,23 +80,30 @@ def pay(request):
         return _account_page(request, patron, error=form.errors["fee"][0], status=400)
     fee_ids = form.cleaned_data["fee"]
     try:
-        order = live_fees.order_create_checked(patron=patron, fee_ids=fee_ids)
+        order = live_fees.order_create_checked(
+            patron=patron, fee_ids=fee_ids, provider_name=form.cleaned_data["provider"]
+        )
     except services.UnknownFee as error:
         raise Http404 from error
     except ValidationError as error:
         return _account_page(
             request, patron, selected=fee_ids, error=error.messages[0],
             status=REFUSAL_STATUS.get(error.code, 200), read=live_fees.read_state(patron=patron),
+            provider=form.cleaned_data["provider"],
         )  # fmt: skip
     order_url = request.build_absolute_uri(reverse("payments:order", args=[order.reference]))
+    cancel_url = request.build_absolute_uri(reverse("payments:cancelled", args=[order.reference]))
     try:
-        redirect_url = services.order_start(order=order, return_url=order_url, cancel_url=order_url)
+        redirect_url = services.order_start(
+            order=order, return_url=order_url, cancel_url=cancel_url
+        )
     except ProviderError:
         return _account_page(
             request,
             patron,
             read=live_fees.read_state(patron=patron),
             selected=fee_ids,
+            provider=order.provider,
             error=_(
                 "The payment service cannot be reached right now. Nothing has been charged; "
                 "please try again in a few minutes."
@@ -117,6 +129,25 @@ def order(request, reference):
             order = services.order_refresh(order=order)
     context = {"order": order, **selectors.order_page(order=order)}
     return render(request, "payments/order.html", context)
+
+
+@login_required
+def cancelled(request, reference):
+    """Where the provider sends the patron who cancelled on its page. A GET that may give
+    the order up: only the patron's own, only while the provider has not been paid."""
+    order = _own_order(request, reference)
+    if not services.order_come_back_cancelled(order=order):
+        # The provider keeps the checkout open (or it was paid): the order page tells which.
+        return redirect("payments:order", order.reference)
+    messages.success(
+        request,
+        _(
+            "You cancelled payment %(reference)s. Nothing has been charged; its fees can "
+            "be paid again now."
+        )
+        % {"reference": order.reference},
+    )
+    return redirect("payments:account")
 
 
 @login_required

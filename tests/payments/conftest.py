@@ -91,24 +91,7 @@ def refunded(patron_client, order, staff):
 @pytest.fixture
 def fake_paypal(settings):
     """The fake PayPal as the portal's provider, trusted for its webhook certificate."""
-    from payments.providers.paypal.client import forget_tokens
-    from payments.providers.paypal.signatures import forget_certificates
-    from tests.payments.fake_paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
-    from tests.payments.paypal.signing import WEBHOOK_ID, key_and_certificate
+    from tests.payments.paypal.helpers import paypal_faked
 
-    with FakePayPal() as fake:
-        fake.certificate_pem = key_and_certificate()[1]
-        settings.PAYMENT_PROVIDER = "paypal"
-        settings.PAYPAL_CLIENT_ID = CLIENT_ID
-        settings.PAYPAL_CLIENT_SECRET = CLIENT_SECRET
-        settings.PAYPAL_WEBHOOK_ID = WEBHOOK_ID
-        settings.PAYPAL_API_BASE = fake.url
-        settings.PAYPAL_CERT_ORIGINS = [fake.url]
-        settings.PAYPAL_TIMEOUT_SECONDS = 2
-        forget_certificates()
-        forget_tokens()  # a fake of an earlier test may have had this one's address
+    with paypal_faked(settings) as fake:
         yield fake
-        forget_certificates()
-        forget_tokens()
-        # Nothing the portal sent, nor anything the fake answered, may be off PayPal's description.
-        assert fake.violations == []

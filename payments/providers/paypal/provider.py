@@ -53,6 +53,8 @@ CAPTURE_EVENTS = {
 class PayPalProvider:
     name = "paypal"
     supports_refunds = True
+    # A cancelled approval leaves the PayPal order CREATED (payable) until PayPal drops it.
+    cancel_gives_up = True
 
     def __init__(
         self,

@@ -129,7 +129,7 @@ def test_abandoned_checkout_stays_open_until_the_provider_expires_it(patron_clie
 
     back = choose(patron_client, checkout_url, "abandon")
 
-    assert "still being processed" in patron_client.get(back.url).content.decode()
+    assert "still being processed" in patron_client.get(back.url, follow=True).content.decode()
     assert PaymentOrder.objects.get().status == OrderStatus.CREATED_AT_PROVIDER
 
 
