@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Patron
-from fees import importing, selectors
-from fees.importing import COLUMNS, import_fees
+from fees import selectors
+from fees.importing import COLUMNS, import_fees, run
 from fees.models import EntryKind, JournalEntry
 from tests.factories import OwnerFactory, PatronFactory
 
@@ -88,7 +88,7 @@ def test_an_amount_changed_since_is_corrected(tmp_path):
 def test_a_run_killed_part_way_ends_as_one_whole_run_when_run_again(tmp_path, monkeypatch):
     rows = [row(n, n) for n in range(1, 7)]
     path = write_csv(tmp_path / "fees.csv", rows)
-    real = importing._batch_import
+    real = run.write_batch
     calls = []
 
     def killed_at_the_third_batch(*args, **kwargs):
@@ -97,10 +97,10 @@ def test_a_run_killed_part_way_ends_as_one_whole_run_when_run_again(tmp_path, mo
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(importing, "_batch_import", killed_at_the_third_batch)
+    monkeypatch.setattr(run, "write_batch", killed_at_the_third_batch)
     with pytest.raises(KeyboardInterrupt):
         import_fees(path, batch_size=2)
-    monkeypatch.setattr(importing, "_batch_import", real)
+    monkeypatch.setattr(run, "write_batch", real)
 
     import_fees(path, batch_size=2)
 

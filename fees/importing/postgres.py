@@ -1,0 +1,192 @@
+"""Writing a batch on PostgreSQL, set-based: the batch's good rows are copied into a
+temporary staging table, and the patrons not here yet and the fees not here yet are
+inserted from it with INSERT ... SELECT, each in one statement for the whole batch.
+Python sees only what needs its attention: the refused patrons' rows and the fees here
+already whose patron or amount differ."""
+
+import contextlib
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from accounts.models import Patron
+from fees.importing.booking import (
+    CARD_TAKEN,
+    JOURNAL_COLUMNS,
+    PATRON_ID_TAKEN,
+    SOURCE_SYSTEM,
+    USERNAME_TAKEN,
+    ImportSummary,
+    refusal,
+    take_known,
+    username_for,
+)
+from fees.importing.rows import FeeRow
+from fees.models import EntryKind, JournalEntry, Owner
+
+STAGING = "import_fees_rows"
+NEW_PATRONS = "import_fees_new_patrons"
+# The staging table's columns are FeeRow's fields, in its order, so that a row is copied
+# as it is.
+STAGING_TYPES = {"line": "integer", "owner_id": "bigint", "amount_cents": "bigint"}
+USERNAME_PREFIX = username_for("")
+
+PATRON, USER = Patron._meta.db_table, get_user_model()._meta.db_table
+JOURNAL = JournalEntry._meta.db_table
+# A fee of this import's system with this id, as the unique index
+# journal_fee_external_id_once knows it (its condition repeated, so that it is used).
+FEE_HERE = (
+    f"SELECT FROM {JOURNAL} j WHERE j.kind = %(fee)s AND j.source_system = %(system)s"
+    " AND j.external_id = r.fee_id AND j.external_id <> ''"
+)
+
+# The first row of each user number not a patron here: the patron to create, unless it is
+# refused by booking's rules. Those taken here first; then, among the rest, in the order
+# of their lines, the first to name a card number or library-system id claims it.
+JUDGE_NEW_PATRONS = f"""
+INSERT INTO {NEW_PATRONS}
+WITH firsts AS (
+    SELECT DISTINCT ON (user_number) line, user_number, card_number, first_name, last_name,
+        email, patron_id
+    FROM {STAGING} ORDER BY user_number, line
+), wanted AS (
+    SELECT f.*, CASE
+        WHEN EXISTS (SELECT FROM {PATRON} p WHERE p.card_number = f.card_number)
+            THEN %(card)s
+        WHEN f.patron_id <> '' AND EXISTS (
+            SELECT FROM {PATRON} p WHERE p.source_system = %(system)s
+            AND p.external_id = f.patron_id AND p.external_id <> ''
+        ) THEN %(patron_id)s
+        WHEN EXISTS (SELECT FROM {USER} u WHERE u.username = %(prefix)s || f.user_number)
+            THEN %(username)s
+    END AS taken
+    FROM firsts f
+    WHERE NOT EXISTS (SELECT FROM {PATRON} p WHERE p.user_number = f.user_number)
+)
+SELECT line, user_number, card_number, first_name, last_name, email, patron_id,
+    COALESCE(taken, CASE
+        WHEN row_number() OVER (PARTITION BY taken IS NULL, card_number ORDER BY line) > 1
+            THEN %(card)s
+        WHEN patron_id <> '' AND row_number() OVER (
+            PARTITION BY taken IS NULL, patron_id ORDER BY line
+        ) > 1 THEN %(patron_id)s
+    END)
+FROM wanted
+"""
+# An unusable password, as Django writes one: "!" and something random after it.
+CREATE_USERS = f"""
+INSERT INTO {USER} (password, last_login, is_superuser, username, first_name, last_name,
+    email, is_staff, is_active, date_joined)
+SELECT '!' || md5(random()::text), NULL, false, %(prefix)s || user_number, '', '', email,
+    false, true, %(now)s
+FROM {NEW_PATRONS} WHERE refused IS NULL ORDER BY line
+"""
+CREATE_PATRONS = f"""
+INSERT INTO {PATRON} (user_id, user_number, card_number, first_name, last_name, email,
+    source_system, external_id, created_at)
+SELECT u.id, n.user_number, n.card_number, n.first_name, n.last_name, n.email,
+    %(system)s::text,
+    n.patron_id, %(now)s
+FROM {NEW_PATRONS} n JOIN {USER} u ON u.username = %(prefix)s || n.user_number
+WHERE n.refused IS NULL ORDER BY n.line
+"""
+REFUSED_ROWS = f"""
+SELECT r.line, n.user_number, n.refused
+FROM {STAGING} r JOIN {NEW_PATRONS} n USING (user_number) WHERE n.refused IS NOT NULL
+"""
+# Fees here already that are not the same as the export's: another patron's, or another
+# amount. The rest of what is here is left as it is.
+KNOWN_AND_DIFFERENT = f"""
+SELECT r.line, r.fee_id, j.id, j.patron_id = p.id, j.amount_cents, r.amount_cents
+FROM {STAGING} r
+JOIN {PATRON} p ON p.user_number = r.user_number
+JOIN {JOURNAL} j ON j.kind = %(fee)s AND j.source_system = %(system)s
+    AND j.external_id = r.fee_id AND j.external_id <> ''
+WHERE j.patron_id <> p.id OR j.amount_cents <> r.amount_cents
+"""
+NEW_FEE = {
+    "patron_id": "p.id", "kind": "%(fee)s::text", "amount_cents": "r.amount_cents",
+    "currency": "%(currency)s::text", "booked_at": "%(now)s", "business_date": "%(today)s",
+    "booked_by_id": "NULL", "fee_type": "r.fee_type", "description": "r.description",
+    "item": "''", "method": "''", "reference": "''", "note": "''",
+    "source_system": "%(system)s::text", "external_id": "r.fee_id",
+    "external_type": "r.external_type", "booking_key": "''",
+    "owner_id": "COALESCE(r.owner_id, %(owner)s)", "target_id": "NULL",
+    "settled_in_id": "NULL", "cleared_in_id": "NULL",
+}  # fmt: skip
+BOOK_FEES = f"""
+INSERT INTO {JOURNAL} ({", ".join(JOURNAL_COLUMNS)})
+SELECT {", ".join(NEW_FEE[column] for column in JOURNAL_COLUMNS)}
+FROM {STAGING} r JOIN {PATRON} p ON p.user_number = r.user_number
+WHERE NOT EXISTS ({FEE_HERE})
+ORDER BY r.line
+"""
+
+
+class PostgresWriter:
+    def __init__(self, default_owner: Owner):
+        self.default_owner = default_owner.pk
+        self.analysed_at = 0
+        columns = ", ".join(f"{name} {STAGING_TYPES.get(name, 'text')}" for name in FeeRow._fields)
+        with connection.cursor() as cursor:
+            # Temporary: nothing of it is logged, and it goes with the session.
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGING}, pg_temp.{NEW_PATRONS}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {STAGING} ({columns})")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {NEW_PATRONS} (line integer, user_number text,"
+                " card_number text, first_name text, last_name text, email text,"
+                " patron_id text, refused text)"
+            )
+
+    def close(self) -> None:
+        # Gone with the session anyway; a connection that failed need not hear of it.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGING}, pg_temp.{NEW_PATRONS}")
+
+    def write(self, rows: list[FeeRow], summary: ImportSummary) -> None:
+        """One batch; the caller holds it in one transaction."""
+        now = timezone.now()
+        params = {
+            "fee": EntryKind.FEE.value, "system": SOURCE_SYSTEM, "prefix": USERNAME_PREFIX,
+            "card": CARD_TAKEN, "patron_id": PATRON_ID_TAKEN, "username": USERNAME_TAKEN,
+            "now": now, "today": timezone.localdate(now), "owner": self.default_owner,
+            "currency": settings.LIBRARY_CURRENCY,
+        }  # fmt: skip
+        with connection.cursor() as cursor:
+            # Not emptied at commit: in a test's transaction the batches are savepoints.
+            cursor.execute(f"TRUNCATE {STAGING}, {NEW_PATRONS}")
+            with cursor.cursor.copy(f"COPY {STAGING} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            # Its statistics, so that the batch's rows are joined by index or by hash as
+            # their number says.
+            cursor.execute(f"ANALYZE {STAGING}")
+            cursor.execute(JUDGE_NEW_PATRONS, params)
+            cursor.execute(CREATE_USERS, params)
+            cursor.execute(CREATE_PATRONS, params)
+            summary.patrons_created += cursor.rowcount
+            cursor.execute(REFUSED_ROWS)
+            refused = cursor.fetchall()
+            summary.bad.extend((line, refusal(number, why)) for line, number, why in refused)
+            cursor.execute(KNOWN_AND_DIFFERENT, params)
+            different = cursor.fetchall()
+            cursor.execute(BOOK_FEES, params)
+            booked = cursor.rowcount
+        summary.fees_booked += booked
+        summary.fees_unchanged += len(rows) - len(refused) - len(different) - booked
+        for line, fee_id, pk, same_patron, amount_here, amount_cents in different:
+            take_known(
+                summary, line=line, fee_id=fee_id, pk=pk, same_patron=same_patron,
+                amount_here=amount_here, amount_cents=amount_cents,
+            )  # fmt: skip
+
+    def after(self, summary: ImportSummary, batch_size: int) -> None:
+        """After a batch's commit: fresh statistics for the tables the import fills once
+        they have doubled since. Without them PostgreSQL plans the next batch's lookups
+        for the empty tables it last saw, and scans instead of seeking."""
+        if summary.fees_booked >= 2 * self.analysed_at + batch_size:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {JOURNAL}, {PATRON}, {USER}")
+            self.analysed_at = summary.fees_booked

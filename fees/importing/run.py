@@ -1,0 +1,52 @@
+"""The import as a whole: the file read in batches, each batch's rows checked, then
+written in one transaction by the way this database is written fastest."""
+
+from collections.abc import Callable
+from itertools import islice
+from pathlib import Path
+
+from django.db import connection, transaction
+
+from fees.importing.booking import ImportSummary
+from fees.importing.orm import OrmWriter
+from fees.importing.postgres import PostgresWriter
+from fees.importing.rows import BadRow, Checker, FeeRow, records
+from fees.models import Owner
+
+BATCH = 20_000
+
+
+def import_fees(
+    path: Path, *, batch_size: int = BATCH, progress: Callable[[ImportSummary], None] | None = None
+) -> ImportSummary:
+    summary = ImportSummary()
+    checker = Checker()
+    writer_class = PostgresWriter if connection.vendor == "postgresql" else OrmWriter
+    writer = writer_class(Owner.objects.default())
+    try:
+        rows = records(path)
+        while batch := list(islice(rows, batch_size)):
+            summary.rows += len(batch)
+            good = []
+            take, bad, check = good.append, summary.bad.append, checker.row
+            for line, record in batch:
+                try:
+                    take(check(line, record))
+                except BadRow as error:
+                    bad((line, str(error)))
+            write_batch(writer, good, summary)
+            writer.after(summary, batch_size)
+            if progress:
+                progress(summary)
+    finally:
+        writer.close()
+    summary.bad.sort()
+    summary.seconds = summary.elapsed
+    return summary
+
+
+def write_batch(writer: OrmWriter | PostgresWriter, rows: list[FeeRow], summary) -> None:
+    """One batch, all or nothing: a run stopped part-way leaves whole batches, and the
+    next run takes up what they did not write."""
+    with transaction.atomic():
+        writer.write(rows, summary)
