@@ -48,9 +48,9 @@ FEE_HERE = (
 JUDGE_NEW_PATRONS = f"""
 INSERT INTO {NEW_PATRONS}
 WITH firsts AS (
-    SELECT DISTINCT ON (user_number) line, user_number, card_number, first_name, last_name,
-        email, patron_id
-    FROM {STAGING} ORDER BY user_number, line
+    SELECT DISTINCT ON (user_number COLLATE "C") line, user_number, card_number,
+        first_name, last_name, email, patron_id
+    FROM {STAGING} ORDER BY user_number COLLATE "C", line
 ), wanted AS (
     SELECT f.*, CASE
         WHEN EXISTS (SELECT FROM {PATRON} p WHERE p.card_number = f.card_number)
@@ -67,10 +67,11 @@ WITH firsts AS (
 )
 SELECT line, user_number, card_number, first_name, last_name, email, patron_id,
     COALESCE(taken, CASE
-        WHEN row_number() OVER (PARTITION BY taken IS NULL, card_number ORDER BY line) > 1
-            THEN %(card)s
+        WHEN row_number() OVER (
+            PARTITION BY taken IS NULL, card_number COLLATE "C" ORDER BY line
+        ) > 1 THEN %(card)s
         WHEN patron_id <> '' AND row_number() OVER (
-            PARTITION BY taken IS NULL, patron_id ORDER BY line
+            PARTITION BY taken IS NULL, patron_id COLLATE "C" ORDER BY line
         ) > 1 THEN %(patron_id)s
     END)
 FROM wanted
@@ -128,7 +129,7 @@ ORDER BY r.line
 class PostgresWriter:
     def __init__(self, default_owner: Owner):
         self.default_owner = default_owner.pk
-        self.analysed_at = 0
+        self.analysed_at = -1
         columns = ", ".join(f"{name} {STAGING_TYPES.get(name, 'text')}" for name in FeeRow._fields)
         with connection.cursor() as cursor:
             # Temporary: nothing of it is logged, and it goes with the session.
@@ -160,15 +161,20 @@ class PostgresWriter:
             with cursor.cursor.copy(f"COPY {STAGING} FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            # Its statistics, so that the batch's rows are joined by index or by hash as
-            # their number says.
-            cursor.execute(f"ANALYZE {STAGING}")
+            # A batch is small beside the tables it is looked up in, and these grow as it
+            # runs: each row is looked up by index. Hash joins would read whole tables
+            # per batch, which the planner prefers by its costs long after it is slower.
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
             cursor.execute(JUDGE_NEW_PATRONS, params)
             cursor.execute(CREATE_USERS, params)
             cursor.execute(CREATE_PATRONS, params)
             summary.patrons_created += cursor.rowcount
-            cursor.execute(REFUSED_ROWS)
-            refused = cursor.fetchall()
+            refused = []
+            cursor.execute(f"SELECT EXISTS (SELECT FROM {NEW_PATRONS} WHERE refused IS NOT NULL)")
+            if cursor.fetchone()[0]:  # rare: then the batch's rows are looked through
+                cursor.execute(REFUSED_ROWS)
+                refused = cursor.fetchall()
             summary.bad.extend((line, refusal(number, why)) for line, number, why in refused)
             cursor.execute(KNOWN_AND_DIFFERENT, params)
             different = cursor.fetchall()
@@ -183,10 +189,11 @@ class PostgresWriter:
             )  # fmt: skip
 
     def after(self, summary: ImportSummary, batch_size: int) -> None:
-        """After a batch's commit: fresh statistics for the tables the import fills once
-        they have doubled since. Without them PostgreSQL plans the next batch's lookups
-        for the empty tables it last saw, and scans instead of seeking."""
-        if summary.fees_booked >= 2 * self.analysed_at + batch_size:
+        """Before the first batch and after each commit: fresh statistics for the tables
+        the import fills, at the start and whenever they have doubled since. Without them
+        PostgreSQL plans the next batch's lookups for the tables as it last saw them (empty,
+        say), and scans them per row instead of seeking."""
+        if self.analysed_at < 0 or summary.fees_booked >= 2 * self.analysed_at + batch_size:
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {JOURNAL}, {PATRON}, {USER}")
             self.analysed_at = summary.fees_booked

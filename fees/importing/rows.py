@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,7 +33,6 @@ REQUIRED_AT = [(COLUMNS.index(name), name) for name in REQUIRED]
 # instead: it is only the library system's wording.
 STORED_IN = {
     "user_number": Patron._meta.get_field("user_number"),
-    "card_number": Patron._meta.get_field("card_number"),
     "first_name": Patron._meta.get_field("first_name"),
     "last_name": Patron._meta.get_field("last_name"),
     "email": Patron._meta.get_field("email"),
@@ -40,6 +40,8 @@ STORED_IN = {
     "fee_id": JournalEntry._meta.get_field("external_id"),
     "type": JournalEntry._meta.get_field("external_type"),
 }
+# The card number is measured as it is stored: without its spacing.
+CARD_LENGTH = Patron._meta.get_field("card_number").max_length
 DESCRIPTION_LENGTH = JournalEntry._meta.get_field("description").max_length
 
 
@@ -127,16 +129,21 @@ class Checker:
         self.limits = [
             (COLUMNS.index(name), name, field.max_length) for name, field in STORED_IN.items()
         ]
+        # Each row is looked at once as a whole in C; field by field only when it fails.
+        self.required = itemgetter(*(index for index, _name in REQUIRED_AT))
+        self.limited = itemgetter(*(index for index, _name, _limit in self.limits))
+        self.shortest = min(limit for _index, _name, limit in self.limits)
 
     def row(self, line: int, values: list[str] | None) -> FeeRow:
         if values is None:
             raise BadRow("not a JSON object")
-        missing = [name for index, name in REQUIRED_AT if not values[index]]
-        if missing:
+        if not all(self.required(values)):
+            missing = [name for index, name in REQUIRED_AT if not values[index]]
             raise BadRow(f"missing {', '.join(missing)}")
-        for index, name, limit in self.limits:
-            if len(values[index]) > limit:
-                raise BadRow(f"{name} is longer than {limit} characters")
+        if max(map(len, self.limited(values))) > self.shortest:
+            for index, name, limit in self.limits:
+                if len(values[index]) > limit:
+                    raise BadRow(f"{name} is longer than {limit} characters")
         user_number = values[USER_NUMBER]
         if not is_user_number(user_number):
             raise BadRow(f"user number {user_number!r} is not one (letters, digits, _.@+-)")
@@ -155,6 +162,8 @@ class Checker:
         card = card.upper() if card.isalnum() else normalize_card_number(card)
         if not card:
             raise BadRow("missing card_number")
+        if len(card) > CARD_LENGTH:
+            raise BadRow(f"card_number is longer than {CARD_LENGTH} characters")
         fee_id = values[FEE_ID]
         if fee_id in self.fee_ids:
             raise BadRow(f"fee id {fee_id} appears twice")

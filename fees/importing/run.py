@@ -13,7 +13,7 @@ from fees.importing.postgres import PostgresWriter
 from fees.importing.rows import BadRow, Checker, FeeRow, records
 from fees.models import Owner
 
-BATCH = 20_000
+BATCH = 50_000
 
 
 def import_fees(
@@ -24,6 +24,7 @@ def import_fees(
     writer_class = PostgresWriter if connection.vendor == "postgresql" else OrmWriter
     writer = writer_class(Owner.objects.default())
     try:
+        writer.after(summary, batch_size)
         rows = records(path)
         while batch := list(islice(rows, batch_size)):
             summary.rows += len(batch)
