@@ -125,6 +125,8 @@ class Checker:
         self.kinds = set(FeeKind.objects.values_list("code", flat=True))
         self.owners = dict(Owner.objects.values_list("code", "pk"))
         self.fee_ids: set[str] = set()
+        self.user_numbers: set[str] = set()  # the good ones: each patron has many rows
+        self.other = FeeType.OTHER.value
         self.currency = settings.LIBRARY_CURRENCY
         self.limits = [
             (COLUMNS.index(name), name, field.max_length) for name, field in STORED_IN.items()
@@ -145,8 +147,10 @@ class Checker:
                 if len(values[index]) > limit:
                     raise BadRow(f"{name} is longer than {limit} characters")
         user_number = values[USER_NUMBER]
-        if not is_user_number(user_number):
-            raise BadRow(f"user number {user_number!r} is not one (letters, digits, _.@+-)")
+        if user_number not in self.user_numbers:
+            if not is_user_number(user_number):
+                raise BadRow(f"user number {user_number!r} is not one (letters, digits, _.@+-)")
+            self.user_numbers.add(user_number)
         if values[CURRENCY] != self.currency and values[CURRENCY].upper() != self.currency:
             raise BadRow(f"currency {values[CURRENCY]} is not the library's")
         cents = cents_of(values[AMOUNT])
@@ -171,7 +175,7 @@ class Checker:
         fee_type = values[TYPE]
         return FeeRow(
             line, user_number, card, values[FIRST_NAME], values[LAST_NAME], values[EMAIL],
-            values[PATRON_ID], fee_id, fee_type if fee_type in self.kinds else FeeType.OTHER,
+            values[PATRON_ID], fee_id, fee_type if fee_type in self.kinds else self.other,
             fee_type, self.owners[owner] if owner else None, cents,
             values[DESCRIPTION][:DESCRIPTION_LENGTH],
         )  # fmt: skip
