@@ -1,7 +1,9 @@
 """The import as a whole: the file read in batches, each batch's rows checked, then
 written in one transaction by the way this database is written fastest."""
 
-from collections.abc import Callable
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 
@@ -22,8 +24,7 @@ def import_fees(
     summary = ImportSummary()
     checker = Checker()
     writer_class = PostgresWriter if connection.vendor == "postgresql" else OrmWriter
-    writer = writer_class(Owner.objects.default())
-    try:
+    with _cycles_left_alone(), contextlib.closing(writer_class(Owner.objects.default())) as writer:
         writer.after(summary, batch_size)
         rows = records(path)
         while batch := list(islice(rows, batch_size)):
@@ -39,11 +40,24 @@ def import_fees(
             writer.after(summary, batch_size)
             if progress:
                 progress(summary)
-    finally:
-        writer.close()
     summary.bad.sort()
     summary.seconds = summary.elapsed
     return summary
+
+
+@contextlib.contextmanager
+def _cycles_left_alone() -> Iterator[None]:
+    """Python's cycle collector paused: a batch is a few hundred thousand objects that
+    live until it is written, which the collector would walk through again and again
+    (more than half of the time spent in Python, measured). Reading and writing batches
+    makes no reference cycles worth collecting meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def write_batch(writer: OrmWriter | PostgresWriter, rows: list[FeeRow], summary) -> None:
