@@ -3,6 +3,8 @@ written in one transaction by the way this database is written fastest."""
 
 import contextlib
 import gc
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -16,6 +18,8 @@ from fees.importing.rows import BadRow, Checker, FeeRow, records
 from fees.models import Owner
 
 BATCH = 50_000
+# A batch read: how many rows it had, its good rows, its bad rows by line.
+Batch = tuple[int, list[FeeRow], list[tuple[int, str]]]
 
 
 def import_fees(
@@ -24,18 +28,15 @@ def import_fees(
     summary = ImportSummary()
     checker = Checker()
     writer_class = PostgresWriter if connection.vendor == "postgresql" else OrmWriter
-    with _cycles_left_alone(), contextlib.closing(writer_class(Owner.objects.default())) as writer:
+    with (
+        _cycles_left_alone(),
+        contextlib.closing(writer_class(Owner.objects.default())) as writer,
+        contextlib.closing(_read_ahead(_checked(path, checker, batch_size))) as batches,
+    ):
         writer.after(summary, batch_size)
-        rows = records(path)
-        while batch := list(islice(rows, batch_size)):
-            summary.rows += len(batch)
-            good = []
-            take, bad, check = good.append, summary.bad.append, checker.row
-            for line, record in batch:
-                try:
-                    take(check(line, record))
-                except BadRow as error:
-                    bad((line, str(error)))
+        for size, good, bad in batches:
+            summary.rows += size
+            summary.bad.extend(bad)
             write_batch(writer, good, summary)
             writer.after(summary, batch_size)
             if progress:
@@ -43,6 +44,70 @@ def import_fees(
     summary.bad.sort()
     summary.seconds = summary.elapsed
     return summary
+
+
+def write_batch(writer: OrmWriter | PostgresWriter, rows: list[FeeRow], summary) -> None:
+    """One batch, all or nothing: a run stopped part-way leaves whole batches, and the
+    next run takes up what they did not write."""
+    with transaction.atomic():
+        writer.write(rows, summary)
+
+
+def _checked(path: Path, checker: Checker, batch_size: int) -> Iterator[Batch]:
+    rows = records(path)
+    while batch := list(islice(rows, batch_size)):
+        good, bad = [], []
+        take, refuse, check = good.append, bad.append, checker.row
+        for line, record in batch:
+            try:
+                take(check(line, record))
+            except BadRow as error:
+                refuse((line, str(error)))
+        yield len(batch), good, bad
+
+
+_DONE = object()
+
+
+def _read_ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """The batches read and checked in a thread of their own, one ahead of the batch
+    being written: Python reads while the database writes (waiting for the database,
+    the writing thread leaves Python to the reader)."""
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not hand_over((batch, None)):
+                    return
+        except Exception as error:  # raised where the batches are taken
+            hand_over((None, error))
+            return
+        hand_over((_DONE, None))
+
+    reader = threading.Thread(target=read, name="import_fees reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            batch, error = ready.get()
+            if error is not None:
+                raise error
+            if batch is _DONE:
+                return
+            yield batch
+    finally:
+        stop.set()
+        reader.join()
 
 
 @contextlib.contextmanager
@@ -58,10 +123,3 @@ def _cycles_left_alone() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def write_batch(writer: OrmWriter | PostgresWriter, rows: list[FeeRow], summary) -> None:
-    """One batch, all or nothing: a run stopped part-way leaves whole batches, and the
-    next run takes up what they did not write."""
-    with transaction.atomic():
-        writer.write(rows, summary)
