@@ -20,7 +20,7 @@ from fees.importing.booking import (
     username_for,
 )
 from fees.importing.rows import FeeRow
-from fees.models import EntryKind, JournalEntry, Owner
+from fees.models import EntryKind, JournalEntry
 
 LOOKUP_CHUNK = 500  # values per IN (...): well within SQLite's parameter limit
 INSERT_CHUNK = 500
@@ -38,14 +38,14 @@ def _values(queryset, field: str, values: list, *columns: str) -> Iterator[tuple
 
 
 class OrmWriter:
-    def __init__(self, default_owner: Owner):
-        self.default_owner = default_owner.pk
-
     def close(self) -> None:
         pass
 
     def after(self, summary: ImportSummary, batch_size: int) -> None:
         pass
+
+    def stage(self, rows: list[FeeRow]) -> list[FeeRow]:
+        return rows
 
     def write(self, rows: list[FeeRow], summary: ImportSummary) -> None:
         """One batch; the caller holds it in one transaction."""
@@ -87,7 +87,7 @@ class OrmWriter:
                     source_system=SOURCE_SYSTEM,
                     external_id=row.fee_id,
                     external_type=row.external_type,
-                    owner_id=row.owner_id or self.default_owner,
+                    owner_id=row.owner_id,
                 )
                 for row in new
             ],

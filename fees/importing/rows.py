@@ -62,7 +62,7 @@ class FeeRow(NamedTuple):
     fee_id: str
     fee_type: str
     external_type: str
-    owner_id: int | None
+    owner_id: int
     amount_cents: int
     description: str
 
@@ -123,9 +123,10 @@ class Checker:
     """Turns records into FeeRows, or says why not. One per import: a fee id is taken
     once in the whole file."""
 
-    def __init__(self):
+    def __init__(self, default_owner: Owner):
         self.kinds = set(FeeKind.objects.values_list("code", flat=True))
         self.owners = dict(Owner.objects.values_list("code", "pk"))
+        self.default_owner = default_owner.pk  # the owner of fees that name none
         self.fee_ids: set[str] = set()
         self.user_numbers: set[str] = set()  # the good ones: each patron has many rows
         self.other = FeeType.OTHER.value
@@ -178,7 +179,7 @@ class Checker:
         return FeeRow(
             line, user_number, card, values[FIRST_NAME], values[LAST_NAME], values[EMAIL],
             values[PATRON_ID], fee_id, fee_type if fee_type in self.kinds else self.other,
-            fee_type, self.owners[owner] if owner else None, cents,
+            fee_type, self.owners[owner] if owner else self.default_owner, cents,
             values[DESCRIPTION][:DESCRIPTION_LENGTH],
         )  # fmt: skip
 

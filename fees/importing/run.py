@@ -14,30 +14,31 @@ from django.db import connection, transaction
 from fees.importing.booking import ImportSummary
 from fees.importing.orm import OrmWriter
 from fees.importing.postgres import PostgresWriter
-from fees.importing.rows import BadRow, Checker, FeeRow, records
+from fees.importing.rows import BadRow, Checker, records
 from fees.models import Owner
 
 BATCH = 50_000
-# A batch read: how many rows it had, its good rows, its bad rows by line.
-Batch = tuple[int, list[FeeRow], list[tuple[int, str]]]
+# A batch read: how many rows it had, its good rows as the writer takes them, its bad rows
+# by line.
+Batch = tuple[int, object, list[tuple[int, str]]]
 
 
 def import_fees(
     path: Path, *, batch_size: int = BATCH, progress: Callable[[ImportSummary], None] | None = None
 ) -> ImportSummary:
     summary = ImportSummary()
-    checker = Checker()
+    checker = Checker(Owner.objects.default())
     writer_class = PostgresWriter if connection.vendor == "postgresql" else OrmWriter
     with (
         _cycles_left_alone(),
-        contextlib.closing(writer_class(Owner.objects.default())) as writer,
-        contextlib.closing(_read_ahead(_checked(path, checker, batch_size))) as batches,
+        contextlib.closing(writer_class()) as writer,
+        contextlib.closing(_read_ahead(_checked(path, checker, batch_size, writer))) as batches,
     ):
         writer.after(summary, batch_size)
-        for size, good, bad in batches:
+        for size, staged, bad in batches:
             summary.rows += size
             summary.bad.extend(bad)
-            write_batch(writer, good, summary)
+            write_batch(writer, staged, summary)
             writer.after(summary, batch_size)
             if progress:
                 progress(summary)
@@ -46,14 +47,14 @@ def import_fees(
     return summary
 
 
-def write_batch(writer: OrmWriter | PostgresWriter, rows: list[FeeRow], summary) -> None:
+def write_batch(writer: OrmWriter | PostgresWriter, staged, summary: ImportSummary) -> None:
     """One batch, all or nothing: a run stopped part-way leaves whole batches, and the
     next run takes up what they did not write."""
     with transaction.atomic():
-        writer.write(rows, summary)
+        writer.write(staged, summary)
 
 
-def _checked(path: Path, checker: Checker, batch_size: int) -> Iterator[Batch]:
+def _checked(path: Path, checker: Checker, batch_size: int, writer) -> Iterator[Batch]:
     rows = records(path)
     while batch := list(islice(rows, batch_size)):
         good, bad = [], []
@@ -63,7 +64,7 @@ def _checked(path: Path, checker: Checker, batch_size: int) -> Iterator[Batch]:
                 take(check(line, record))
             except BadRow as error:
                 refuse((line, str(error)))
-        yield len(batch), good, bad
+        yield len(batch), writer.stage(good), bad
 
 
 _DONE = object()
