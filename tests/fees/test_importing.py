@@ -182,3 +182,13 @@ def test_the_command_prints_the_bad_rows_and_a_summary(tmp_path):
 
     assert "line 3: amount 'x' is not an amount" in err.getvalue()
     assert "2 rows: 1 fees booked" in out.getvalue()
+
+
+def test_a_file_that_cannot_be_read_stops_the_import_with_its_error(tmp_path):
+    path = tmp_path / "fees.csv"
+    path.write_bytes(b"user_number,card_number\n\xff\xfe,1\n")
+
+    with pytest.raises(UnicodeDecodeError):
+        import_fees(path)
+
+    assert not fees().exists()
