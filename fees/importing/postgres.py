@@ -221,10 +221,10 @@ class PostgresWriter:
 
     def after(self, summary: ImportSummary, batch_size: int) -> None:
         """Before the first batch and after each commit: fresh statistics for the tables
-        the import fills, at the start and whenever they have doubled since. Without them
+        the import fills, at the start and whenever they have grown fourfold since. Without them
         PostgreSQL plans the next batch's lookups for the tables as it last saw them (empty,
         say), and scans them per row instead of seeking."""
-        if self.analysed_at < 0 or summary.fees_booked >= 2 * self.analysed_at + batch_size:
+        if self.analysed_at < 0 or summary.fees_booked >= 4 * self.analysed_at + batch_size:
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {JOURNAL}, {PATRON}, {USER}")
             self.analysed_at = summary.fees_booked
