@@ -87,6 +87,14 @@ SELECT u.id, n.user_number, n.card_number, n.first_name, n.last_name, n.email,
 FROM {NEW_PATRONS} n JOIN {USER} u ON u.username = %(prefix)s || n.user_number
 WHERE n.refused IS NULL ORDER BY n.line
 """
+# Whether the batch names a user number with no patron here: a look without sorting,
+# which ends at the first one.
+ANY_NEW_PATRON = f"""
+SELECT EXISTS (
+    SELECT FROM {STAGING} r
+    WHERE NOT EXISTS (SELECT FROM {PATRON} p WHERE p.user_number = r.user_number)
+)
+"""
 REFUSED_ROWS = f"""
 SELECT r.line, n.user_number, n.refused
 FROM {STAGING} r JOIN {NEW_PATRONS} n USING (user_number) WHERE n.refused IS NOT NULL
@@ -189,26 +197,20 @@ class PostgresWriter:
         }  # fmt: skip
         with connection.cursor() as cursor:
             # Not emptied at commit: in a test's transaction the batches are savepoints.
-            cursor.execute(f"TRUNCATE {STAGING}, {NEW_PATRONS}")
-            with cursor.cursor.copy(f"COPY {STAGING} FROM STDIN") as copy:
-                copy.write(staged.text)
             # A batch is small beside the tables it is looked up in, and these grow as it
             # runs: each row is looked up by index. Hash joins would read whole tables
             # per batch, which the planner prefers by its costs long after it is slower.
-            cursor.execute("SET LOCAL enable_hashjoin = off")
-            cursor.execute("SET LOCAL enable_mergejoin = off")
-            # The batch's rows with their lookups, kept in memory rather than spilled.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            cursor.execute(JUDGE_NEW_PATRONS, params)
-            cursor.execute(CREATE_USERS, params)
-            cursor.execute(CREATE_PATRONS, params)
-            summary.patrons_created += cursor.rowcount
+            # The batch's rows with their lookups are kept in memory rather than spilled.
+            cursor.execute(
+                f"TRUNCATE {STAGING}, {NEW_PATRONS}; SET LOCAL enable_hashjoin = off;"
+                " SET LOCAL enable_mergejoin = off; SET LOCAL work_mem = '64MB'"
+            )
+            with cursor.cursor.copy(f"COPY {STAGING} FROM STDIN") as copy:
+                copy.write(staged.text)
             refused = []
-            cursor.execute(f"SELECT EXISTS (SELECT FROM {NEW_PATRONS} WHERE refused IS NOT NULL)")
-            if cursor.fetchone()[0]:  # rare: only then are the batch's rows looked through
-                cursor.execute(REFUSED_ROWS)
-                refused = cursor.fetchall()
-            summary.bad.extend((line, refusal(number, why)) for line, number, why in refused)
+            cursor.execute(ANY_NEW_PATRON)
+            if cursor.fetchone()[0]:  # after the first batches, seldom
+                refused = self._new_patrons(cursor, params, summary)
             cursor.execute(BOOK_FEES, params)
             booked, different = cursor.fetchone()
         summary.fees_booked += booked
@@ -218,6 +220,20 @@ class PostgresWriter:
                 summary, line=line, fee_id=fee_id, pk=pk, same_patron=same_patron,
                 amount_here=amount_here, amount_cents=amount_cents,
             )  # fmt: skip
+
+    def _new_patrons(self, cursor, params: dict, summary: ImportSummary) -> list[tuple]:
+        """The patrons of the batch not here yet created, or refused: their rows."""
+        cursor.execute(JUDGE_NEW_PATRONS, params)
+        cursor.execute(CREATE_USERS, params)
+        cursor.execute(CREATE_PATRONS, params)
+        summary.patrons_created += cursor.rowcount
+        cursor.execute(f"SELECT EXISTS (SELECT FROM {NEW_PATRONS} WHERE refused IS NOT NULL)")
+        if not cursor.fetchone()[0]:
+            return []
+        cursor.execute(REFUSED_ROWS)  # seldom: only then are the batch's rows looked through
+        refused = cursor.fetchall()
+        summary.bad.extend((line, refusal(number, why)) for line, number, why in refused)
+        return refused
 
     def after(self, summary: ImportSummary, batch_size: int) -> None:
         """Before the first batch and after each commit: fresh statistics for the tables
