@@ -45,7 +45,7 @@ WITH firsts AS (
     SELECT DISTINCT ON (user_number COLLATE "C") line, user_number, card_number,
         first_name, last_name, email, patron_id
     FROM {STAGING} ORDER BY user_number COLLATE "C", line
-), wanted AS (
+), wanted AS MATERIALIZED (  -- each patron's lookups made once, not once per use
     SELECT f.*, CASE
         WHEN EXISTS (SELECT FROM {PATRON} p WHERE p.card_number = f.card_number)
             THEN %(card)s
