@@ -101,6 +101,18 @@ def koha(settings):
 
 
 @pytest.fixture
+def koha_patron(koha):
+    """Koha knows patron 42, Erika Muster (card and PIN as tests.accounts.helpers has them),
+    owing 7.50 ("Overdue: Faust I"); the portal knows nobody yet."""
+    from tests.accounts.helpers import CARD, PIN
+
+    koha.add_patron(42, CARD, "Muster", firstname="Erika", email="erika@example.org")
+    koha.patrons[42].pin = PIN
+    koha.add_fee(42, 750, description="Overdue: Faust I")
+    return koha
+
+
+@pytest.fixture
 def linked_patron(koha):
     """A patron the library system knows (Koha patron 42), with the same data there."""
     from tests.factories import PatronFactory

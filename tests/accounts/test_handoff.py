@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.urls import reverse
 
 from accounts import handoff
-from accounts.models import Patron
 from tests.accounts.handoff_links import HANDOFF, SECRET, signed_link
+from tests.accounts.helpers import signed_in_patron
 from tests.factories import PatronFactory
 from tests.library_systems.fake_server import FakeServer, Reply
 
@@ -32,11 +32,6 @@ def _handoff_settings(settings):
     settings.LIBRARY_SYSTEM_TARGET = ""
 
 
-def signed_in(client) -> Patron | None:
-    user_id = client.session.get("_auth_user_id")
-    return Patron.objects.filter(user_id=user_id).first() if user_id else None
-
-
 # --- the signed link ---------------------------------------------------------------------
 
 
@@ -46,7 +41,7 @@ def test_a_signed_link_signs_the_patron_in_and_leads_to_the_account(client):
     response = client.get(signed_link())
 
     assert response.url == reverse("payments:account")
-    assert signed_in(client) == patron
+    assert signed_in_patron(client) == patron
 
 
 def test_the_same_link_a_second_time_is_refused(client):
@@ -59,7 +54,7 @@ def test_the_same_link_a_second_time_is_refused(client):
 
     assert response.status_code == 403
     assert "This link cannot be used" in response.content.decode()
-    assert signed_in(client) is None
+    assert signed_in_patron(client) is None
 
 
 def test_an_expired_link_is_refused(client):
@@ -68,7 +63,7 @@ def test_an_expired_link_is_refused(client):
     response = client.get(signed_link(expires=int(time.time()) - 120))
 
     assert response.status_code == 403
-    assert signed_in(client) is None
+    assert signed_in_patron(client) is None
 
 
 def test_a_link_meant_to_live_longer_than_allowed_is_refused(client):
@@ -87,7 +82,7 @@ def test_a_link_with_another_patron_put_in_is_refused(client):
     response = client.get(link)
 
     assert response.status_code == 403
-    assert signed_in(client) is None
+    assert signed_in_patron(client) is None
 
 
 def test_a_way_back_to_the_catalogue_is_kept_and_offered(client):
@@ -115,7 +110,7 @@ def test_a_way_back_to_a_host_not_allowed_refuses_the_link(client, return_url):
     response = client.get(signed_link(return_url=return_url))
 
     assert response.status_code == 403
-    assert signed_in(client) is None
+    assert signed_in_patron(client) is None
 
 
 def test_a_link_missing_a_part_is_refused(client):
@@ -145,7 +140,7 @@ def test_a_link_for_a_patron_of_the_library_system_creates_them_from_it(client, 
 
     client.get(signed_link(patron="42"))
 
-    assert signed_in(client).external_id == "42"
+    assert signed_in_patron(client).external_id == "42"
 
 
 def test_a_link_when_the_library_system_is_down_says_so(client, koha, settings):
@@ -155,7 +150,7 @@ def test_a_link_when_the_library_system_is_down_says_so(client, koha, settings):
     response = client.get(signed_link(patron="42"))
 
     assert response.status_code == 503
-    assert signed_in(client) is None
+    assert signed_in_patron(client) is None
 
 
 # --- Primo VE's JWT ------------------------------------------------------------------------
@@ -214,7 +209,7 @@ def test_a_primo_token_signs_the_patron_in(client, institution):
     response = client.get(jwt_link(institution.token()))
 
     assert response.url == reverse("payments:account")
-    assert signed_in(client) == patron
+    assert signed_in_patron(client) == patron
 
 
 def test_a_primo_token_works_once(client, institution):
@@ -224,7 +219,7 @@ def test_a_primo_token_works_once(client, institution):
     client.post(reverse("accounts:logout"))
 
     assert client.get(jwt_link(token)).status_code == 403
-    assert signed_in(client) is None
+    assert signed_in_patron(client) is None
 
 
 def test_an_expired_token_is_refused(client, institution):
@@ -241,7 +236,7 @@ def test_a_token_signed_by_a_key_not_in_the_set_is_refused(client, institution):
     response = client.get(jwt_link(institution.token(key=rsa_key())))
 
     assert response.status_code == 403
-    assert signed_in(client) is None
+    assert signed_in_patron(client) is None
 
 
 def test_a_token_with_alg_none_is_refused(client, institution):
@@ -253,7 +248,7 @@ def test_a_token_with_alg_none_is_refused(client, institution):
     token = f"{header.rstrip(b'=').decode()}.{body.rstrip(b'=').decode()}."
 
     assert client.get(jwt_link(token)).status_code == 403
-    assert signed_in(client) is None
+    assert signed_in_patron(client) is None
 
 
 def test_a_token_signed_hs256_with_the_public_key_as_secret_is_refused(client, institution):
@@ -267,7 +262,7 @@ def test_a_token_signed_hs256_with_the_public_key_as_secret_is_refused(client, i
     token = _hs256(public, {"user": "U-1", "iat": now, "exp": now + 300})
 
     assert client.get(jwt_link(token)).status_code == 403
-    assert signed_in(client) is None
+    assert signed_in_patron(client) is None
 
 
 def _hs256(secret: bytes, claims: dict) -> str:

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Patron
+from tests.accounts.helpers import signed_in_patron
 from tests.accounts.oidc_provider import (
     CLIENT_ID,
     back_to_portal,
@@ -22,19 +23,6 @@ from tests.library_systems.fake_server import Reply, closed_port_url
 pytestmark = pytest.mark.django_db
 
 START = "/oidc/authenticate/"
-
-
-@pytest.fixture
-def koha_patron(koha):
-    """Koha knows patron 42, whom the provider names by `sub`."""
-    koha.add_patron(42, "1000000042", "Muster", firstname="Erika", email="erika@example.org")
-    koha.add_fee(42, 750)
-    return koha
-
-
-def signed_in_patron(client) -> Patron | None:
-    user_id = client.session.get("_auth_user_id")
-    return Patron.objects.filter(user_id=user_id).first() if user_id else None
 
 
 def test_a_right_sign_in_lands_the_patron_on_their_account(client, oidc_provider, koha_patron):

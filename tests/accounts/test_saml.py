@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Patron
+from tests.accounts.helpers import signed_in_patron
 from tests.accounts.saml_idp import (
     ACS_PATH,
     back_to_portal,
@@ -24,19 +25,6 @@ pytestmark = pytest.mark.django_db
 
 START = "/saml2/login/"
 METADATA = "/saml2/metadata/"
-
-
-@pytest.fixture
-def koha_patron(koha):
-    """Koha knows patron 42, whom the IdP names by eduPersonPrincipalName."""
-    koha.add_patron(42, "1000000042", "Muster", firstname="Erika", email="erika@example.org")
-    koha.add_fee(42, 750)
-    return koha
-
-
-def signed_in_patron(client) -> Patron | None:
-    user_id = client.session.get("_auth_user_id")
-    return Patron.objects.filter(user_id=user_id).first() if user_id else None
 
 
 def test_the_portals_metadata_names_its_acs_and_certificate(client, saml_idp):

@@ -4,24 +4,13 @@ of the settings (payments.E005), against the IdP the tests start (tests.accounts
 
 import pytest
 
-from accounts.models import Patron
 from accounts.saml.config import forget_configuration
+from tests.accounts.helpers import signed_in_patron
 from tests.accounts.saml_idp import browser_sign_in, key_pair
 
 pytestmark = pytest.mark.django_db
 
 START = "/saml2/login/"
-
-
-@pytest.fixture
-def koha_patron(koha):
-    koha.add_patron(42, "1000000042", "Muster", firstname="Erika", email="erika@example.org")
-    return koha
-
-
-def signed_in_patron(client) -> Patron | None:
-    user_id = client.session.get("_auth_user_id")
-    return Patron.objects.filter(user_id=user_id).first() if user_id else None
 
 
 def test_unreadable_idp_metadata_gives_a_page_that_says_so(client, saml_idp, settings):

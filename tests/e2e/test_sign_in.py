@@ -11,21 +11,12 @@ from playwright.sync_api import expect
 from accounts.models import Patron
 from payments.models import OrderStatus, PaymentOrder
 from tests.accounts.handoff_links import SECRET, signed_link
+from tests.accounts.helpers import CARD, PIN
 from tests.e2e.conftest import DESKTOP, OVERFLOWING, PHONE, Site
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CARD, PIN = "1000000042", "4711"
 CATALOGUE = "https://opac.example.org/account"
-
-
-@pytest.fixture
-def koha_patron(koha):
-    """Koha knows patron 42, with a card, a PIN and one fee; the portal knows nobody yet."""
-    koha.add_patron(42, CARD, "Muster", firstname="Erika", email="erika@example.org")
-    koha.patrons[42].pin = PIN
-    koha.add_fee(42, 750, description="Overdue: Faust I")
-    return koha
 
 
 def pay_the_fee(page):

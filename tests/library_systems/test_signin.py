@@ -9,33 +9,25 @@ from django.urls import reverse
 
 from accounts.models import Patron
 from fees import selectors
+from tests.accounts.helpers import CARD, PIN, signed_in_patron
 from tests.factories import PASSWORD, DeskStaffFactory, PatronFactory
 from tests.library_systems.fake_server import Reply
 
 pytestmark = pytest.mark.django_db
 
 VALIDATION = r"/api/v1/auth/password/validation"
-CARD, PIN = "1000000042", "4711"
 
 
 @pytest.fixture
-def by_card(koha, settings):
+def by_card(koha_patron, settings):
     """The library enables card and PIN; Koha knows patron 42 with its card, PIN and a fee."""
     settings.SIGN_IN_METHODS = ["library_card"]
-    koha.add_patron(42, CARD, "Muster", firstname="Erika", email="erika@example.org")
-    koha.patrons[42].pin = PIN
-    koha.add_fee(42, 750)
-    return koha
+    return koha_patron
 
 
 def sign_in(client, card=CARD, pin=PIN, **extra):
     data = {"method": "library_card", "username": card, "password": pin, **extra}
     return client.post(reverse("accounts:login"), data)
-
-
-def signed_in_patron(client) -> Patron | None:
-    user_id = client.session.get("_auth_user_id")
-    return Patron.objects.filter(user_id=user_id).first() if user_id else None
 
 
 def test_the_first_sign_in_creates_the_patron_from_the_library_systems_data(client, by_card):
