@@ -8,9 +8,7 @@ has expired.
 
 import functools
 import json
-import threading
 from urllib.parse import parse_qsl, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import requests
 from Cryptodome.PublicKey import RSA
@@ -21,6 +19,8 @@ from pyop.provider import Provider
 from pyop.subject_identifier import HashBasedSubjectIdentifierFactory
 from pyop.userinfo import Userinfo
 from pyop.util import should_fragment_encode
+
+from tests.accounts.local_server import LocalWSGIServer
 
 CLIENT_ID = "epayment-portal"
 CLIENT_SECRET = "portal-secret"
@@ -36,19 +36,12 @@ def signing_key(name: str = "provider") -> RSAKey:
     return RSAKey(key=RSA.generate(2048), kid=KEY_ID, alg="RS256", use="sig")
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class OpenIDProvider:
+class OpenIDProvider(LocalWSGIServer):
     def __init__(self):
+        super().__init__()
         self.users = {"erika": {"sub": "42", "preferred_username": "1000000042"}}
         self.user_id = "erika"  # whom the authorize endpoint signs in
         self.nonce = None  # put this nonce in the ID token instead of the portal's
-        self.requests: list[str] = []  # "METHOD /path", in order
-        self.server: WSGIServer = make_server("127.0.0.1", 0, self.app, handler_class=QuietHandler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
         # pyop wants an https issuer; it is only a name (the portal checks the tokens'
         # `iss` against it), the endpoints are plain HTTP on 127.0.0.1.
         self.issuer = f"https://127.0.0.1:{self.server.server_port}"
@@ -82,7 +75,6 @@ class OpenIDProvider:
         # The keys it publishes: the one it signs with, unless a test swaps that.
         self.jwks = self.provider.jwks
         self.authorizations: list[dict] = []  # the authentication requests, as parsed
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def discovery_url(self) -> str:
@@ -94,15 +86,6 @@ class OpenIDProvider:
 
     def issue_expired_tokens(self) -> None:
         self.provider.id_token_lifetime = -600
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)
 
     # --- HTTP -------------------------------------------------------------------------
     def app(self, environ, start_response):

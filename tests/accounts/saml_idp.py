@@ -13,11 +13,9 @@ import datetime
 import functools
 import shutil
 import tempfile
-import threading
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import requests
 from cryptography import x509
@@ -31,6 +29,8 @@ from saml2.saml import AUTHN_PASSWORD, NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.server import Server
 from saml2.sigver import security_context
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+
+from tests.accounts.local_server import LocalWSGIServer
 
 ACS_PATH = "/saml2/acs/"
 USER = "erika"
@@ -72,13 +72,9 @@ def key_pair(name: str) -> tuple[str, str]:
     return str(key_file), str(cert_file)
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class SAMLIdentityProvider:
+class SAMLIdentityProvider(LocalWSGIServer):
     def __init__(self, folder: Path, single_logout: bool = True):
+        super().__init__()
         self.users = {
             USER: {
                 "eduPersonPrincipalName": ["42"],
@@ -91,16 +87,12 @@ class SAMLIdentityProvider:
         self.signed = True
         self.lifetime = {"minutes": 5}  # of each assertion
         self.single_logout = single_logout
-        self.requests: list[str] = []  # "METHOD /path", in order
         self.authn_requests: list = []  # the AuthnRequests, as parsed
         self.logout_requests: list = []
-        self.server: WSGIServer = make_server("127.0.0.1", 0, self.app, handler_class=QuietHandler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.entity_id = f"{self.url}/idp"
         self.sp_metadata: str | None = None
         self.metadata_file = folder / "idp-metadata.xml"
         self.sign_metadata(None)
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def config(self, key_name: str) -> IdPConfig:
         key_file, cert_file = key_pair(key_name)
@@ -154,15 +146,6 @@ class SAMLIdentityProvider:
 
     def issue_expired_assertions(self) -> None:
         self.lifetime = {"minutes": -10}
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)
 
     # --- HTTP -------------------------------------------------------------------------
     def app(self, environ, start_response):
