@@ -63,7 +63,7 @@ capture_outcomes = st.sampled_from(["COMPLETED", "COMPLETED", "PENDING", "DECLIN
 class ProviderMachine(RuleBasedStateMachine):
     # Both fakes run for the whole test (set by the test): their state outlives each run's
     # rolled-back database, so everything here looks them up by the ids of this run's orders.
-    stripe: stripe_fake.FakeStripe
+    stripe = None
     paypal = None
 
     def __init__(self):
@@ -92,7 +92,8 @@ class ProviderMachine(RuleBasedStateMachine):
         there already), so that its few steps mostly reach payments, chargebacks and
         refunds."""
         for owner in self.owners.values():
-            fee = JournalEntry.objects.filter(owner=owner, kind=EntryKind.FEE).first()
+            fees = JournalEntry.objects.filter(owner=owner, kind=EntryKind.FEE)
+            fee = fees.order_by("pk").first()
             order = services.order_create(patron=fee.patron, fee_ids=[fee.pk])
             services.order_start(order=order, return_url="https://p/r", cancel_url="https://p/c")
             order.refresh_from_db()
