@@ -7,7 +7,7 @@ from django.utils import timezone
 from payments.models import PaymentOrder, Refund, SimulatedCheckout
 from payments.services.refunds import refund_request
 from tests.factories import FeeFactory, FeeKindFactory, PatronFactory
-from tests.payments.helpers import WEBHOOK_SECRET, choose, start_payment
+from tests.payments.helpers import choose, start_payment, stripe_faked
 
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
@@ -58,16 +58,9 @@ def order(patron_client, fees):
 
 @pytest.fixture
 def fake_stripe(settings):
-    from tests.payments.fake_stripe import FakeStripe
-
-    fake = FakeStripe()
     settings.PAYMENT_PROVIDER = "stripe"
-    settings.STRIPE_SECRET_KEY = "sk_test_51Fake"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_API_BASE = fake.url
-    settings.STRIPE_TIMEOUT_SECONDS = 1
-    yield fake
-    fake.stop()
+    with stripe_faked(settings) as fake:
+        yield fake
 
 
 @pytest.fixture

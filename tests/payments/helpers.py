@@ -2,13 +2,31 @@
 outcome on the simulated provider's page, start an order at (the fake) Stripe and deliver
 its signed webhooks."""
 
+from contextlib import contextmanager
+
 from django.urls import reverse
 
 from payments import services
 from tests.factories import FeeFactory
-from tests.payments.fake_stripe import signed
+from tests.payments.fake_stripe import FakeStripe, signed
 
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
+
+
+@contextmanager
+def stripe_faked(settings):
+    """The fake Stripe, and the portal's Stripe settings (STRIPE_* only) pointing at it."""
+    fake = FakeStripe()
+    settings.STRIPE_SECRET_KEY = "sk_test_51Fake"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = fake.url
+    settings.STRIPE_TIMEOUT_SECONDS = 1
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
 STRIPE_WEBHOOK = reverse("payments:webhook", args=["stripe"])
 
 

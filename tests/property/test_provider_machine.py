@@ -5,7 +5,7 @@ of order) or as the patron's return, PayPal captures pending then completed or d
 chargebacks and partial staff refunds. After every step the portal's books agree with what
 each fake says happened.
 
-CI runs PROVIDER_MACHINE_STEPS=200 steps (the default); raise it to look harder (2,000 steps
+CI runs PROVIDER_MACHINE_STEPS=1000 steps (the default); raise it to look harder (2,000 steps
 take about 45 s on PostgreSQL).
 """
 
@@ -45,7 +45,7 @@ from tests.payments.paypal import signing as paypal_signing
 pytestmark = pytest.mark.postgres_only
 
 STEPS_PER_RUN = 20
-TOTAL_STEPS = int(os.environ.get("PROVIDER_MACHINE_STEPS", "200"))
+TOTAL_STEPS = int(os.environ.get("PROVIDER_MACHINE_STEPS", "1000"))
 STRIPE, PAYPAL = "STRIPE-LIB", "PAYPAL-LIB"
 # A capture that took the money, whatever was refunded of it since.
 PAYPAL_CAPTURED = ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")
@@ -409,15 +409,10 @@ def cents(value: str) -> int:
 
 @pytest.fixture
 def fake_stripe(settings):
-    """The fake Stripe, as tests/payments' fixture of that name sets it up (its settings
-    are STRIPE_* only, so PayPal's fake beside it keeps its own)."""
-    fake = stripe_fake.FakeStripe()
-    settings.STRIPE_SECRET_KEY = "sk_test_51Fake"
-    settings.STRIPE_WEBHOOK_SECRET = stripe_helpers.WEBHOOK_SECRET
-    settings.STRIPE_API_BASE = fake.url
-    settings.STRIPE_TIMEOUT_SECONDS = 1
-    yield fake
-    fake.stop()
+    """The fake Stripe (its settings are STRIPE_* only, so PayPal's fake beside it keeps
+    its own)."""
+    with stripe_helpers.stripe_faked(settings) as fake:
+        yield fake
 
 
 def test_both_providers_money_agrees_with_the_books_whatever_happens(db, fake_stripe, settings):
