@@ -5,6 +5,11 @@ unsigned decimal) with the private key of a certificate it names by URL. The URL
 sender's word, so the certificate is fetched only from PayPal's own API hosts over https
 (tests add their fake's address through a setting), and kept: PayPal rotates certificates
 rarely. A transmission is accepted once, and only while its time is recent.
+
+Offline rather than through PayPal's verify-webhook-signature call: accepting a delivery
+then needs no round trip to PayPal and no access token, so a slow or failing PayPal API
+does not turn valid deliveries into errors that PayPal retries, and the check the tests
+make with their own signed deliveries is the very one production runs.
 """
 
 import base64
