@@ -13,13 +13,16 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.test import Client
 from django.urls import reverse
 
 from accounts import handoff
+from accounts.models import HandoffUse
 from tests.accounts.handoff_links import HANDOFF, SECRET, signed_link
 from tests.accounts.helpers import signed_in_patron
 from tests.factories import PatronFactory
 from tests.library_systems.fake_server import FakeServer, Reply
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -305,3 +308,15 @@ def test_a_key_id_made_up_does_not_fetch_the_key_set_again_within_the_cooldown(c
     client.get(jwt_link(institution.token(kid="made-up", key=rsa_key())))
 
     assert len(institution.server.sent("GET", r"/jwks\.json")) == fetched
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_one_link_opened_four_times_at_once_signs_in_once():
+    PatronFactory(user_number="U-1")
+    link = signed_link()
+
+    statuses = run_in_threads(4, lambda _index: Client().get(link).status_code)
+
+    assert sorted(statuses) == [302, 403, 403, 403]
+    assert HandoffUse.objects.count() == 1
