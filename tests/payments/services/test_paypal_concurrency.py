@@ -65,3 +65,16 @@ def test_refunds_of_one_paypal_payment_at_once_never_exceed_it(approved, fake_pa
     assert sorted(results) == ["exceeds_payment"] * 3 + [RefundStatus.SUCCEEDED]
     assert len(fake_paypal.refunds) == 1
     assert JournalEntry.objects.filter(kind=EntryKind.REFUND).get().amount_cents == 300
+
+
+def test_the_approval_delivered_four_times_at_once_books_one_capture(approved, fake_paypal):
+    order, approval = approved
+
+    # Four transmissions of the same event, as PayPal retries it: each signed afresh.
+    statuses = run_in_threads(4, lambda _i: deliver(Client(), fake_paypal, approval).status_code)
+
+    assert statuses == [200] * 4
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert len(fake_paypal.captures) == 1
+    assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == 1
