@@ -196,6 +196,8 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3 * 2
 # Who a single sign-on or a hand-off names: read from the library system, created here at
 # the first sign-in (accounts.signin.identity_patron).
 SIGN_IN_PATRON_LOOKUP = "payments.services.patron_link.patron_of_identity"
+# The payment providers by name, which an owner's providers are checked against.
+PAYMENT_PROVIDER_REGISTRY = "payments.providers.PROVIDERS"
 # The catalogue's "Pay fees" link (accounts.handoff): an HMAC-signed link (HANDOFF_SECRET)
 # and/or Primo VE's signed JWT (HANDOFF_JWKS_URL, the institution's key set).
 HANDOFF_SECRET = env.str("HANDOFF_SECRET", default="")

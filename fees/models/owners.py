@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from fees.models.journal import name_in_language
@@ -184,6 +185,19 @@ class Owner(models.Model):
 
     def __str__(self):
         return f"{self.code} ({self.name})"
+
+    def clean(self):
+        # The payment app knows its providers (PAYMENT_PROVIDER_REGISTRY); fees does not
+        # import it, as accounts reaches the library system through SIGN_IN_PATRON_LOOKUP.
+        known = import_string(settings.PAYMENT_PROVIDER_REGISTRY)
+        unknown = [name for name in self.payment_providers if name not in known]
+        if self.provider and unknown:
+            raise ValidationError(
+                {
+                    "provider": _("No such payment provider: %(names)s (known: %(known)s).")
+                    % {"names": ", ".join(unknown), "known": ", ".join(known)}
+                }
+            )
 
     @property
     def name(self) -> str:

@@ -59,3 +59,17 @@ def test_a_second_default_owner_is_refused_by_the_database():
 
     with pytest.raises(IntegrityError):
         OwnerFactory(is_default=True)
+
+
+def test_a_provider_name_nobody_knows_is_refused_with_the_known_ones():
+    owner = OwnerFactory.build(code="NORTH", provider="stripe,paypall")
+
+    with pytest.raises(ValidationError) as refused:
+        owner.full_clean()
+
+    (message,) = refused.value.message_dict["provider"]
+    assert "paypall" in message and "paypal" in message
+
+
+def test_known_provider_names_pass():
+    OwnerFactory.build(code="NORTH", provider="paypal,stripe").full_clean()
